@@ -1,0 +1,221 @@
+//! Expiration: one type and one rounding rule for every backend.
+
+use std::time::{Duration, SystemTime};
+
+/// When an entry stops being a hit.
+///
+/// The three PHP APIs overload their TTL integers differently (PSR-16's `0` deletes, Doctrine's
+/// `0` means forever); each abstraction crate translates its own convention into this one type,
+/// so the meaning is never ambiguous at the store.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use cache_store::{Deadline, Expiration};
+///
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+/// let after = Expiration::After(Duration::from_secs(60));
+/// assert_eq!(after.deadline(now, None), Deadline::At(now + Duration::from_secs(60)));
+/// // `Default` takes the store's or pool's default lifetime, and "never" when there is none.
+/// assert_eq!(Expiration::Default.deadline(now, None), Deadline::Never);
+/// // A zero lifetime is already expired: writing it deletes the entry.
+/// assert!(Expiration::After(Duration::ZERO).deadline(now, None).is_expired(now));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Expiration {
+    /// The default lifetime of the store or pool doing the write (never, if it has none).
+    #[default]
+    Default,
+    /// Kept until evicted or deleted.
+    Never,
+    /// Expires this long after the write. [`Duration::ZERO`] is already expired.
+    After(Duration),
+    /// Expires at this instant. An instant not in the future is already expired.
+    At(SystemTime),
+}
+
+impl Expiration {
+    /// The absolute deadline this expiration gives for a write at `now`, with `default` as the
+    /// lifetime of [`Expiration::Default`].
+    ///
+    /// A lifetime too long to represent as a [`SystemTime`] is [`Deadline::Never`].
+    pub fn deadline(self, now: SystemTime, default: Option<Duration>) -> Deadline {
+        match self {
+            Expiration::Default => match default {
+                Some(ttl) => Expiration::After(ttl).deadline(now, None),
+                None => Deadline::Never,
+            },
+            Expiration::Never => Deadline::Never,
+            Expiration::After(ttl) => now.checked_add(ttl).map_or(Deadline::Never, Deadline::At),
+            Expiration::At(at) => Deadline::At(at),
+        }
+    }
+}
+
+impl From<Duration> for Expiration {
+    fn from(ttl: Duration) -> Self {
+        Expiration::After(ttl)
+    }
+}
+
+impl From<Option<Duration>> for Expiration {
+    /// `None` is [`Expiration::Default`], as PSR-16's `null` TTL.
+    fn from(ttl: Option<Duration>) -> Self {
+        ttl.map_or(Expiration::Default, Expiration::After)
+    }
+}
+
+/// An absolute deadline, resolved from an [`Expiration`] at write time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Deadline {
+    /// No deadline.
+    Never,
+    /// The entry is a miss from this instant on (inclusive).
+    At(SystemTime),
+}
+
+impl Deadline {
+    /// Whether an entry with this deadline is expired at `now`. The deadline itself counts as
+    /// expired: "once the expiration is reached", as PSR-6 puts it.
+    pub fn is_expired(self, now: SystemTime) -> bool {
+        match self {
+            Deadline::Never => false,
+            Deadline::At(at) => at <= now,
+        }
+    }
+
+    /// What is left of the lifetime at `now`.
+    pub fn remaining(self, now: SystemTime) -> Remaining {
+        match self {
+            Deadline::Never => Remaining::Forever,
+            Deadline::At(at) => match at.duration_since(now) {
+                Ok(left) if !left.is_zero() => Remaining::For(left),
+                _ => Remaining::Expired,
+            },
+        }
+    }
+}
+
+/// What is left of an entry's lifetime, the form in which backends receive it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Remaining {
+    /// No deadline.
+    Forever,
+    /// Expires after this (never zero).
+    For(Duration),
+    /// Nothing is left: a write must delete the entry instead (never store it "forever").
+    Expired,
+}
+
+impl Remaining {
+    /// The lifetime in whole seconds for a backend with one-second resolution, rounded **up**:
+    /// an entry never becomes a miss before its deadline, and `0 < t < 1 s` becomes 1 s rather
+    /// than the 0 that Doctrine's bridge turns into "forever". `None` for
+    /// [`Remaining::Forever`] and [`Remaining::Expired`].
+    pub fn whole_seconds(self) -> Option<u64> {
+        match self {
+            Remaining::For(left) => Some(left.as_secs() + u64::from(left.subsec_nanos() > 0)),
+            Remaining::Forever | Remaining::Expired => None,
+        }
+    }
+
+    /// The lifetime in whole milliseconds, rounded up (so at least 1), for Redis `PX`.
+    /// `None` for [`Remaining::Forever`] and [`Remaining::Expired`].
+    pub fn whole_millis(self) -> Option<u64> {
+        match self {
+            Remaining::For(left) => {
+                let millis = left.as_millis() + u128::from(left.subsec_nanos() % 1_000_000 > 0);
+                Some(u64::try_from(millis).unwrap_or(u64::MAX))
+            }
+            Remaining::Forever | Remaining::Expired => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn default_uses_the_given_lifetime_or_never() {
+        let now = t(100);
+        assert_eq!(
+            Expiration::Default.deadline(now, Some(Duration::from_secs(5))),
+            Deadline::At(t(105))
+        );
+        assert_eq!(Expiration::Default.deadline(now, None), Deadline::Never);
+        assert_eq!(
+            Expiration::Never.deadline(now, Some(Duration::from_secs(5))),
+            Deadline::Never
+        );
+    }
+
+    #[test]
+    fn zero_and_past_lifetimes_are_expired_never_forever() {
+        let now = t(100);
+        for exp in [
+            Expiration::After(Duration::ZERO),
+            Expiration::At(now),
+            Expiration::At(t(99)),
+            Expiration::At(SystemTime::UNIX_EPOCH),
+        ] {
+            let deadline = exp.deadline(now, None);
+            assert!(deadline.is_expired(now), "{exp:?}");
+            assert_eq!(deadline.remaining(now), Remaining::Expired, "{exp:?}");
+        }
+    }
+
+    #[test]
+    fn an_unrepresentable_lifetime_is_never() {
+        assert_eq!(
+            Expiration::After(Duration::MAX).deadline(t(1), None),
+            Deadline::Never
+        );
+    }
+
+    #[test]
+    fn the_deadline_itself_is_expired() {
+        let deadline = Deadline::At(t(10));
+        assert!(!deadline.is_expired(t(10) - Duration::from_nanos(1)));
+        assert!(deadline.is_expired(t(10)));
+    }
+
+    #[test]
+    fn sub_second_remainders_round_up_to_one_second() {
+        let r = Remaining::For(Duration::from_millis(1));
+        assert_eq!(r.whole_seconds(), Some(1));
+        assert_eq!(
+            Remaining::For(Duration::from_millis(999)).whole_seconds(),
+            Some(1)
+        );
+        assert_eq!(
+            Remaining::For(Duration::from_secs(2)).whole_seconds(),
+            Some(2)
+        );
+        assert_eq!(
+            Remaining::For(Duration::from_millis(2001)).whole_seconds(),
+            Some(3)
+        );
+        assert_eq!(Remaining::Expired.whole_seconds(), None);
+        assert_eq!(Remaining::Forever.whole_seconds(), None);
+    }
+
+    #[test]
+    fn millis_round_up_too() {
+        assert_eq!(
+            Remaining::For(Duration::from_nanos(1)).whole_millis(),
+            Some(1)
+        );
+        assert_eq!(
+            Remaining::For(Duration::from_millis(1500)).whole_millis(),
+            Some(1500)
+        );
+        assert_eq!(
+            Remaining::For(Duration::from_micros(1500)).whole_millis(),
+            Some(2)
+        );
+    }
+}

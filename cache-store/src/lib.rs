@@ -1,0 +1,63 @@
+//! The narrow waist of the workspace: every cache abstraction (PSR-6 pools, PSR-16 simple
+//! caches, the Doctrine Cache API, session handlers) is written once against the [`Store`]
+//! trait, and every backend implements it once.
+//!
+//! - [`Store`]: the batch-first, object-safe async backend contract. Its rustdoc states each
+//!   method's behavior; `cache-testkit` checks any implementation against it.
+//! - [`Key`]: PSR key rules, enforced in every build, before any I/O.
+//! - [`Expiration`], [`Deadline`], [`Remaining`]: one expiry type and one rounding rule.
+//! - [`Clock`], [`SystemClock`], [`ManualClock`]: injectable time, so TTL tests never sleep.
+//! - [`Error`], [`ErrorKind`]: one error type with a kind, a kept source and `is_retryable`.
+//! - [`codec`]: typed values over the byte store (MessagePack by default, JSON with the
+//!   `json` feature).
+//! - Backends: [`moka::MokaStore`] (feature `moka`, on by default; embedded, no server) and
+//!   [`NullStore`] (caching switched off). [`open`] picks one from a URL.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use cache_store::{Expiration, Key, Store};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), cache_store::Error> {
+//! // The backend is configuration: swap this URL for another backend's.
+//! let store = cache_store::open("moka://?capacity=16MiB&namespace=app").await?;
+//!
+//! let key = Key::new("user.42")?;
+//! store.set(key, "ada".into(), Expiration::After(Duration::from_secs(60))).await?;
+//! assert_eq!(store.get(key).await?.as_deref(), Some(&b"ada"[..]));
+//!
+//! // Invalid keys never reach a backend.
+//! assert!(Key::new("user:42").is_err());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! - `moka` (default): the embedded [`moka::MokaStore`].
+//! - `json`: [`codec::Json`].
+#![deny(missing_docs)]
+
+mod clock;
+pub mod codec;
+mod error;
+mod expiry;
+mod key;
+#[cfg(feature = "moka")]
+pub mod moka;
+mod null;
+mod open;
+mod store;
+
+pub use bytes::Bytes;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, ErrorKind, Result};
+pub use expiry::{Deadline, Expiration, Remaining};
+pub use key::{
+    Key, MAX_NAMESPACE_LEN, OwnedKey, RESERVED_KEY_CHARS, validate_key, validate_namespace,
+};
+pub use null::NullStore;
+pub use open::open;
+pub use store::{Entry, FailedEntries, Stats, Store};

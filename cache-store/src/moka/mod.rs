@@ -1,0 +1,168 @@
+//! The embedded backend: one `moka::future::Cache` in the process, no server needed.
+//!
+//! Every handle made from one [`MokaStoreBuilder`] (through [`MokaStore::with_namespace`] or
+//! `clone`) shares one cache, bounded in bytes. Each handle sees only its namespace; two
+//! handles on the same namespace see the same data, and a [`clear`](crate::Store::clear) by one
+//! is visible at once to the other.
+//!
+//! # How it works
+//!
+//! - Entries are stored under `generation ++ key`, where the generation is a number owned by
+//!   the namespace. `clear` gives the namespace a fresh generation (so the old entries vanish
+//!   at once, in O(1)) and asks moka to drop the old generation's entries in the background.
+//! - Each entry keeps its absolute deadline, checked against the store's
+//!   [`Clock`](crate::Clock) on every read. With the wall clock, moka's per-entry timers also
+//!   free expired entries; re-saving a key always replaces its deadline.
+//! - Lookups build the internal key on the stack for keys up to 120 bytes: a hit allocates
+//!   nothing but the boxed future of the async trait.
+//!
+//! ```
+//! use cache_store::{Expiration, Key, Store, moka::MokaStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), cache_store::Error> {
+//! let users = MokaStore::builder().namespace("users").build()?;
+//! let posts = users.with_namespace("posts")?;
+//! let key = Key::new("42")?;
+//! users.set(key, "ada".into(), Expiration::Never).await?;
+//! posts.set(key, "hello".into(), Expiration::Never).await?;
+//!
+//! posts.clear().await?;
+//! assert_eq!(posts.get(key).await?, None);
+//! assert_eq!(users.get(key).await?.as_deref(), Some(&b"ada"[..]));
+//! # Ok(())
+//! # }
+//! ```
+
+mod builder;
+mod entry;
+mod store;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ::moka::future::Cache;
+use smallvec::SmallVec;
+
+pub use builder::{DEFAULT_CAPACITY_BYTES, MokaStoreBuilder};
+use entry::Stored;
+
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::expiry::Deadline;
+use crate::key::{Key, validate_namespace};
+
+/// A [`Store`](crate::Store) over an in-process `moka::future::Cache`. See the
+/// [module docs](self).
+#[derive(Clone)]
+pub struct MokaStore {
+    shared: Arc<Shared>,
+    slot: Arc<NamespaceSlot>,
+}
+
+/// The cache and what every handle on it shares.
+struct Shared {
+    cache: Cache<Box<[u8]>, Stored>,
+    clock: Arc<dyn Clock>,
+    capacity_bytes: u64,
+    default_ttl: Option<Duration>,
+    /// One slot per namespace ever used, so that all handles of a namespace share its
+    /// generation. Locked only when a handle is made.
+    namespaces: Mutex<HashMap<Box<str>, Arc<NamespaceSlot>>>,
+    /// Generations are unique across namespaces, so no two namespaces share a key prefix.
+    next_generation: AtomicU64,
+    started: Instant,
+}
+
+struct NamespaceSlot {
+    name: Box<str>,
+    generation: AtomicU64,
+}
+
+/// The internal key: 8 bytes of generation, then the key. 128 bytes on the stack cover keys up
+/// to 120 bytes.
+type LookupKey = SmallVec<[u8; 128]>;
+
+impl MokaStore {
+    /// Starts configuring a new cache.
+    pub fn builder() -> MokaStoreBuilder {
+        MokaStoreBuilder::default()
+    }
+
+    /// A handle on the same cache for another namespace. Handles on the same namespace share
+    /// data and see each other's `clear` at once.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an invalid
+    /// namespace (see [`validate_namespace`]).
+    pub fn with_namespace(&self, namespace: &str) -> Result<MokaStore> {
+        MokaStore::for_namespace(Arc::clone(&self.shared), namespace)
+    }
+
+    /// Runs moka's pending maintenance (evictions, removal of cleared namespaces) now, so
+    /// that [`stats`](crate::Store::stats) counts are exact. Never needed for correctness.
+    pub async fn run_pending_tasks(&self) {
+        self.shared.cache.run_pending_tasks().await;
+    }
+
+    fn for_namespace(shared: Arc<Shared>, namespace: &str) -> Result<MokaStore> {
+        validate_namespace(namespace)?;
+        let slot = {
+            // A poisoned lock only means another thread panicked while inserting; the map
+            // itself is still consistent.
+            let mut namespaces = shared
+                .namespaces
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            Arc::clone(namespaces.entry(namespace.into()).or_insert_with(|| {
+                Arc::new(NamespaceSlot {
+                    name: namespace.into(),
+                    generation: AtomicU64::new(
+                        shared.next_generation.fetch_add(1, Ordering::Relaxed),
+                    ),
+                })
+            }))
+        };
+        Ok(MokaStore { shared, slot })
+    }
+
+    fn lookup_key(&self, key: Key<'_>) -> LookupKey {
+        let mut buf = LookupKey::new();
+        self.write_lookup_key(key, &mut buf);
+        buf
+    }
+
+    fn write_lookup_key(&self, key: Key<'_>, buf: &mut LookupKey) {
+        buf.clear();
+        let generation = self.slot.generation.load(Ordering::Acquire);
+        buf.extend_from_slice(&generation.to_le_bytes());
+        buf.extend_from_slice(key.as_bytes());
+    }
+
+    fn owned_key(&self, key: Key<'_>) -> Box<[u8]> {
+        self.lookup_key(key).as_slice().into()
+    }
+
+    /// Whether an entry with this deadline is live now; reads the clock only when needed.
+    fn is_live(&self, deadline: Deadline) -> bool {
+        match deadline {
+            Deadline::Never => true,
+            Deadline::At(at) => at > self.shared.clock.now(),
+        }
+    }
+}
+
+impl fmt::Debug for MokaStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MokaStore")
+            .field("namespace", &self.slot.name)
+            .field("capacity_bytes", &self.shared.capacity_bytes)
+            .field("default_ttl", &self.shared.default_ttl)
+            .field("clock", &self.shared.clock)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,226 @@
+//! Opening a store from a URL, so the backend is configuration, not code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::null::NullStore;
+use crate::store::Store;
+
+/// Opens the store a URL names.
+///
+/// | URL | store |
+/// |---|---|
+/// | `moka://?capacity=64MiB&namespace=app&default_ttl=300s` | [`MokaStore`](crate::moka::MokaStore) (feature `moka`) |
+/// | `null://?namespace=app` | [`NullStore`] |
+///
+/// Query parameters are optional: `namespace` (default empty) for every scheme, `capacity`
+/// (bytes, with an optional `KB`/`KiB`/`MB`/`MiB`/`GB`/`GiB` suffix) and `default_ttl`
+/// (`ms`, `s`, `m` or `h`; bare numbers are seconds) for moka. Unknown schemes and unknown
+/// parameters are errors, so a typo never silently falls back to a default.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_store::Error> {
+/// let store = cache_store::open("moka://?capacity=8MiB&namespace=app").await?;
+/// assert_eq!(store.namespace(), "app");
+/// assert!(cache_store::open("moka://?capacty=8MiB").await.is_err());
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] for a malformed URL, an unknown scheme or parameter, or a
+/// value out of range; [`ErrorKind::Unsupported`] for a scheme whose cargo feature is off.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        invalid(format!(
+            "{url:?} is not a store URL (expected scheme://...)"
+        ))
+    })?;
+    let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let params = parse_query(query)?;
+    match scheme {
+        "moka" => open_moka(authority, &params),
+        "null" => {
+            no_authority(scheme, authority)?;
+            only(&params, &["namespace"])?;
+            Ok(Arc::new(NullStore::new(
+                param(&params, "namespace").unwrap_or(""),
+            )?))
+        }
+        other => Err(invalid(format!(
+            "unknown store scheme {other:?}; known: moka, null"
+        ))),
+    }
+}
+
+#[cfg(feature = "moka")]
+fn open_moka(authority: &str, params: &[(String, String)]) -> Result<Arc<dyn Store>> {
+    no_authority("moka", authority)?;
+    only(params, &["namespace", "capacity", "default_ttl"])?;
+    let mut builder = crate::moka::MokaStore::builder();
+    if let Some(ns) = param(params, "namespace") {
+        builder = builder.namespace(ns);
+    }
+    if let Some(capacity) = param(params, "capacity") {
+        builder = builder.max_capacity_bytes(parse_size(capacity)?);
+    }
+    if let Some(ttl) = param(params, "default_ttl") {
+        builder = builder.default_ttl(parse_duration(ttl)?);
+    }
+    Ok(Arc::new(builder.build()?))
+}
+
+#[cfg(not(feature = "moka"))]
+fn open_moka(_authority: &str, _params: &[(String, String)]) -> Result<Arc<dyn Store>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        "moka:// needs the `moka` feature of cache-store",
+    ))
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidArgument, message)
+}
+
+fn no_authority(scheme: &str, authority: &str) -> Result<()> {
+    if authority.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "{scheme}:// takes no host; got {authority:?} (write {scheme}://?param=value)"
+        )))
+    }
+}
+
+fn parse_query(query: &str) -> Result<Vec<(String, String)>> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| invalid(format!("query parameter {pair:?} has no '=value'")))
+        })
+        .collect()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn only(params: &[(String, String)], known: &[&str]) -> Result<()> {
+    match params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some((k, _)) => Err(invalid(format!(
+            "unknown parameter {k:?}; this scheme takes {known:?}"
+        ))),
+    }
+}
+
+/// `64MiB`, `1000`, `10KB` into bytes.
+fn parse_size(text: &str) -> Result<u64> {
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| invalid(format!("size {text:?} does not start with a number")))?;
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "KiB" => 1 << 10,
+        "MB" => 1_000_000,
+        "MiB" => 1 << 20,
+        "GB" => 1_000_000_000,
+        "GiB" => 1 << 30,
+        _ => return Err(invalid(format!("size {text:?} has unknown unit {unit:?}"))),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| invalid(format!("size {text:?} is too large")))
+}
+
+/// `300`, `300s`, `5m`, `250ms`, `2h` into a duration.
+fn parse_duration(text: &str) -> Result<Duration> {
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| invalid(format!("duration {text:?} does not start with a number")))?;
+    let seconds_per_unit = match unit {
+        "ms" => return Ok(Duration::from_millis(number)),
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        _ => {
+            return Err(invalid(format!(
+                "duration {text:?} has unknown unit {unit:?}"
+            )));
+        }
+    };
+    number
+        .checked_mul(seconds_per_unit)
+        .map(Duration::from_secs)
+        .ok_or_else(|| invalid(format!("duration {text:?} is too long")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_parse() {
+        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert_eq!(parse_size("2GB").unwrap(), 2_000_000_000);
+        for bad in ["", "MiB", "12XB", "-1", "99999999999999999999GiB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_duration("300").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        for bad in ["", "s", "1d", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn urls_open_the_named_backend_or_say_why_not() {
+        let store = open("null://?namespace=n").await.unwrap();
+        assert_eq!(store.namespace(), "n");
+        #[cfg(feature = "moka")]
+        {
+            let store = open("moka://?capacity=1MiB&default_ttl=5s").await.unwrap();
+            assert_eq!(store.namespace(), "");
+        }
+        for bad in [
+            "moka",
+            "ftp://x",
+            "moka://host",
+            "moka://?capacity",
+            "moka://?nope=1",
+            "moka://?namespace=a:b",
+            "moka://?capacity=0",
+            "null://?capacity=1",
+        ] {
+            let err = open(bad).await.map(|_| ()).unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    ErrorKind::InvalidArgument | ErrorKind::Unsupported
+                ),
+                "{bad}: {err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The backend contract: one byte-level, batch-first, object-safe async trait.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
+use crate::expiry::Expiration;
+use crate::key::Key;
+
+/// One write of a batch: a key, its value and its expiration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// The key to write.
+    pub key: Key<'a>,
+    /// The value, stored byte for byte.
+    pub value: Bytes,
+    /// When the entry expires.
+    pub expiration: Expiration,
+}
+
+impl<'a> Entry<'a> {
+    /// An entry.
+    pub fn new(key: Key<'a>, value: impl Into<Bytes>, expiration: Expiration) -> Self {
+        Entry {
+            key,
+            value: value.into(),
+            expiration,
+        }
+    }
+}
+
+/// The entries of a [`Store::set_many`] batch that were not written, each with its index in
+/// the batch and the reason. Empty when every entry was written; it does not allocate then.
+#[derive(Clone, Debug, Default)]
+pub struct FailedEntries(Vec<(usize, Error)>);
+
+impl FailedEntries {
+    /// No failures.
+    pub fn new() -> Self {
+        FailedEntries(Vec::new())
+    }
+
+    /// Records that entry `index` of the batch failed with `error`.
+    pub fn push(&mut self, index: usize, error: Error) {
+        self.0.push((index, error));
+    }
+
+    /// Whether every entry was written.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many entries failed.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The failures, in batch order: `(index in the batch, error)`.
+    pub fn iter(&self) -> impl Iterator<Item = &(usize, Error)> {
+        self.0.iter()
+    }
+
+    /// `Ok(())` when every entry was written, else the first failure's error.
+    ///
+    /// # Errors
+    ///
+    /// The error of the first entry that failed.
+    pub fn into_result(self) -> Result<()> {
+        match self.0.into_iter().next() {
+            None => Ok(()),
+            Some((_, err)) => Err(err),
+        }
+    }
+}
+
+impl IntoIterator for FailedEntries {
+    type Item = (usize, Error);
+    type IntoIter = std::vec::IntoIter<(usize, Error)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// What a backend can tell about itself. Every field is `None` where the backend cannot say.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Lookups that found a live entry.
+    pub hits: Option<u64>,
+    /// Lookups that found nothing.
+    pub misses: Option<u64>,
+    /// How long the backend has been up.
+    pub uptime: Option<Duration>,
+    /// Bytes in use.
+    pub memory_usage: Option<u64>,
+    /// Bytes still available before eviction starts.
+    pub memory_available: Option<u64>,
+    /// Entries held (approximate on moka, server-wide on network backends).
+    pub entries: Option<u64>,
+}
+
+/// The narrow waist every abstraction is built on: a byte-level, batch-first async store.
+///
+/// A store handle belongs to one **namespace**; everything it does stays inside it, and
+/// [`clear`](Store::clear) empties that namespace only. Keys are [`Key`]s, so an invalid key
+/// has been rejected before any method can be called. Values are [`Bytes`], stored exactly.
+///
+/// The trait is object safe: `Arc<dyn Store>` is a store too, so a backend can be chosen from
+/// configuration at run time (see [`open`](crate::open)).
+///
+/// # Behavior shared by every backend
+///
+/// - An expired entry is never returned, counted by `contains`, or kept by `touch`.
+/// - A write whose expiration is already reached deletes the key (never "stores forever").
+/// - Deleting a missing key succeeds.
+/// - Nothing any method does reaches outside the handle's namespace.
+///
+/// `cache-testkit` checks all of this for any implementation with one call.
+///
+/// # Implementer notes
+///
+/// Implement the batch methods with one round trip per server. The single-key methods
+/// ([`get`](Store::get), [`set`](Store::set), [`delete`](Store::delete)) are provided on top of
+/// the batch ones; override them when the backend has a cheaper single-key path.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_store::{Expiration, Key, Store, moka::MokaStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_store::Error> {
+/// let store = MokaStore::builder().namespace("docs").build()?;
+/// let key = Key::new("greeting")?;
+/// store.set(key, "hello".into(), Expiration::After(Duration::from_secs(60))).await?;
+/// assert_eq!(store.get(key).await?.as_deref(), Some(&b"hello"[..]));
+///
+/// // Batches are aligned with their input.
+/// let missing = Key::new("missing")?;
+/// let values = store.get_many(&[key, missing]).await?;
+/// assert!(values[0].as_ref().is_ok_and(|v| v.is_some()));
+/// assert!(values[1].as_ref().is_ok_and(|v| v.is_none()));
+/// # Ok(())
+/// # }
+/// ```
+#[async_trait]
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Reads many keys at once.
+    ///
+    /// # Behavior
+    ///
+    /// The result has one slot per requested key, in order; a key asked twice gets two slots.
+    /// A slot is `Ok(None)` for a missing or expired key, and `Err` only when that key's
+    /// stored data cannot be read (for example a Redis key of the wrong type written by
+    /// another program); one bad key never fails the others. An empty request returns an
+    /// empty vector without I/O.
+    ///
+    /// # Errors
+    ///
+    /// The outer `Err` means the batch as a whole failed (backend unreachable, timeout).
+    async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>>;
+
+    /// Writes many entries at once, each with its own expiration.
+    ///
+    /// # Behavior
+    ///
+    /// Every entry whose expiration is already reached is deleted instead of written. When a
+    /// key appears twice, the later entry wins. Entries that cannot be written (a value over
+    /// the backend's size limit) are reported in the returned [`FailedEntries`]; all the other
+    /// entries are still written.
+    ///
+    /// # Errors
+    ///
+    /// The outer `Err` means the batch as a whole failed; which entries were written before
+    /// the failure is then unknown.
+    async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries>;
+
+    /// Deletes many keys at once.
+    ///
+    /// # Behavior
+    ///
+    /// Missing keys are not an error: afterwards none of the keys is present.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()>;
+
+    /// Whether a live entry exists for `key`, without transferring its value.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn contains(&self, key: Key<'_>) -> Result<bool>;
+
+    /// Writes `value` only if `key` holds no live entry, atomically (the basis for locks and
+    /// collision-safe session creation).
+    ///
+    /// # Behavior
+    ///
+    /// Returns `true` when the key was absent, in which case the entry is written (or, if the
+    /// expiration is already reached, nothing is written), and `false`, leaving the existing
+    /// entry untouched, when it was present. Of many concurrent `add`s of one absent key, exactly
+    /// one returns `true`.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures, or [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge).
+    async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool>;
+
+    /// Gives a live entry a new expiration without rewriting its value.
+    ///
+    /// # Behavior
+    ///
+    /// Returns `true` when the key held a live entry. An expiration that is already reached
+    /// deletes the entry; [`Expiration::Never`] removes its deadline.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool>;
+
+    /// Empties this handle's namespace.
+    ///
+    /// # Behavior
+    ///
+    /// Afterwards no key written before the call is visible through any handle of this
+    /// namespace. Other namespaces, and data the store does not own, are untouched: no backend
+    /// flushes a whole server or database for this.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn clear(&self) -> Result<()>;
+
+    /// What the backend can tell about its use.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn stats(&self) -> Result<Stats>;
+
+    /// The namespace of this handle.
+    fn namespace(&self) -> &str;
+
+    /// Reads one key: `None` when missing or expired.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures, or [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the stored
+    /// data cannot be read.
+    async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
+        let mut values = self.get_many(std::slice::from_ref(&key)).await?;
+        values.pop().unwrap_or(Ok(None))
+    }
+
+    /// Writes one entry; an already reached expiration deletes the key.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures, or [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge).
+    async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
+        let entry = Entry {
+            key,
+            value,
+            expiration,
+        };
+        self.set_many(std::slice::from_ref(&entry))
+            .await?
+            .into_result()
+    }
+
+    /// Deletes one key; a missing key is not an error.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn delete(&self, key: Key<'_>) -> Result<()> {
+        self.delete_many(std::slice::from_ref(&key)).await
+    }
+}
+
+/// A shared store is a store, so `Arc<dyn Store>` (and `Arc<MokaStore>`) can be handed to
+/// anything generic over [`Store`].
+#[async_trait]
+impl<S: Store + ?Sized> Store for Arc<S> {
+    async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
+        (**self).get_many(keys).await
+    }
+
+    async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries> {
+        (**self).set_many(entries).await
+    }
+
+    async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()> {
+        (**self).delete_many(keys).await
+    }
+
+    async fn contains(&self, key: Key<'_>) -> Result<bool> {
+        (**self).contains(key).await
+    }
+
+    async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
+        (**self).add(key, value, expiration).await
+    }
+
+    async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool> {
+        (**self).touch(key, expiration).await
+    }
+
+    async fn clear(&self) -> Result<()> {
+        (**self).clear().await
+    }
+
+    async fn stats(&self) -> Result<Stats> {
+        (**self).stats().await
+    }
+
+    fn namespace(&self) -> &str {
+        (**self).namespace()
+    }
+
+    async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
+        (**self).get(key).await
+    }
+
+    async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
+        (**self).set(key, value, expiration).await
+    }
+
+    async fn delete(&self, key: Key<'_>) -> Result<()> {
+        (**self).delete(key).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn _assert_object_safe(_: &dyn Store) {}
+
+    #[test]
+    fn failed_entries_report_the_first_error() {
+        use crate::error::ErrorKind;
+        let mut failed = FailedEntries::new();
+        assert!(failed.clone().into_result().is_ok());
+        failed.push(3, Error::new(ErrorKind::TooLarge, "big"));
+        failed.push(5, Error::new(ErrorKind::Decode, "bad"));
+        assert_eq!(failed.len(), 2);
+        assert_eq!(failed.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [3, 5]);
+        assert_eq!(
+            failed.into_result().unwrap_err().kind(),
+            ErrorKind::TooLarge
+        );
+    }
+}
