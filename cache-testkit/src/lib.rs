@@ -1,1 +1,149 @@
-//! placeholder
+//! The conformance kit: the same tests for every backend and adapter, ours or yours.
+//!
+//! The kit is a library so that a backend author runs the whole suite with one call:
+//!
+//! - [`store`]: the [`Store`](cache_store::Store) contract. Implement
+//!   [`StoreFactory`](store::StoreFactory) and invoke [`store_suite!`] in an integration test
+//!   file: it expands to one `#[test]` per contract case (named after the rule it checks) and
+//!   a model-based property test of 256 random operation sequences.
+//! - [`server_url`]: read a test server's URL from the environment, skipping with a printed
+//!   reason when it is unset, and failing instead when
+//!   [`CACHE_TEST_REQUIRE_SERVERS`](REQUIRE_SERVERS_VAR) is set (as CI does).
+//!
+//! # Example: testing a backend
+//!
+//! A file `tests/my_store.rs` of a backend crate:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use cache_store::{ManualClock, Store, moka::MokaStore};
+//! use cache_testkit::store::StoreFactory;
+//!
+//! struct Factory {
+//!     clock: ManualClock,
+//!     root: MokaStore,
+//! }
+//!
+//! impl Factory {
+//!     fn new() -> Self {
+//!         let clock = ManualClock::starting_now();
+//!         let root = MokaStore::builder().clock(clock.clone()).build().expect("store");
+//!         Factory { clock, root }
+//!     }
+//! }
+//!
+//! #[async_trait::async_trait]
+//! impl StoreFactory for Factory {
+//!     async fn create(&self, namespace: &str) -> cache_store::Result<Arc<dyn Store>> {
+//!         Ok(Arc::new(self.root.with_namespace(namespace)?))
+//!     }
+//!     fn clock(&self) -> Option<ManualClock> {
+//!         Some(self.clock.clone())
+//!     }
+//! }
+//!
+//! // In the test file this one line is the whole suite:
+//! // cache_testkit::store_suite!(Factory::new());
+//!
+//! // The pieces it runs can also be called one by one:
+//! cache_testkit::block_on(cache_testkit::store::cases::add_writes_only_when_absent(&Factory::new()));
+//! cache_testkit::store::check_model(
+//!     &Factory::new(),
+//!     cache_testkit::store::ModelOptions::default().cases(16),
+//! );
+//! ```
+//!
+//! For a server backend, build the factory from [`server_url`] and use the
+//! `store_suite!(if_configured: ...)` form, which takes an `Option` of a factory.
+#![deny(missing_docs)]
+
+mod env;
+pub mod store;
+
+pub use env::{REQUIRE_SERVERS_VAR, server_url, unique_namespace};
+
+/// Runs a kit case to completion on a fresh two-thread tokio runtime (so the concurrency cases
+/// run in parallel).
+///
+/// # Panics
+///
+/// When the runtime cannot be built, or the case itself panics (fails).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the kit")
+        .block_on(future)
+}
+
+/// Expands to the whole `Store` suite: one `#[test]` per case of
+/// [`store::cases`] and the property test [`store::check_model`].
+///
+/// - `store_suite!(factory_expr)`: `factory_expr` is evaluated afresh in each test and must
+///   give a [`StoreFactory`](store::StoreFactory).
+/// - `store_suite!(if_configured: option_expr)`: gives an `Option` of a factory; `None` skips
+///   the test (for servers that are not configured; see [`server_url`]).
+///
+/// Invoke it once per module; wrap it in `mod name { ... }` to run it over several factories
+/// in one file.
+#[macro_export]
+macro_rules! store_suite {
+    (if_configured: $factory:expr) => {
+        $crate::__store_suite_tests! { ($factory);
+            get_of_a_missing_key_is_none,
+            set_then_get_returns_the_exact_bytes,
+            set_overwrites_the_previous_value,
+            awkward_keys_round_trip_without_colliding,
+            get_many_is_aligned_with_its_input,
+            set_many_writes_each_entry_with_its_own_expiration,
+            set_many_later_duplicate_wins,
+            an_expired_write_deletes_the_key,
+            deleting_a_missing_key_succeeds,
+            delete_many_removes_every_key,
+            contains_reflects_presence,
+            add_writes_only_when_absent,
+            concurrent_adds_have_exactly_one_winner,
+            touch_answers_whether_the_key_was_live,
+            touch_with_an_expired_expiration_deletes,
+            clear_empties_only_its_namespace,
+            clear_is_seen_by_every_handle_of_the_namespace,
+            handles_of_one_namespace_share_data,
+            entries_expire_exactly_at_their_deadline,
+            resaving_replaces_the_deadline,
+            touch_moves_the_deadline,
+            add_succeeds_once_the_entry_expired,
+            empty_batches_are_no_ops,
+            large_values_round_trip,
+            stats_and_namespace_are_reported,
+            null_store_keeps_nothing,
+        }
+    };
+    ($factory:expr) => {
+        $crate::store_suite!(if_configured: ::core::option::Option::Some($factory));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_suite_tests {
+    (($factory:expr); $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let ::core::option::Option::Some(factory) = $factory else {
+                    return;
+                };
+                $crate::block_on($crate::store::cases::$case(&factory));
+            }
+        )*
+
+        #[test]
+        fn store_contract_model_property() {
+            let ::core::option::Option::Some(factory) = $factory else {
+                return;
+            };
+            $crate::store::check_model(&factory, $crate::store::ModelOptions::default());
+        }
+    };
+}

@@ -1,0 +1,668 @@
+//! One case per line of the [`Store`] contract. Each takes a factory, makes its own fresh
+//! namespaces, and panics with a message naming the broken rule.
+//!
+//! [`store_suite!`](crate::store_suite) turns every case into a `#[test]`; a case can also be
+//! called directly.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use cache_store::{Clock, Entry, ErrorKind, Expiration, Key, Store};
+
+use super::{Model, StoreFactory, awkward_keys};
+use crate::env::unique_namespace;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn key(s: &str) -> Key<'_> {
+    Key::new(s).expect("the kit uses only valid keys")
+}
+
+async fn fresh(f: &dyn StoreFactory) -> Arc<dyn Store> {
+    f.create(&unique_namespace("kit"))
+        .await
+        .expect("the factory could not create a store")
+}
+
+/// Returns `true` (after printing the reason) when a case does not apply to this factory.
+fn skip_unless_cache(f: &dyn StoreFactory, case: &str) -> bool {
+    if f.model() == Model::Cache {
+        return false;
+    }
+    eprintln!("skipped {case}: the store keeps no data (Model::Null); check_model covers it");
+    true
+}
+
+fn clock_or_skip(f: &dyn StoreFactory, case: &str) -> Option<cache_store::ManualClock> {
+    if skip_unless_cache(f, case) {
+        return None;
+    }
+    let clock = f.clock();
+    if clock.is_none() {
+        eprintln!(
+            "skipped {case}: the backend keeps its own time, so the kit cannot move it \
+             without sleeping (no StoreFactory::clock)"
+        );
+    }
+    clock
+}
+
+async fn get(store: &dyn Store, k: &str) -> Option<Bytes> {
+    store
+        .get(key(k))
+        .await
+        .unwrap_or_else(|e| panic!("get({k:?}) failed: {e}"))
+}
+
+async fn set(store: &dyn Store, k: &str, v: &'static str, exp: Expiration) {
+    store
+        .set(key(k), Bytes::from_static(v.as_bytes()), exp)
+        .await
+        .unwrap_or_else(|e| panic!("set({k:?}) failed: {e}"));
+}
+
+/// A read of a key never written is a miss, not an error.
+pub async fn get_of_a_missing_key_is_none(f: &dyn StoreFactory) {
+    let store = fresh(f).await;
+    assert_eq!(get(&*store, "never-written").await, None);
+}
+
+/// Values come back byte for byte: empty, every byte value, text.
+pub async fn set_then_get_returns_the_exact_bytes(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "set_then_get_returns_the_exact_bytes") {
+        return;
+    }
+    let store = fresh(f).await;
+    let all_bytes: Bytes = (0..=255u8).collect::<Vec<_>>().into();
+    for (k, v) in [
+        ("empty", Bytes::new()),
+        ("binary", all_bytes),
+        ("text", Bytes::from_static(b"value")),
+        ("zero", Bytes::from_static(b"0")),
+    ] {
+        store
+            .set(key(k), v.clone(), Expiration::Never)
+            .await
+            .expect("set");
+        assert_eq!(get(&*store, k).await, Some(v), "value of {k:?} changed");
+    }
+}
+
+/// A second write replaces the first.
+pub async fn set_overwrites_the_previous_value(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "set_overwrites_the_previous_value") {
+        return;
+    }
+    let store = fresh(f).await;
+    set(&*store, "k", "first", Expiration::Never).await;
+    set(&*store, "k", "second", Expiration::After(HOUR)).await;
+    assert_eq!(get(&*store, "k").await.as_deref(), Some(&b"second"[..]));
+}
+
+/// Spaces, control bytes, NUL, CR LF, non-ASCII and 300+ byte keys work, and no two of them
+/// share an entry (so no lossy encoding merged them, and no key reached a text protocol raw).
+pub async fn awkward_keys_round_trip_without_colliding(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "awkward_keys_round_trip_without_colliding") {
+        return;
+    }
+    let store = fresh(f).await;
+    let keys = awkward_keys();
+    let entries: Vec<Entry<'_>> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Entry::new(key(k), format!("value-{i}"), Expiration::Never))
+        .collect();
+    let failed = store.set_many(&entries).await.expect("set_many");
+    assert!(failed.is_empty(), "awkward keys were refused: {failed:?}");
+    let all: Vec<Key<'_>> = keys.iter().map(|k| key(k)).collect();
+    let values = store.get_many(&all).await.expect("get_many");
+    for (i, (k, v)) in keys.iter().zip(values).enumerate() {
+        let v = v.unwrap_or_else(|e| panic!("key {k:?} failed to read: {e}"));
+        assert_eq!(
+            v.as_deref(),
+            Some(format!("value-{i}").as_bytes()),
+            "key {k:?} read back another key's value or nothing"
+        );
+    }
+    // Single-key paths too, and deleting one leaves the look-alikes.
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(
+            get(&*store, k).await.as_deref(),
+            Some(format!("value-{i}").as_bytes()),
+            "{k:?}"
+        );
+    }
+    store.delete(key("with space")).await.expect("delete");
+    assert_eq!(get(&*store, "with space").await, None);
+    assert!(get(&*store, "with_space").await.is_some());
+    assert!(get(&*store, "with%20space").await.is_some());
+    assert!(get(&*store, "a b\r\nflush_all").await.is_some());
+}
+
+/// One slot per requested key, in order, duplicates included.
+pub async fn get_many_is_aligned_with_its_input(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "get_many_is_aligned_with_its_input") {
+        return;
+    }
+    let store = fresh(f).await;
+    set(&*store, "a", "A", Expiration::Never).await;
+    set(&*store, "c", "C", Expiration::Never).await;
+    let values = store
+        .get_many(&[key("c"), key("b"), key("a"), key("c"), key("d")])
+        .await
+        .expect("get_many");
+    let values: Vec<Option<Bytes>> = values
+        .into_iter()
+        .map(|v| v.expect("no key here is undecodable"))
+        .collect();
+    let expected = [Some("C"), None, Some("A"), Some("C"), None]
+        .map(|v| v.map(|s| Bytes::from_static(s.as_bytes())));
+    assert_eq!(values, expected);
+}
+
+/// Each entry of a batch gets its own expiration; expired ones delete.
+pub async fn set_many_writes_each_entry_with_its_own_expiration(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "set_many_writes_each_entry_with_its_own_expiration") {
+        return;
+    }
+    let store = fresh(f).await;
+    set(&*store, "gone", "old", Expiration::Never).await;
+    let past = SystemTime::UNIX_EPOCH + Duration::from_secs(1);
+    let failed = store
+        .set_many(&[
+            Entry::new(key("never"), "n", Expiration::Never),
+            Entry::new(key("hour"), "h", Expiration::After(HOUR)),
+            Entry::new(key("gone"), "x", Expiration::After(Duration::ZERO)),
+            Entry::new(key("past"), "p", Expiration::At(past)),
+        ])
+        .await
+        .expect("set_many");
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(get(&*store, "never").await.as_deref(), Some(&b"n"[..]));
+    assert_eq!(get(&*store, "hour").await.as_deref(), Some(&b"h"[..]));
+    assert_eq!(get(&*store, "gone").await, None, "a zero TTL must delete");
+    assert_eq!(
+        get(&*store, "past").await,
+        None,
+        "a past deadline must not store"
+    );
+}
+
+/// When a batch names a key twice, the later entry wins.
+pub async fn set_many_later_duplicate_wins(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "set_many_later_duplicate_wins") {
+        return;
+    }
+    let store = fresh(f).await;
+    store
+        .set_many(&[
+            Entry::new(key("k"), "first", Expiration::Never),
+            Entry::new(key("k"), "second", Expiration::Never),
+            Entry::new(key("j"), "kept", Expiration::Never),
+            Entry::new(key("j"), "x", Expiration::After(Duration::ZERO)),
+        ])
+        .await
+        .expect("set_many");
+    assert_eq!(get(&*store, "k").await.as_deref(), Some(&b"second"[..]));
+    assert_eq!(get(&*store, "j").await, None);
+}
+
+/// A write whose expiration is already reached deletes the key (never stores it forever).
+pub async fn an_expired_write_deletes_the_key(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "an_expired_write_deletes_the_key") {
+        return;
+    }
+    let store = fresh(f).await;
+    for exp in [
+        Expiration::After(Duration::ZERO),
+        Expiration::At(SystemTime::UNIX_EPOCH),
+        Expiration::At(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000)),
+    ] {
+        set(&*store, "k", "live", Expiration::Never).await;
+        set(&*store, "k", "dead", exp).await;
+        assert_eq!(get(&*store, "k").await, None, "{exp:?} must delete");
+        assert!(!store.contains(key("k")).await.expect("contains"));
+    }
+}
+
+/// Deleting a key that does not exist is success.
+pub async fn deleting_a_missing_key_succeeds(f: &dyn StoreFactory) {
+    let store = fresh(f).await;
+    store
+        .delete(key("missing"))
+        .await
+        .expect("delete of a missing key");
+    store
+        .delete_many(&[key("missing"), key("also missing")])
+        .await
+        .expect("delete_many of missing keys");
+}
+
+/// `delete_many` removes present keys and ignores missing ones.
+pub async fn delete_many_removes_every_key(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "delete_many_removes_every_key") {
+        return;
+    }
+    let store = fresh(f).await;
+    for k in ["a", "b", "c"] {
+        set(&*store, k, "v", Expiration::Never).await;
+    }
+    store
+        .delete_many(&[key("a"), key("missing"), key("c"), key("a")])
+        .await
+        .expect("delete_many");
+    assert_eq!(get(&*store, "a").await, None);
+    assert_eq!(get(&*store, "b").await.as_deref(), Some(&b"v"[..]));
+    assert_eq!(get(&*store, "c").await, None);
+}
+
+/// `contains` is true exactly for live keys, including an empty value.
+pub async fn contains_reflects_presence(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "contains_reflects_presence") {
+        return;
+    }
+    let store = fresh(f).await;
+    assert!(!store.contains(key("k")).await.expect("contains"));
+    store
+        .set(key("k"), Bytes::new(), Expiration::Never)
+        .await
+        .expect("set");
+    assert!(
+        store.contains(key("k")).await.expect("contains"),
+        "an empty value is still present"
+    );
+    store.delete(key("k")).await.expect("delete");
+    assert!(!store.contains(key("k")).await.expect("contains"));
+}
+
+/// `add` writes only when the key is absent and says which happened.
+pub async fn add_writes_only_when_absent(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "add_writes_only_when_absent") {
+        return;
+    }
+    let store = fresh(f).await;
+    assert!(
+        store
+            .add(key("k"), "first".into(), Expiration::After(HOUR))
+            .await
+            .expect("add")
+    );
+    assert!(
+        !store
+            .add(key("k"), "second".into(), Expiration::Never)
+            .await
+            .expect("add")
+    );
+    assert_eq!(get(&*store, "k").await.as_deref(), Some(&b"first"[..]));
+    // An add that is already expired stores nothing, whatever it answers.
+    store
+        .add(key("fresh"), "x".into(), Expiration::After(Duration::ZERO))
+        .await
+        .expect("add");
+    assert_eq!(get(&*store, "fresh").await, None);
+}
+
+/// Of many concurrent `add`s of one absent key, exactly one wins and its value is stored.
+pub async fn concurrent_adds_have_exactly_one_winner(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "concurrent_adds_have_exactly_one_winner") {
+        return;
+    }
+    let store = fresh(f).await;
+    for round in 0..5 {
+        let name = format!("lock-{round}");
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                let name = name.clone();
+                tokio::spawn(async move {
+                    let won = store
+                        .add(
+                            key(&name),
+                            format!("owner-{i}").into(),
+                            Expiration::After(HOUR),
+                        )
+                        .await
+                        .expect("add");
+                    won.then_some(i)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in tasks {
+            if let Some(i) = task.await.expect("the add task panicked") {
+                winners.push(i);
+            }
+        }
+        assert_eq!(winners.len(), 1, "winners of {name}: {winners:?}");
+        assert_eq!(
+            get(&*store, &name).await.as_deref(),
+            Some(format!("owner-{}", winners[0]).as_bytes())
+        );
+    }
+}
+
+/// `touch` answers whether the key held a live entry, and keeps the value.
+pub async fn touch_answers_whether_the_key_was_live(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "touch_answers_whether_the_key_was_live") {
+        return;
+    }
+    let store = fresh(f).await;
+    assert!(
+        !store
+            .touch(key("missing"), Expiration::After(HOUR))
+            .await
+            .expect("touch")
+    );
+    assert_eq!(get(&*store, "missing").await, None, "touch must not create");
+    set(&*store, "k", "v", Expiration::After(HOUR)).await;
+    assert!(
+        store
+            .touch(key("k"), Expiration::Never)
+            .await
+            .expect("touch")
+    );
+    assert_eq!(get(&*store, "k").await.as_deref(), Some(&b"v"[..]));
+}
+
+/// `touch` with an expiration already reached deletes the entry.
+pub async fn touch_with_an_expired_expiration_deletes(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "touch_with_an_expired_expiration_deletes") {
+        return;
+    }
+    let store = fresh(f).await;
+    set(&*store, "k", "v", Expiration::Never).await;
+    assert!(
+        store
+            .touch(key("k"), Expiration::After(Duration::ZERO))
+            .await
+            .expect("touch")
+    );
+    assert_eq!(get(&*store, "k").await, None);
+}
+
+/// `clear` empties its namespace and leaves every other namespace alone.
+pub async fn clear_empties_only_its_namespace(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "clear_empties_only_its_namespace") {
+        return;
+    }
+    let mine = fresh(f).await;
+    let other = fresh(f).await;
+    for k in ["a", "b"] {
+        set(&*mine, k, "mine", Expiration::Never).await;
+        set(&*other, k, "other", Expiration::Never).await;
+    }
+    mine.clear().await.expect("clear");
+    assert_eq!(get(&*mine, "a").await, None);
+    assert_eq!(get(&*mine, "b").await, None);
+    assert_eq!(get(&*other, "a").await.as_deref(), Some(&b"other"[..]));
+    assert_eq!(get(&*other, "b").await.as_deref(), Some(&b"other"[..]));
+    // The cleared namespace works as before.
+    set(&*mine, "a", "again", Expiration::Never).await;
+    assert_eq!(get(&*mine, "a").await.as_deref(), Some(&b"again"[..]));
+    // Clearing an empty namespace is fine too.
+    fresh(f)
+        .await
+        .clear()
+        .await
+        .expect("clear of an empty namespace");
+}
+
+/// A `clear` through one handle is visible at once through another of the same namespace.
+pub async fn clear_is_seen_by_every_handle_of_the_namespace(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "clear_is_seen_by_every_handle_of_the_namespace") {
+        return;
+    }
+    let namespace = unique_namespace("kit");
+    let first = f.create(&namespace).await.expect("create");
+    let second = f.create(&namespace).await.expect("create");
+    set(&*first, "k", "v", Expiration::Never).await;
+    assert_eq!(get(&*second, "k").await.as_deref(), Some(&b"v"[..]));
+    second.clear().await.expect("clear");
+    assert_eq!(get(&*first, "k").await, None);
+}
+
+/// Two handles on one namespace see the same entries.
+pub async fn handles_of_one_namespace_share_data(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "handles_of_one_namespace_share_data") {
+        return;
+    }
+    let namespace = unique_namespace("kit");
+    let first = f.create(&namespace).await.expect("create");
+    let second = f.create(&namespace).await.expect("create");
+    assert_eq!(first.namespace(), second.namespace());
+    set(&*first, "k", "from-first", Expiration::Never).await;
+    assert_eq!(
+        get(&*second, "k").await.as_deref(),
+        Some(&b"from-first"[..])
+    );
+    second.delete(key("k")).await.expect("delete");
+    assert_eq!(get(&*first, "k").await, None);
+}
+
+/// An entry is a hit until its deadline and a miss from the deadline on, for every read path.
+pub async fn entries_expire_exactly_at_their_deadline(f: &dyn StoreFactory) {
+    let Some(clock) = clock_or_skip(f, "entries_expire_exactly_at_their_deadline") else {
+        return;
+    };
+    let store = fresh(f).await;
+    set(
+        &*store,
+        "k",
+        "v",
+        Expiration::After(Duration::from_secs(10)),
+    )
+    .await;
+    let at = clock.now() + Duration::from_secs(20);
+    set(&*store, "at", "v", Expiration::At(at)).await;
+    clock.advance(Duration::from_millis(9_999));
+    assert!(get(&*store, "k").await.is_some(), "expired early");
+    assert!(store.contains(key("k")).await.expect("contains"));
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(get(&*store, "k").await, None, "alive at its deadline");
+    assert!(!store.contains(key("k")).await.expect("contains"));
+    let many = store.get_many(&[key("k")]).await.expect("get_many");
+    assert!(
+        matches!(many[0], Ok(None)),
+        "get_many returned an expired entry"
+    );
+    assert!(get(&*store, "at").await.is_some());
+    clock.set(at);
+    assert_eq!(get(&*store, "at").await, None);
+}
+
+/// Saving a key again replaces its deadline, longer, shorter or none (moka's default keeps the
+/// first one).
+pub async fn resaving_replaces_the_deadline(f: &dyn StoreFactory) {
+    let Some(clock) = clock_or_skip(f, "resaving_replaces_the_deadline") else {
+        return;
+    };
+    let store = fresh(f).await;
+    set(
+        &*store,
+        "longer",
+        "v",
+        Expiration::After(Duration::from_secs(10)),
+    )
+    .await;
+    set(
+        &*store,
+        "longer",
+        "v",
+        Expiration::After(Duration::from_secs(100)),
+    )
+    .await;
+    set(
+        &*store,
+        "shorter",
+        "v",
+        Expiration::After(Duration::from_secs(100)),
+    )
+    .await;
+    set(
+        &*store,
+        "shorter",
+        "v",
+        Expiration::After(Duration::from_secs(5)),
+    )
+    .await;
+    set(
+        &*store,
+        "never",
+        "v",
+        Expiration::After(Duration::from_secs(5)),
+    )
+    .await;
+    set(&*store, "never", "v", Expiration::Never).await;
+    clock.advance(Duration::from_secs(50));
+    assert!(
+        get(&*store, "longer").await.is_some(),
+        "kept the first deadline"
+    );
+    assert_eq!(
+        get(&*store, "shorter").await,
+        None,
+        "kept the first deadline"
+    );
+    assert!(
+        get(&*store, "never").await.is_some(),
+        "kept the first deadline"
+    );
+}
+
+/// `touch` gives a live entry a new deadline, or none.
+pub async fn touch_moves_the_deadline(f: &dyn StoreFactory) {
+    let Some(clock) = clock_or_skip(f, "touch_moves_the_deadline") else {
+        return;
+    };
+    let store = fresh(f).await;
+    set(
+        &*store,
+        "k",
+        "v",
+        Expiration::After(Duration::from_secs(10)),
+    )
+    .await;
+    set(
+        &*store,
+        "n",
+        "v",
+        Expiration::After(Duration::from_secs(10)),
+    )
+    .await;
+    assert!(
+        store
+            .touch(key("k"), Expiration::After(Duration::from_secs(60)))
+            .await
+            .expect("touch")
+    );
+    assert!(
+        store
+            .touch(key("n"), Expiration::Never)
+            .await
+            .expect("touch")
+    );
+    clock.advance(Duration::from_secs(30));
+    assert_eq!(get(&*store, "k").await.as_deref(), Some(&b"v"[..]));
+    clock.advance(Duration::from_secs(30));
+    assert_eq!(get(&*store, "k").await, None);
+    assert!(
+        !store
+            .touch(key("k"), Expiration::Never)
+            .await
+            .expect("touch"),
+        "touch revived an expired entry"
+    );
+    assert_eq!(get(&*store, "k").await, None);
+    clock.advance(Duration::from_secs(100_000));
+    assert_eq!(get(&*store, "n").await.as_deref(), Some(&b"v"[..]));
+}
+
+/// An expired entry does not block `add`.
+pub async fn add_succeeds_once_the_entry_expired(f: &dyn StoreFactory) {
+    let Some(clock) = clock_or_skip(f, "add_succeeds_once_the_entry_expired") else {
+        return;
+    };
+    let store = fresh(f).await;
+    set(
+        &*store,
+        "lock",
+        "old",
+        Expiration::After(Duration::from_secs(5)),
+    )
+    .await;
+    assert!(
+        !store
+            .add(key("lock"), "new".into(), Expiration::Never)
+            .await
+            .expect("add")
+    );
+    clock.advance(Duration::from_secs(5));
+    assert!(
+        store
+            .add(key("lock"), "new".into(), Expiration::Never)
+            .await
+            .expect("add")
+    );
+    assert_eq!(get(&*store, "lock").await.as_deref(), Some(&b"new"[..]));
+}
+
+/// Empty batches succeed and return nothing.
+pub async fn empty_batches_are_no_ops(f: &dyn StoreFactory) {
+    let store = fresh(f).await;
+    assert!(store.get_many(&[]).await.expect("get_many").is_empty());
+    assert!(store.set_many(&[]).await.expect("set_many").is_empty());
+    store.delete_many(&[]).await.expect("delete_many");
+}
+
+/// A value as large as the backend allows round-trips intact.
+pub async fn large_values_round_trip(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "large_values_round_trip") {
+        return;
+    }
+    let store = fresh(f).await;
+    let len = f.max_value_len();
+    let value: Bytes = (0..len).map(|i| (i % 251) as u8).collect::<Vec<_>>().into();
+    store
+        .set(key("big"), value.clone(), Expiration::Never)
+        .await
+        .unwrap_or_else(|e| panic!("a {len} byte value was refused: {e}"));
+    assert!(
+        get(&*store, "big").await == Some(value),
+        "the large value changed"
+    );
+}
+
+/// `stats` answers, and each handle reports its namespace.
+pub async fn stats_and_namespace_are_reported(f: &dyn StoreFactory) {
+    let namespace = unique_namespace("kit");
+    let store = f.create(&namespace).await.expect("create");
+    assert_eq!(store.namespace(), namespace);
+    store.stats().await.expect("stats");
+}
+
+/// For [`Model::Null`]: nothing written is ever read back.
+pub async fn null_store_keeps_nothing(f: &dyn StoreFactory) {
+    if f.model() != Model::Null {
+        eprintln!("skipped null_store_keeps_nothing: the store is a cache (Model::Cache)");
+        return;
+    }
+    let store = fresh(f).await;
+    set(&*store, "k", "v", Expiration::Never).await;
+    assert_eq!(get(&*store, "k").await, None);
+    assert!(!store.contains(key("k")).await.expect("contains"));
+    assert!(
+        store
+            .add(key("k"), "v".into(), Expiration::Never)
+            .await
+            .expect("add")
+    );
+    assert!(
+        !store
+            .touch(key("k"), Expiration::Never)
+            .await
+            .expect("touch")
+    );
+    let err = Key::new("a:b").expect_err("reserved characters are refused");
+    assert_eq!(err.kind(), ErrorKind::InvalidKey);
+}

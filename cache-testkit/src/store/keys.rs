@@ -1,0 +1,27 @@
+//! Keys that break naive backends.
+
+/// Valid keys that a backend must store and return without mixing them up: spaces, control
+/// bytes, NUL, CR LF followed by a memcached command, non-ASCII, near-duplicates that a lossy
+/// encoding would merge, keys at and past memcached's 250-byte limit, and a 1000-byte key.
+pub fn awkward_keys() -> Vec<String> {
+    vec![
+        "plain".into(),
+        "AbC19_.".into(),
+        "with space".into(),
+        "with_space".into(),
+        "with%20space".into(),
+        "a b\r\nflush_all".into(),
+        "tab\there\nnewline".into(),
+        "nul\0byte".into(),
+        "nul".into(),
+        "\u{1}\u{2}\u{7f}".into(),
+        "ключ 🔑 鍵".into(),
+        "pipe|percent%dash-dot.".into(),
+        "*glob?[chars]".into(),
+        "a".repeat(250),
+        "a".repeat(251),
+        "a".repeat(300),
+        format!("{} {}", "b".repeat(300), "tail"),
+        "k".repeat(1000),
+    ]
+}
