@@ -152,6 +152,18 @@ impl<'a> From<Key<'a>> for OwnedKey {
     }
 }
 
+/// `IS_RESERVED[b]` is whether byte `b` is one of [`RESERVED_KEY_CHARS`].
+const IS_RESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let chars = RESERVED_KEY_CHARS.as_bytes();
+    let mut i = 0;
+    while i < chars.len() {
+        table[chars[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Checks the PSR key rules without building a [`Key`].
 ///
 /// # Errors
@@ -165,10 +177,8 @@ pub fn validate_key(key: &str) -> Result<()> {
         ));
     }
     // All reserved characters are ASCII, so a byte scan is exact and never splits a character.
-    if let Some(bad) = key
-        .bytes()
-        .find(|b| RESERVED_KEY_CHARS.as_bytes().contains(b))
-    {
+    // A table lookup per byte: this runs on every cache call.
+    if let Some(bad) = key.bytes().find(|&b| IS_RESERVED[usize::from(b)]) {
         return Err(Error::new(
             ErrorKind::InvalidKey,
             format!(

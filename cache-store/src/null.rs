@@ -77,10 +77,11 @@ impl Store for NullStore {
     }
 
     async fn stats(&self) -> Result<Stats> {
-        let mut stats = Stats::default();
-        stats.entries = Some(0);
-        stats.memory_usage = Some(0);
-        Ok(stats)
+        Ok(Stats {
+            entries: Some(0),
+            memory_usage: Some(0),
+            ..Stats::default()
+        })
     }
 
     fn namespace(&self) -> &str {

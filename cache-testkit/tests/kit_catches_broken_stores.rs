@@ -131,7 +131,10 @@ struct Factory {
 impl Factory {
     fn new(bug: Bug) -> Self {
         let clock = ManualClock::starting_now();
-        let root = MokaStore::builder().clock(clock.clone()).build().unwrap();
+        let root = MokaStore::builder()
+            .clock(clock.clone())
+            .build()
+            .expect("moka store");
         Factory {
             clock,
             root,

@@ -95,9 +95,9 @@ impl MokaStoreBuilder {
             ));
         }
         let wall_clock = self.clock.is_wall_clock();
-        let mut cache = Cache::builder()
+        let mut cache = Cache::<Box<[u8]>, Stored>::builder()
             .max_capacity(self.capacity_bytes)
-            .weigher(|key: &Box<[u8]>, stored: &Stored| weigh(key.len(), stored.value.len()))
+            .weigher(|key, stored| weigh(key.len(), stored.value.len()))
             .support_invalidation_closures();
         if wall_clock {
             // moka's timer wheel frees expired entries; reads still check the deadline.
@@ -106,6 +106,7 @@ impl MokaStoreBuilder {
         let shared = Arc::new(Shared {
             cache: cache.build(),
             clock: self.clock,
+            wall_clock,
             capacity_bytes: self.capacity_bytes,
             default_ttl: self.default_ttl,
             namespaces: Mutex::new(HashMap::new()),

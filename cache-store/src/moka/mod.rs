@@ -10,9 +10,11 @@
 //! - Entries are stored under `generation ++ key`, where the generation is a number owned by
 //!   the namespace. `clear` gives the namespace a fresh generation (so the old entries vanish
 //!   at once, in O(1)) and asks moka to drop the old generation's entries in the background.
-//! - Each entry keeps its absolute deadline, checked against the store's
-//!   [`Clock`](crate::Clock) on every read. With the wall clock, moka's per-entry timers also
-//!   free expired entries; re-saving a key always replaces its deadline.
+//! - Each entry keeps its absolute deadline. With the wall clock, moka's per-entry expiry
+//!   enforces it (moka checks it on every read and frees expired entries); with any other
+//!   [`Clock`](crate::Clock), such as a [`ManualClock`](crate::ManualClock), moka's timers are
+//!   off and every read checks the deadline against that clock. Re-saving a key always
+//!   replaces its deadline.
 //! - Lookups build the internal key on the stack for keys up to 120 bytes: a hit allocates
 //!   nothing but the boxed future of the async trait.
 //!
@@ -36,6 +38,7 @@
 
 mod builder;
 mod entry;
+mod lookup_key;
 mod store;
 
 use std::collections::HashMap;
@@ -45,10 +48,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ::moka::future::Cache;
-use smallvec::SmallVec;
 
 pub use builder::{DEFAULT_CAPACITY_BYTES, MokaStoreBuilder};
 use entry::Stored;
+use lookup_key::LookupKey;
 
 use crate::clock::Clock;
 use crate::error::Result;
@@ -67,6 +70,9 @@ pub struct MokaStore {
 struct Shared {
     cache: Cache<Box<[u8]>, Stored>,
     clock: Arc<dyn Clock>,
+    /// The clock is the wall clock, so moka's per-entry timers enforce every deadline (its
+    /// read path checks them), and reads need not consult the clock again.
+    wall_clock: bool,
     capacity_bytes: u64,
     default_ttl: Option<Duration>,
     /// One slot per namespace ever used, so that all handles of a namespace share its
@@ -81,10 +87,6 @@ struct NamespaceSlot {
     name: Box<str>,
     generation: AtomicU64,
 }
-
-/// The internal key: 8 bytes of generation, then the key. 128 bytes on the stack cover keys up
-/// to 120 bytes.
-type LookupKey = SmallVec<[u8; 128]>;
 
 impl MokaStore {
     /// Starts configuring a new cache.
@@ -131,20 +133,11 @@ impl MokaStore {
     }
 
     fn lookup_key(&self, key: Key<'_>) -> LookupKey {
-        let mut buf = LookupKey::new();
-        self.write_lookup_key(key, &mut buf);
-        buf
-    }
-
-    fn write_lookup_key(&self, key: Key<'_>, buf: &mut LookupKey) {
-        buf.clear();
-        let generation = self.slot.generation.load(Ordering::Acquire);
-        buf.extend_from_slice(&generation.to_le_bytes());
-        buf.extend_from_slice(key.as_bytes());
+        LookupKey::new(self.slot.generation.load(Ordering::Acquire), key)
     }
 
     fn owned_key(&self, key: Key<'_>) -> Box<[u8]> {
-        self.lookup_key(key).as_slice().into()
+        self.lookup_key(key).into_boxed()
     }
 
     /// Whether an entry with this deadline is live now; reads the clock only when needed.
@@ -153,6 +146,13 @@ impl MokaStore {
             Deadline::Never => true,
             Deadline::At(at) => at > self.shared.clock.now(),
         }
+    }
+
+    /// [`is_live`](Self::is_live) for an entry moka's `get` just returned. With the wall clock
+    /// moka has already checked the deadline on its own monotonic clock, so this saves a
+    /// clock read per hit; with any other clock, expiry is ours alone to check.
+    fn is_live_after_get(&self, deadline: Deadline) -> bool {
+        self.shared.wall_clock || self.is_live(deadline)
     }
 }
 

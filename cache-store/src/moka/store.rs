@@ -6,8 +6,8 @@ use ::moka::ops::compute::{CompResult, Op};
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use super::MokaStore;
 use super::entry::{Stored, weigh};
-use super::{LookupKey, MokaStore};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Deadline, Expiration};
 use crate::key::Key;
@@ -40,7 +40,7 @@ impl MokaStore {
         if deadline.is_expired(self.shared.clock.now()) {
             self.shared
                 .cache
-                .invalidate(&self.lookup_key(key)[..])
+                .invalidate(self.lookup_key(key).as_slice())
                 .await;
             return Ok(());
         }
@@ -57,10 +57,8 @@ impl MokaStore {
 impl Store for MokaStore {
     async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
         let mut out = Vec::with_capacity(keys.len());
-        let mut buf = LookupKey::new();
         for &key in keys {
-            self.write_lookup_key(key, &mut buf);
-            let found = self.shared.cache.get(&buf[..]).await;
+            let found = self.shared.cache.get(self.lookup_key(key).as_slice()).await;
             out.push(Ok(found
                 .filter(|s| self.is_live(s.deadline))
                 .map(|s| s.value)));
@@ -82,10 +80,11 @@ impl Store for MokaStore {
     }
 
     async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()> {
-        let mut buf = LookupKey::new();
         for &key in keys {
-            self.write_lookup_key(key, &mut buf);
-            self.shared.cache.invalidate(&buf[..]).await;
+            self.shared
+                .cache
+                .invalidate(self.lookup_key(key).as_slice())
+                .await;
         }
         Ok(())
     }
@@ -169,12 +168,13 @@ impl Store for MokaStore {
 
     async fn stats(&self) -> Result<Stats> {
         let used = self.shared.cache.weighted_size();
-        let mut stats = Stats::default();
-        stats.uptime = Some(self.shared.started.elapsed());
-        stats.memory_usage = Some(used);
-        stats.memory_available = Some(self.shared.capacity_bytes.saturating_sub(used));
-        stats.entries = Some(self.shared.cache.entry_count());
-        Ok(stats)
+        Ok(Stats {
+            uptime: Some(self.shared.started.elapsed()),
+            memory_usage: Some(used),
+            memory_available: Some(self.shared.capacity_bytes.saturating_sub(used)),
+            entries: Some(self.shared.cache.entry_count()),
+            ..Stats::default()
+        })
     }
 
     fn namespace(&self) -> &str {
@@ -182,8 +182,10 @@ impl Store for MokaStore {
     }
 
     async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
-        let found = self.shared.cache.get(&self.lookup_key(key)[..]).await;
-        Ok(found.filter(|s| self.is_live(s.deadline)).map(|s| s.value))
+        let found = self.shared.cache.get(self.lookup_key(key).as_slice()).await;
+        Ok(found
+            .filter(|s| self.is_live_after_get(s.deadline))
+            .map(|s| s.value))
     }
 
     async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
@@ -193,7 +195,7 @@ impl Store for MokaStore {
     async fn delete(&self, key: Key<'_>) -> Result<()> {
         self.shared
             .cache
-            .invalidate(&self.lookup_key(key)[..])
+            .invalidate(self.lookup_key(key).as_slice())
             .await;
         Ok(())
     }

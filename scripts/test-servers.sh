@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Starts the test servers on free loopback ports, runs a command with their URLs in the
+# environment, then stops exactly the servers it started.
+#
+#   scripts/test-servers.sh COMMAND [ARGS...]
+#
+# Exports:
+#   CACHE_TEST_REDIS_URL        redis://127.0.0.1:PORT/0        (one standalone Redis)
+#   CACHE_TEST_MEMCACHED_URL    memcache://127.0.0.1:PORT        (one memcached)
+#   CACHE_TEST_MEMCACHED_URLS   memcache://127.0.0.1:P1,127.0.0.1:P2  (two memcached)
+#
+# redis-server and memcached come from Debian's packages; they are installed when missing
+# (as root, or through sudo).
+set -euo pipefail
+
+log() { printf 'test-servers: %s\n' "$*" >&2; }
+
+install_missing() {
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v redis-cli >/dev/null || missing+=(redis-tools)
+  command -v memcached >/dev/null || missing+=(memcached)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]} from Debian's packages"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/cache-test-servers.XXXXXX")
+pids=()
+
+cleanup() {
+  local status=$?
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$workdir"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+redis_ready() { [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]; }
+
+memcached_ready() {
+  local reply=""
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  printf 'version\r\n' >&3
+  read -r -t 2 reply <&3 || true
+  exec 3<&- 3>&-
+  [[ "$reply" == VERSION* ]]
+}
+
+# start_server NAME READY_FN -- COMMAND... ; the command's {PORT} is replaced by the port.
+# Tries random free ports until the server answers (another process may take a port between
+# the check and the bind). Prints the port.
+start_server() {
+  local name=$1 ready=$2
+  shift 3
+  local attempt port pid i
+  for attempt in 1 2 3 4 5 6 7 8; do
+    port=$(shuf -i 20000-60999 -n 1)
+    port_in_use "$port" && continue
+    "${@//\{PORT\}/$port}" >"$workdir/$name.$port.log" 2>&1 &
+    pid=$!
+    for i in $(seq 1 100); do
+      if "$ready" "$port"; then
+        pids+=("$pid")
+        echo "$port"
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    log "$name did not start on port $port (attempt $attempt):"
+    tail -n 5 "$workdir/$name.$port.log" >&2 || true
+  done
+  log "giving up on $name"
+  return 1
+}
+
+if [ $# -eq 0 ]; then
+  echo "usage: $0 COMMAND [ARGS...]" >&2
+  exit 2
+fi
+
+install_missing
+mkdir -p "$workdir/redis"
+user=$(id -un)
+
+
+start_server redis redis_ready -- redis-server --port '{PORT}' --bind 127.0.0.1 \
+  --save '' --appendonly no --dir "$workdir/redis" >"$workdir/port"
+redis_port=$(cat "$workdir/port")
+start_server memcached memcached_ready -- memcached -l 127.0.0.1 -p '{PORT}' -U 0 -m 64 \
+  -u "$user" >"$workdir/port"
+memcached_port=$(cat "$workdir/port")
+start_server memcached memcached_ready -- memcached -l 127.0.0.1 -p '{PORT}' -U 0 -m 64 \
+  -u "$user" >"$workdir/port"
+memcached_port2=$(cat "$workdir/port")
+
+export CACHE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
+export CACHE_TEST_MEMCACHED_URL="memcache://127.0.0.1:$memcached_port"
+export CACHE_TEST_MEMCACHED_URLS="memcache://127.0.0.1:$memcached_port,127.0.0.1:$memcached_port2"
+log "redis $CACHE_TEST_REDIS_URL (redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'))"
+log "memcached $CACHE_TEST_MEMCACHED_URLS"
+
+"$@"

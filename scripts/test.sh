@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: starts the test servers (installing them when missing), then runs
+# formatting, lints, every test and doctest, and each benchmark once in test mode.
+# This is the command the README names and CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The servers are started below, so every server test must run: none may skip.
+export CACHE_TEST_REQUIRE_SERVERS=1
+
+exec scripts/test-servers.sh bash -euo pipefail -c '
+  echo "== cargo fmt"
+  cargo fmt --all -- --check
+  echo "== cargo clippy"
+  cargo clippy --workspace --all-targets --all-features -- -D warnings
+  echo "== cargo test (unit, integration, property tests; benches run once in test mode)"
+  cargo test --workspace --all-targets --all-features
+  echo "== cargo test --doc"
+  cargo test --workspace --doc --all-features
+'
