@@ -1,11 +1,56 @@
 //! PSR-6 item pools over any [`cache_store::Store`].
 //!
-//! **Work in progress** (tracked as the cache-pool issue): this crate will hold the
-//! `CacheItemPool` trait, `CacheItem` and `Pool<S: Store>` with PSR-6's deferred-save
-//! queue, plus a stampede-safe `get(key, compute)` in the spirit of Symfony's cache contracts.
+//! - [`CacheItemPool`]: the PSR-6 pool contract (`get_item`, `get_items`, `has_item`,
+//!   `clear`, `delete_item(s)`, `save`, `save_deferred`, `commit`), async and object safe.
+//! - [`CacheItem`]: the key, a value snapshot, the hit flag, and the expiration to save with;
+//!   typed values through a codec (`get_as` / `set_as`, MessagePack by default).
+//! - [`Pool`]: the pool over any store, with a default lifetime, PSR-6's deferred queue
+//!   (visible before commit, committed in one batch) and stampede protection.
+//! - [`CacheItemPoolExt::get`]: Symfony's `get(key, callback)`: one computation per key per
+//!   process under concurrency, probabilistic early recomputation (`beta`), "don't save", and
+//!   no deadlock on a nested get of the same key.
 //!
-//! Until then it re-exports [`cache_store`], the layer it is built on, so the workspace's
-//! crate graph and features are already in place.
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use cache_pool::{CacheItemPool, CacheItemPoolExt, Computed, Pool};
+//! use cache_store::moka::MokaStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), cache_store::Error> {
+//! let pool = Pool::new(MokaStore::builder().namespace("app").build()?);
+//!
+//! // PSR-6: get an item, set it, save it.
+//! let mut item = pool.get_item("user.42").await?;
+//! item.set_as(&"Ada")?.expires_after(Some(Duration::from_secs(60)));
+//! pool.save(item).await?;
+//! assert_eq!(pool.get_item("user.42").await?.get_as::<String>().as_deref(), Some("Ada"));
+//!
+//! // Symfony-style: computed once, then served from the cache.
+//! let report = pool
+//!     .get("report", |_| async { Ok(Computed::new("42 users").expires_after(Duration::from_secs(300))) })
+//!     .await?;
+//! assert_eq!(&report[..], b"42 users");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Choices where PHP is broken
+//!
+//! - Keys are validated in every build (PHP only with assertions on).
+//! - A sub-second lifetime is kept as such (the Doctrine bridge turned it into "forever").
+//! - A stored value that does not decode is a miss for that key only (Symfony makes every key
+//!   of the batch a miss).
+//! - Stampede metadata never leaks into a value and user data can never pass for it (see
+//!   [`cache_store::envelope`]).
 #![deny(missing_docs)]
 
+mod item;
+mod pool;
+mod traits;
+
 pub use cache_store;
+pub use item::CacheItem;
+pub use pool::{Pool, PoolBuilder};
+pub use traits::{BoxFuture, CacheItemPool, CacheItemPoolExt, Compute, Computed};

@@ -29,6 +29,9 @@ pub enum ErrorKind {
     Decode,
     /// The backend cannot do this operation at all.
     Unsupported,
+    /// The caller's computation of a value (the `compute` of a stampede-protected `get`)
+    /// failed; its error is the source.
+    Compute,
 }
 
 impl ErrorKind {
@@ -42,6 +45,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => "value too large",
             ErrorKind::Decode => "decode error",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Compute => "computing the value failed",
         }
     }
 }
@@ -97,6 +101,11 @@ impl Error {
                 retryable,
             }),
         }
+    }
+
+    /// A failed computation of a value: [`ErrorKind::Compute`] with `source` as the cause.
+    pub fn compute(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::new(ErrorKind::Compute, "the compute callback returned an error").with_source(source)
     }
 
     /// Keeps `source` as the cause.

@@ -8,6 +8,7 @@
 //! - [`Expiration`], [`Deadline`], [`Remaining`]: one expiry type and one rounding rule.
 //! - [`Clock`], [`SystemClock`], [`ManualClock`]: injectable time, so TTL tests never sleep.
 //! - [`Error`], [`ErrorKind`]: one error type with a kind, a kept source and `is_retryable`.
+//! - [`envelope`]: the value layout the abstractions share (raw, or with stampede metadata).
 //! - [`codec`]: typed values over the byte store (MessagePack by default, JSON with the
 //!   `json` feature).
 //! - Backends: [`moka::MokaStore`] (feature `moka`, on by default; embedded, no server) and
@@ -42,6 +43,7 @@
 
 mod clock;
 pub mod codec;
+pub mod envelope;
 mod error;
 mod expiry;
 mod key;

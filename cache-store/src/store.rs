@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::expiry::Expiration;
 use crate::key::Key;
@@ -249,6 +250,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The namespace of this handle.
     fn namespace(&self) -> &str;
 
+    /// The clock this store resolves expirations with. Layers above a store (pools, deferred
+    /// queues) take their time from it, so that a store on a
+    /// [`ManualClock`](crate::ManualClock) moves them too. Network backends keep the default,
+    /// the [`SystemClock`].
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::new(SystemClock)
+    }
+
     /// Reads one key: `None` when missing or expired.
     ///
     /// # Errors
@@ -324,6 +333,10 @@ impl<S: Store + ?Sized> Store for Arc<S> {
 
     fn namespace(&self) -> &str {
         (**self).namespace()
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        (**self).clock()
     }
 
     async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {

@@ -1,5 +1,6 @@
 //! `Store` for `MokaStore`.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use ::moka::ops::compute::{CompResult, Op};
@@ -8,6 +9,7 @@ use bytes::Bytes;
 
 use super::MokaStore;
 use super::entry::{Stored, weigh};
+use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Deadline, Expiration};
 use crate::key::Key;
@@ -179,6 +181,10 @@ impl Store for MokaStore {
 
     fn namespace(&self) -> &str {
         &self.slot.name
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.shared.clock)
     }
 
     async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {

@@ -1,0 +1,268 @@
+//! `CacheItem`: a key, a value snapshot, and the expiry to save it with.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use cache_store::codec::{Codec, MsgPack};
+use cache_store::envelope::Metadata;
+use cache_store::{Clock, Expiration, OwnedKey, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// One cache entry as PSR-6 sees it: the key asked for, the value found (a snapshot taken at
+/// lookup time, never a live view), whether it was a hit, and the expiration it will be saved
+/// with.
+///
+/// Items come from a pool ([`CacheItemPool::get_item`](crate::CacheItemPool::get_item)); an item
+/// from one pool may be saved into another (PHP refuses "foreign" items; in Rust an item is
+/// plain data, so there is nothing to refuse).
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_pool::{CacheItemPool, Pool};
+/// use cache_store::moka::MokaStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_store::Error> {
+/// let pool = Pool::new(MokaStore::builder().build()?);
+/// let mut item = pool.get_item("user.42").await?;
+/// assert!(!item.is_hit());
+/// item.set_as(&("Ada", 36))?.expires_after(Some(Duration::from_secs(60)));
+/// pool.save(item).await?;
+///
+/// let item = pool.get_item("user.42").await?;
+/// assert!(item.is_hit());
+/// assert_eq!(item.get_as::<(String, u32)>(), Some(("Ada".to_owned(), 36)));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct CacheItem {
+    key: OwnedKey,
+    value: Option<Bytes>,
+    hit: bool,
+    expiration: Expiration,
+    metadata: Option<Metadata>,
+    clock: Arc<dyn Clock>,
+}
+
+impl CacheItem {
+    pub(crate) fn miss(key: OwnedKey, clock: Arc<dyn Clock>) -> Self {
+        CacheItem {
+            key,
+            value: None,
+            hit: false,
+            expiration: Expiration::Default,
+            metadata: None,
+            clock,
+        }
+    }
+
+    pub(crate) fn hit(
+        key: OwnedKey,
+        value: Bytes,
+        metadata: Option<Metadata>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        CacheItem {
+            key,
+            value: Some(value),
+            hit: true,
+            expiration: Expiration::Default,
+            metadata,
+            clock,
+        }
+    }
+
+    /// The key exactly as the caller asked for it.
+    pub fn key(&self) -> &str {
+        self.key.as_str()
+    }
+
+    pub(crate) fn owned_key(&self) -> &OwnedKey {
+        &self.key
+    }
+
+    /// Whether the lookup that produced this item found a live value. [`set`](Self::set) does
+    /// not change it.
+    pub fn is_hit(&self) -> bool {
+        self.hit
+    }
+
+    /// The value: the one found for a hit, the one given to [`set`](Self::set) after a `set`,
+    /// and `None` for a miss that was not set. An empty value is a value.
+    pub fn value(&self) -> Option<&Bytes> {
+        self.value.as_ref()
+    }
+
+    /// The value, consuming the item.
+    pub fn into_value(self) -> Option<Bytes> {
+        self.value
+    }
+
+    /// Replaces the value to save. Nothing is written until the item is saved.
+    pub fn set(&mut self, value: impl Into<Bytes>) -> &mut Self {
+        self.value = Some(value.into());
+        self
+    }
+
+    /// The value decoded with the default codec ([`MsgPack`]). `None` for a miss **and** for a
+    /// value that does not decode as `T` (a PSR-6 miss: never damaged data), which is logged
+    /// as a warning; use [`try_get_as`](Self::try_get_as) to see the error.
+    pub fn get_as<T: DeserializeOwned>(&self) -> Option<T> {
+        match self.try_get_as(&MsgPack) {
+            Ok(value) => value,
+            Err(err) => {
+                tracing::warn!(key = self.key(), error = %err, "cached value does not decode; treating it as a miss");
+                None
+            }
+        }
+    }
+
+    /// The value decoded with `codec`: `Ok(None)` for a miss.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`](cache_store::ErrorKind::Decode) when the value does not decode
+    /// as `T`.
+    pub fn try_get_as<T: DeserializeOwned, C: Codec>(&self, codec: &C) -> Result<Option<T>> {
+        self.value.as_deref().map(|v| codec.decode(v)).transpose()
+    }
+
+    /// Encodes `value` with the default codec ([`MsgPack`]) and sets it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`](cache_store::ErrorKind::InvalidArgument) when the value
+    /// cannot be serialized.
+    pub fn set_as<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<&mut Self> {
+        self.set_as_with(&MsgPack, value)
+    }
+
+    /// Encodes `value` with `codec` and sets it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`](cache_store::ErrorKind::InvalidArgument) when the value
+    /// cannot be serialized.
+    pub fn set_as_with<T: Serialize + ?Sized, C: Codec>(
+        &mut self,
+        codec: &C,
+        value: &T,
+    ) -> Result<&mut Self> {
+        self.value = Some(codec.encode(value)?);
+        Ok(self)
+    }
+
+    /// Expires the item at `when`; `None` restores the pool's default lifetime. An instant not
+    /// in the future saves as "absent". The last of `expires_at` / `expires_after` wins.
+    pub fn expires_at(&mut self, when: Option<SystemTime>) -> &mut Self {
+        self.expiration = when.map_or(Expiration::Default, Expiration::At);
+        self
+    }
+
+    /// Expires the item `ttl` after **this call** (not after the save, as PSR-6 says); `None`
+    /// restores the pool's default lifetime, and [`Duration::ZERO`] saves as "absent".
+    pub fn expires_after(&mut self, ttl: Option<Duration>) -> &mut Self {
+        self.expiration = match ttl {
+            None => Expiration::Default,
+            Some(ttl) => self
+                .clock
+                .now()
+                .checked_add(ttl)
+                .map_or(Expiration::Never, Expiration::At),
+        };
+        self
+    }
+
+    /// Keeps the item until it is evicted or deleted, whatever the pool's default lifetime.
+    pub fn never_expires(&mut self) -> &mut Self {
+        self.expiration = Expiration::Never;
+        self
+    }
+
+    /// The expiration the item will be saved with.
+    pub fn expiration(&self) -> Expiration {
+        self.expiration
+    }
+
+    pub(crate) fn set_expiration(&mut self, expiration: Expiration) {
+        self.expiration = expiration;
+    }
+
+    /// The stampede-protection metadata the value was saved with, if it was computed through
+    /// [`get`](crate::CacheItemPoolExt::get) with an expiry: when it expires and how long it
+    /// took to compute.
+    pub fn metadata(&self) -> Option<Metadata> {
+        self.metadata
+    }
+
+    pub(crate) fn set_metadata(&mut self, metadata: Option<Metadata>) {
+        self.metadata = metadata;
+    }
+}
+
+impl fmt::Debug for CacheItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheItem")
+            .field("key", &self.key.as_str())
+            .field("hit", &self.hit)
+            .field("value", &self.value)
+            .field("expiration", &self.expiration)
+            .field("metadata", &self.metadata)
+            .finish()
+    }
+}
+
+impl PartialEq for CacheItem {
+    /// Items are equal when key, value, hit flag, expiration and metadata are; the clock is not
+    /// compared.
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+            && self.value == other.value
+            && self.hit == other.hit
+            && self.expiration == other.expiration
+            && self.metadata == other.metadata
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cache_store::ManualClock;
+
+    fn item() -> CacheItem {
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(100));
+        CacheItem::miss(OwnedKey::new("k").unwrap(), Arc::new(clock))
+    }
+
+    #[test]
+    fn expires_after_counts_from_the_call() {
+        let mut it = item();
+        it.expires_after(Some(Duration::from_secs(5)));
+        assert_eq!(
+            it.expiration(),
+            Expiration::At(SystemTime::UNIX_EPOCH + Duration::from_secs(105))
+        );
+        it.expires_after(None);
+        assert_eq!(it.expiration(), Expiration::Default);
+        it.expires_at(Some(SystemTime::UNIX_EPOCH));
+        assert_eq!(it.expiration(), Expiration::At(SystemTime::UNIX_EPOCH));
+        it.expires_after(Some(Duration::MAX));
+        assert_eq!(it.expiration(), Expiration::Never);
+    }
+
+    #[test]
+    fn set_keeps_the_hit_flag_and_typed_values_round_trip() {
+        let mut it = item();
+        it.set_as(&5u32).unwrap();
+        assert!(!it.is_hit());
+        assert_eq!(it.get_as::<u32>(), Some(5));
+        assert_eq!(it.get_as::<String>(), None, "a wrong type is a miss");
+        assert!(it.try_get_as::<String, _>(&MsgPack).is_err());
+        it.set("raw");
+        assert_eq!(it.value().map(|v| &v[..]), Some(&b"raw"[..]));
+    }
+}

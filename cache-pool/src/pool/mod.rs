@@ -1,0 +1,490 @@
+//! `Pool<S>`: the PSR-6 pool over any `Store`.
+
+mod deferred;
+mod stampede;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cache_store::envelope::{self, Metadata};
+use cache_store::{Clock, Entry, Error, ErrorKind, Expiration, Key, OwnedKey, Result, Store};
+
+use crate::item::CacheItem;
+use crate::traits::{CacheItemPool, Compute};
+use deferred::Queue;
+use stampede::Flights;
+
+/// A PSR-6 [`CacheItemPool`] over any [`Store`]: the store's namespace is the pool's, and the
+/// pool adds a default lifetime, the deferred queue and stampede protection.
+///
+/// `Pool<S>` is generic for static dispatch on the hot path; `Pool<Arc<dyn Store>>` takes a
+/// store chosen at run time. Clones share the deferred queue and the computations under way.
+///
+/// # Dropping a pool with deferred items
+///
+/// Rust has no async `Drop`, so call [`commit`](CacheItemPool::commit) before letting the last
+/// clone go. If deferred items are still queued when it goes, the pool does not drop them
+/// silently: inside a tokio runtime it commits them on a spawned task (and logs a warning that
+/// `commit` was forgotten); outside one it logs an error naming how many items were lost.
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_pool::{CacheItemPool, Pool};
+/// use cache_store::moka::MokaStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_store::Error> {
+/// let store = MokaStore::builder().namespace("app").build()?;
+/// let pool = Pool::builder(store).default_lifetime(Duration::from_secs(600)).build();
+/// let mut item = pool.get_item("greeting").await?;
+/// item.set("hello");
+/// pool.save(item).await?;
+/// assert!(pool.get_item("greeting").await?.is_hit());
+/// # Ok(())
+/// # }
+/// ```
+pub struct Pool<S: Store + 'static> {
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: Store + 'static> Clone for Pool<S> {
+    fn clone(&self) -> Self {
+        Pool {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+struct Shared<S: Store + 'static> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    default_lifetime: Option<Duration>,
+    queue: Mutex<Queue>,
+    flights: Flights,
+    /// Tells pools apart in the recursion guard of `get`.
+    id: u64,
+}
+
+/// Configures a [`Pool`].
+#[derive(Debug)]
+pub struct PoolBuilder<S: Store + 'static> {
+    store: S,
+    default_lifetime: Option<Duration>,
+}
+
+impl<S: Store + 'static> PoolBuilder<S> {
+    /// The lifetime of items saved without an expiration (default: none, so the store's
+    /// default applies, which for the built-in stores is "never").
+    pub fn default_lifetime(mut self, lifetime: Duration) -> Self {
+        self.default_lifetime = Some(lifetime);
+        self
+    }
+
+    /// The pool.
+    pub fn build(self) -> Pool<S> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let clock = self.store.clock();
+        Pool {
+            shared: Arc::new(Shared {
+                store: Arc::new(self.store),
+                clock,
+                default_lifetime: self.default_lifetime,
+                queue: Mutex::new(Queue::default()),
+                flights: Flights::default(),
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            }),
+        }
+    }
+}
+
+impl<S: Store + 'static> Pool<S> {
+    /// A pool over `store` with no default lifetime.
+    pub fn new(store: S) -> Self {
+        Pool::builder(store).build()
+    }
+
+    /// Starts configuring a pool over `store`.
+    pub fn builder(store: S) -> PoolBuilder<S> {
+        PoolBuilder {
+            store,
+            default_lifetime: None,
+        }
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &S {
+        &self.shared.store
+    }
+
+    /// How many items are deferred and not yet committed.
+    pub fn pending(&self) -> usize {
+        self.queue().len()
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // Never held across an await; a panic while holding it leaves the map consistent.
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn now(&self) -> SystemTime {
+        self.shared.clock.now()
+    }
+
+    /// Turns an item's expiration into the one to queue and write: relative lifetimes become
+    /// instants now, and `Default` takes the pool's default lifetime if it has one.
+    fn resolve(&self, expiration: Expiration) -> Expiration {
+        let after = |ttl: Duration| {
+            self.now()
+                .checked_add(ttl)
+                .map_or(Expiration::Never, Expiration::At)
+        };
+        match expiration {
+            Expiration::Default => self
+                .shared
+                .default_lifetime
+                .map_or(Expiration::Default, after),
+            Expiration::After(ttl) => after(ttl),
+            other => other,
+        }
+    }
+
+    fn enqueue(&self, item: CacheItem, metadata: Option<Metadata>) {
+        let expiration = self.resolve(item.expiration());
+        let key = item.owned_key().clone();
+        let value = item.into_value().unwrap_or_default();
+        self.queue().insert(key, value, metadata, expiration);
+    }
+
+    /// The deferred item for `key`: `Some(Some(item))` if queued and live, `Some(None)` if
+    /// queued but already expired (a miss that must not fall through to the store), `None` if
+    /// not queued.
+    fn deferred(&self, key: &OwnedKey) -> Option<Option<CacheItem>> {
+        let queue = self.queue();
+        let pending = queue.get(key)?;
+        if !pending.is_live(self.now()) {
+            return Some(None);
+        }
+        Some(Some(CacheItem::hit(
+            key.clone(),
+            pending.value.clone(),
+            pending.metadata,
+            Arc::clone(&self.shared.clock),
+        )))
+    }
+
+    /// The item for a value read from the store.
+    fn item_from_store(&self, key: OwnedKey, found: Result<Option<Bytes>>) -> CacheItem {
+        let clock = Arc::clone(&self.shared.clock);
+        let unreadable = |key: OwnedKey, err: Error| {
+            tracing::warn!(key = key.as_str(), error = %err, "stored value cannot be read; treating it as a miss");
+            CacheItem::miss(key, Arc::clone(&self.shared.clock))
+        };
+        match found {
+            Ok(None) => CacheItem::miss(key, clock),
+            Ok(Some(stored)) => match envelope::unwrap(stored) {
+                Ok((value, metadata)) => CacheItem::hit(key, value, metadata, clock),
+                Err(err) => unreadable(key, err),
+            },
+            Err(err) => unreadable(key, err),
+        }
+    }
+
+    async fn commit_queue(&self) -> Result<()> {
+        let snapshot = {
+            let queue = self.queue();
+            if queue.is_empty() {
+                return Ok(());
+            }
+            queue.snapshot()
+        };
+        let entries: Vec<Entry<'_>> = snapshot
+            .iter()
+            .map(|(key, p)| {
+                Entry::new(
+                    key.as_key(),
+                    envelope::wrap(p.value.clone(), p.metadata),
+                    p.expiration,
+                )
+            })
+            .collect();
+        // On a failed batch everything stays queued for the next commit.
+        let failed = self.shared.store.set_many(&entries).await?;
+        let mut refused = Vec::new();
+        {
+            let mut queue = self.queue();
+            for (key, pending) in &snapshot {
+                queue.remove_if_unchanged(key, pending.seq);
+            }
+        }
+        for (index, err) in failed {
+            let key = snapshot[index].0.as_str();
+            tracing::warn!(key, error = %err, "deferred item was not saved");
+            refused.push((key.to_owned(), err));
+        }
+        match refused.len() {
+            0 => Ok(()),
+            n => {
+                let (key, first) = &refused[0];
+                Err(Error::new(
+                    first.kind(),
+                    format!(
+                        "{n} of {} items were not saved; the first, {key:?}: {first}",
+                        snapshot.len()
+                    ),
+                )
+                .with_retryable(first.is_retryable()))
+            }
+        }
+    }
+}
+
+fn owned_keys(keys: &[&str]) -> Result<Vec<OwnedKey>> {
+    keys.iter().map(|k| OwnedKey::new(*k)).collect()
+}
+
+#[async_trait]
+impl<S: Store + 'static> CacheItemPool for Pool<S> {
+    async fn get_item(&self, key: &str) -> Result<CacheItem> {
+        let key = OwnedKey::new(key)?;
+        if let Some(deferred) = self.deferred(&key) {
+            return Ok(
+                deferred.unwrap_or_else(|| CacheItem::miss(key, Arc::clone(&self.shared.clock)))
+            );
+        }
+        match self.shared.store.get(key.as_key()).await {
+            // Unreadable data is a miss for this key; anything else is the backend failing.
+            Err(err) if err.kind() != ErrorKind::Decode => Err(err),
+            found => Ok(self.item_from_store(key, found)),
+        }
+    }
+
+    async fn get_items(&self, keys: &[&str]) -> Result<Vec<CacheItem>> {
+        let keys = owned_keys(keys)?;
+        let mut seen = HashSet::with_capacity(keys.len());
+        let mut items: Vec<Option<CacheItem>> = Vec::with_capacity(keys.len());
+        let mut to_fetch: Vec<(usize, OwnedKey)> = Vec::new();
+        for key in keys {
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            match self.deferred(&key) {
+                Some(Some(item)) => items.push(Some(item)),
+                Some(None) => {
+                    items.push(Some(CacheItem::miss(key, Arc::clone(&self.shared.clock))))
+                }
+                None => {
+                    to_fetch.push((items.len(), key));
+                    items.push(None);
+                }
+            }
+        }
+        if !to_fetch.is_empty() {
+            let asked: Vec<Key<'_>> = to_fetch.iter().map(|(_, k)| k.as_key()).collect();
+            let found = self.shared.store.get_many(&asked).await?;
+            for ((slot, key), value) in to_fetch.into_iter().zip(found) {
+                items[slot] = Some(self.item_from_store(key, value));
+            }
+        }
+        Ok(items.into_iter().flatten().collect())
+    }
+
+    async fn has_item(&self, key: &str) -> Result<bool> {
+        let key = OwnedKey::new(key)?;
+        if let Some(deferred) = self.deferred(&key) {
+            return Ok(deferred.is_some());
+        }
+        self.shared.store.contains(key.as_key()).await
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.queue().clear();
+        self.shared.store.clear().await
+    }
+
+    async fn delete_item(&self, key: &str) -> Result<()> {
+        let key = OwnedKey::new(key)?;
+        self.queue().remove(&key);
+        self.shared.store.delete(key.as_key()).await
+    }
+
+    async fn delete_items(&self, keys: &[&str]) -> Result<()> {
+        let keys = owned_keys(keys)?;
+        {
+            let mut queue = self.queue();
+            for key in &keys {
+                queue.remove(key);
+            }
+        }
+        let asked: Vec<Key<'_>> = keys.iter().map(OwnedKey::as_key).collect();
+        self.shared.store.delete_many(&asked).await
+    }
+
+    async fn save(&self, item: CacheItem) -> Result<()> {
+        let metadata = item.metadata();
+        self.enqueue(item, metadata);
+        self.commit_queue().await
+    }
+
+    async fn save_deferred(&self, item: CacheItem) -> Result<()> {
+        let metadata = item.metadata();
+        self.enqueue(item, metadata);
+        Ok(())
+    }
+
+    async fn commit(&self) -> Result<()> {
+        self.commit_queue().await
+    }
+
+    async fn get_or_compute<'a>(
+        &'a self,
+        key: &'a str,
+        beta: f64,
+        compute: Compute<'a>,
+    ) -> Result<Bytes> {
+        self.stampede_get(key, beta, compute).await
+    }
+}
+
+impl<S: Store + 'static> Pool<S> {
+    async fn stampede_get(&self, key: &str, beta: f64, compute: Compute<'_>) -> Result<Bytes> {
+        let owned = OwnedKey::new(key)?;
+        if beta.is_nan() || beta < 0.0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("beta must be zero or more (INFINITY forces a recomputation); got {beta}"),
+            ));
+        }
+        if stampede::is_computing(self.shared.id, &owned) {
+            // A nested get of the key this task is computing: waiting would be waiting for
+            // ourselves. Compute directly and do not save (Symfony does the same).
+            let miss = CacheItem::miss(owned, Arc::clone(&self.shared.clock));
+            return Ok(compute(miss).await?.value);
+        }
+        let item = self.get_item(key).await?;
+        let forced = beta == f64::INFINITY;
+        if item.is_hit() && !forced && !stampede::elected_early(item.metadata(), beta, self.now()) {
+            return Ok(item.into_value().unwrap_or_default());
+        }
+        // A miss is re-read inside the flight: a caller that missed just before another's
+        // computation landed must not compute again. A hit being recomputed on purpose is not.
+        let recheck = !item.is_hit();
+        let flight = self.shared.flights.join(&owned);
+        let result = flight
+            .get_or_init(|| async {
+                if recheck {
+                    let again = self.get_item(key).await?;
+                    if again.is_hit() {
+                        return Ok(again.into_value().unwrap_or_default());
+                    }
+                }
+                self.compute_and_save(owned.clone(), item, compute).await
+            })
+            .await
+            .clone();
+        self.shared.flights.leave(&owned, &flight);
+        result
+    }
+
+    async fn compute_and_save(
+        &self,
+        key: OwnedKey,
+        item: CacheItem,
+        compute: Compute<'_>,
+    ) -> Result<Bytes> {
+        let started = Instant::now();
+        let computed = stampede::computing(self.shared.id, &key, compute(item)).await?;
+        if !computed.save {
+            return Ok(computed.value);
+        }
+        let expiration = self.resolve(computed.expiration);
+        // Metadata only for values that expire: early recomputation needs an expiry.
+        let metadata = match expiration {
+            Expiration::At(at) => Some(Metadata {
+                expiry_ms: at
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                ctime_ms: u32::try_from(started.elapsed().as_micros().div_ceil(1000))
+                    .unwrap_or(u32::MAX),
+            }),
+            _ => None,
+        };
+        let mut to_save = CacheItem::miss(key, Arc::clone(&self.shared.clock));
+        to_save.set(computed.value.clone());
+        to_save.set_expiration(expiration);
+        to_save.set_metadata(metadata);
+        self.save(to_save).await?;
+        Ok(computed.value)
+    }
+}
+
+impl<S: Store + 'static> fmt::Debug for Pool<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("store", &self.shared.store)
+            .field("default_lifetime", &self.shared.default_lifetime)
+            .field("pending", &self.pending())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store + 'static> Drop for Shared<S> {
+    fn drop(&mut self) {
+        let pending = self
+            .queue
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take_all();
+        if pending.is_empty() {
+            return;
+        }
+        let count = pending.len();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::error!(
+                count,
+                namespace = self.store.namespace(),
+                "a cache pool was dropped outside a tokio runtime with deferred items not \
+                 committed; they are lost (call commit() before dropping the pool)"
+            );
+            return;
+        };
+        tracing::warn!(
+            count,
+            namespace = self.store.namespace(),
+            "a cache pool was dropped with deferred items not committed; committing them in \
+             the background (call commit() before dropping the pool)"
+        );
+        let store = Arc::clone(&self.store);
+        runtime.spawn(async move {
+            let entries: Vec<Entry<'_>> = pending
+                .iter()
+                .map(|(key, p)| {
+                    Entry::new(
+                        key.as_key(),
+                        envelope::wrap(p.value.clone(), p.metadata),
+                        p.expiration,
+                    )
+                })
+                .collect();
+            match store.set_many(&entries).await {
+                Ok(failed) if failed.is_empty() => {}
+                Ok(failed) => tracing::error!(
+                    count = failed.len(),
+                    "deferred items of a dropped pool were refused by the store"
+                ),
+                Err(err) => tracing::error!(
+                    count,
+                    error = %err,
+                    "committing the deferred items of a dropped pool failed; they are lost"
+                ),
+            }
+        });
+    }
+}

@@ -1,0 +1,247 @@
+//! The PSR-6 contract: `CacheItemPool`, and the stampede-safe `get` on top of it.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cache_store::{Expiration, Result};
+
+use crate::item::CacheItem;
+
+/// A boxed, `Send` future, as the object-safe methods take and return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The computation behind a stampede-safe get, boxed so that
+/// [`CacheItemPool::get_or_compute`] stays object safe. It receives the item looked up (a
+/// miss, or the hit being recomputed early) and returns what to return and save.
+/// [`CacheItemPoolExt::get`] builds it from a closure.
+pub type Compute<'a> = Box<dyn FnOnce(CacheItem) -> BoxFuture<'a, Result<Computed>> + Send + 'a>;
+
+/// What a computation produced: the value, its expiration, and whether to save it.
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_pool::Computed;
+///
+/// let fresh = Computed::new("report").expires_after(Duration::from_secs(300));
+/// let once = Computed::new("volatile").dont_save(); // returned, never cached
+/// # let _ = (fresh, once);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Computed {
+    pub(crate) value: Bytes,
+    pub(crate) expiration: Expiration,
+    pub(crate) save: bool,
+}
+
+impl Computed {
+    /// A value to return and save with the pool's default lifetime.
+    pub fn new(value: impl Into<Bytes>) -> Self {
+        Computed {
+            value: value.into(),
+            expiration: Expiration::Default,
+            save: true,
+        }
+    }
+
+    /// Saves it to expire `ttl` after the computation ends.
+    pub fn expires_after(mut self, ttl: Duration) -> Self {
+        self.expiration = Expiration::After(ttl);
+        self
+    }
+
+    /// Saves it to expire at `when`.
+    pub fn expires_at(mut self, when: SystemTime) -> Self {
+        self.expiration = Expiration::At(when);
+        self
+    }
+
+    /// Saves it with no expiry, whatever the pool's default lifetime.
+    pub fn never_expires(mut self) -> Self {
+        self.expiration = Expiration::Never;
+        self
+    }
+
+    /// Returns the value without saving it (Symfony's `$save = false`).
+    pub fn dont_save(mut self) -> Self {
+        self.save = false;
+        self
+    }
+}
+
+/// A PSR-6 cache item pool, async and object safe (`Arc<dyn CacheItemPool>` works).
+///
+/// Keys follow PSR-6: every method validates every key it is given before any I/O and
+/// answers an invalid one with [`ErrorKind::InvalidKey`](cache_store::ErrorKind::InvalidKey).
+/// Where PHP returns `false` for a backend failure, these methods return the `Err`; where it
+/// returns `true`, `Ok`.
+///
+/// # Deferred saves
+///
+/// [`save_deferred`](Self::save_deferred) queues a snapshot of the item. Until
+/// [`commit`](Self::commit), the queued item is what [`get_item`](Self::get_item),
+/// [`get_items`](Self::get_items) and [`has_item`](Self::has_item) see (absent once its
+/// expiration passes); [`delete_item`](Self::delete_item) and [`clear`](Self::clear) drop it; a
+/// second `save_deferred` of the key replaces it. `commit` writes the whole queue in one store
+/// batch.
+///
+/// # Example
+///
+/// ```
+/// use cache_pool::{CacheItemPool, Pool};
+/// use cache_store::moka::MokaStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_store::Error> {
+/// let pool: std::sync::Arc<dyn CacheItemPool> = std::sync::Arc::new(Pool::new(MokaStore::builder().build()?));
+/// for (key, value) in [("a", "1"), ("b", "2")] {
+///     let mut item = pool.get_item(key).await?;
+///     item.set(value);
+///     pool.save_deferred(item).await?; // queued: one batch at commit
+/// }
+/// assert!(pool.has_item("a").await?); // visible before the commit
+/// pool.commit().await?;
+/// let items = pool.get_items(&["a", "b", "c"]).await?;
+/// assert_eq!(items.iter().filter(|i| i.is_hit()).count(), 2);
+/// assert!(pool.get_item("bad:key").await.is_err());
+/// # Ok(())
+/// # }
+/// ```
+#[async_trait]
+pub trait CacheItemPool: Send + Sync + fmt::Debug {
+    /// The item for `key`: a hit with the stored (or deferred) value, or a miss. A stored
+    /// value that cannot be read is a miss (and a warning), never an error or damaged data.
+    ///
+    /// # Errors
+    ///
+    /// An invalid key; a backend failure.
+    async fn get_item(&self, key: &str) -> Result<CacheItem>;
+
+    /// One item per distinct key asked for, hits and misses, in the order of first appearance
+    /// (duplicates collapse), read in one store batch.
+    ///
+    /// # Errors
+    ///
+    /// Any invalid key (checked before any I/O); a backend failure.
+    async fn get_items(&self, keys: &[&str]) -> Result<Vec<CacheItem>>;
+
+    /// Whether `key` holds a live value (deferred ones included), without fetching it.
+    ///
+    /// # Errors
+    ///
+    /// An invalid key; a backend failure.
+    async fn has_item(&self, key: &str) -> Result<bool>;
+
+    /// Empties this pool (its namespace only) and drops its deferred queue.
+    ///
+    /// # Errors
+    ///
+    /// A backend failure.
+    async fn clear(&self) -> Result<()>;
+
+    /// Deletes `key`, deferred or stored. A missing key is not an error.
+    ///
+    /// # Errors
+    ///
+    /// An invalid key; a backend failure.
+    async fn delete_item(&self, key: &str) -> Result<()>;
+
+    /// Deletes every key, in one store batch. Missing keys are not an error.
+    ///
+    /// # Errors
+    ///
+    /// Any invalid key (checked before any I/O); a backend failure.
+    async fn delete_items(&self, keys: &[&str]) -> Result<()>;
+
+    /// Saves `item` now, together with anything still deferred (one batch). An item whose
+    /// expiration has passed leaves the key absent.
+    ///
+    /// # Errors
+    ///
+    /// A backend failure, or a value the backend refuses (too large).
+    async fn save(&self, item: CacheItem) -> Result<()>;
+
+    /// Queues `item` (a snapshot: changing the item afterwards changes nothing) for the next
+    /// [`commit`](Self::commit).
+    ///
+    /// # Errors
+    ///
+    /// None from [`Pool`](crate::Pool); other implementations may write through.
+    async fn save_deferred(&self, item: CacheItem) -> Result<()>;
+
+    /// Writes every deferred item in one store batch. Nothing pending is success.
+    ///
+    /// # Errors
+    ///
+    /// A backend failure (the items stay queued for the next commit), or values the backend
+    /// refuses (those are dropped from the queue and named in the error).
+    async fn commit(&self) -> Result<()>;
+
+    /// The object-safe form of [`CacheItemPoolExt::get`]: the value of `key`, computed by
+    /// `compute` on a miss (once per key per process however many callers ask at once), and
+    /// recomputed early with a probability that grows as the expiry nears, scaled by `beta`
+    /// (`0` never early, `f64::INFINITY` always).
+    ///
+    /// # Errors
+    ///
+    /// An invalid key; a negative or NaN `beta`; the computation's error (shared by every
+    /// caller that waited for it, and not cached); a backend failure.
+    async fn get_or_compute<'a>(
+        &'a self,
+        key: &'a str,
+        beta: f64,
+        compute: Compute<'a>,
+    ) -> Result<Bytes>;
+}
+
+/// The stampede-safe `get(key, compute)` of Symfony's cache contracts, for every
+/// [`CacheItemPool`] (`Arc<dyn CacheItemPool>` included).
+///
+/// ```
+/// use cache_pool::{CacheItemPoolExt, Computed, Pool};
+/// use cache_store::moka::MokaStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_store::Error> {
+/// let pool = Pool::new(MokaStore::builder().build()?);
+/// let value = pool
+///     .get("report", |_miss| async { Ok(Computed::new("expensive")) })
+///     .await?;
+/// assert_eq!(&value[..], b"expensive");
+/// // Now a hit: the computation does not run again.
+/// let again = pool.get("report", |_| async { unreachable!() }).await?;
+/// assert_eq!(again, value);
+/// # Ok(())
+/// # }
+/// ```
+pub trait CacheItemPoolExt: CacheItemPool {
+    /// The value of `key`, computing and saving it on a miss, with `beta = 1.0` (Symfony's
+    /// default). See [`CacheItemPool::get_or_compute`].
+    fn get<'a, F, Fut>(&'a self, key: &'a str, compute: F) -> BoxFuture<'a, Result<Bytes>>
+    where
+        F: FnOnce(CacheItem) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<Computed>> + Send + 'a,
+    {
+        self.get_with_beta(key, 1.0, compute)
+    }
+
+    /// [`get`](Self::get) with an explicit `beta`.
+    fn get_with_beta<'a, F, Fut>(
+        &'a self,
+        key: &'a str,
+        beta: f64,
+        compute: F,
+    ) -> BoxFuture<'a, Result<Bytes>>
+    where
+        F: FnOnce(CacheItem) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<Computed>> + Send + 'a,
+    {
+        let compute: Compute<'a> = Box::new(move |item| Box::pin(compute(item)));
+        self.get_or_compute(key, beta, compute)
+    }
+}
+
+impl<P: CacheItemPool + ?Sized> CacheItemPoolExt for P {}
