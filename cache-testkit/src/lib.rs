@@ -6,6 +6,9 @@
 //!   [`StoreFactory`](store::StoreFactory) and invoke [`store_suite!`] in an integration test
 //!   file: it expands to one `#[test]` per contract case (named after the rule it checks) and
 //!   a model-based property test of 256 random operation sequences.
+//! - [`pool`]: PSR-6 pools: every case of php-cache's `CachePoolTest` and the applicable
+//!   Symfony extras, and a model-based property test with deferred saves. Implement
+//!   [`PoolFactory`](pool::PoolFactory) and invoke [`pool_suite!`].
 //! - [`server_url`]: read a test server's URL from the environment, skipping with a printed
 //!   reason when it is unset, and failing instead when
 //!   [`CACHE_TEST_REQUIRE_SERVERS`](REQUIRE_SERVERS_VAR) is set (as CI does).
@@ -58,6 +61,7 @@
 #![deny(missing_docs)]
 
 mod env;
+pub mod pool;
 pub mod store;
 
 pub use env::{REQUIRE_SERVERS_VAR, server_url, unique_namespace};
@@ -90,7 +94,7 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 #[macro_export]
 macro_rules! store_suite {
     (if_configured: $factory:expr) => {
-        $crate::__store_suite_tests! { ($factory);
+        $crate::__suite_tests! { store; check_model; store_contract_model_property; ($factory);
             get_of_a_missing_key_is_none,
             set_then_get_returns_the_exact_bytes,
             set_overwrites_the_previous_value,
@@ -126,24 +130,77 @@ macro_rules! store_suite {
 
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __store_suite_tests {
-    (($factory:expr); $($case:ident),* $(,)?) => {
+macro_rules! __suite_tests {
+    ($kit:ident; $model:ident; $model_test:ident; ($factory:expr); $($case:ident),* $(,)?) => {
         $(
             #[test]
             fn $case() {
                 let ::core::option::Option::Some(factory) = $factory else {
                     return;
                 };
-                $crate::block_on($crate::store::cases::$case(&factory));
+                $crate::block_on($crate::$kit::cases::$case(&factory));
             }
         )*
 
         #[test]
-        fn store_contract_model_property() {
+        fn $model_test() {
             let ::core::option::Option::Some(factory) = $factory else {
                 return;
             };
-            $crate::store::check_model(&factory, $crate::store::ModelOptions::default());
+            $crate::$kit::$model(&factory, $crate::store::ModelOptions::default());
         }
+    };
+}
+
+/// Expands to the whole PSR-6 suite: one `#[test]` per case of [`pool::cases`] and the
+/// property test [`pool::check_pool_model`]. The forms are those of [`store_suite!`].
+#[macro_export]
+macro_rules! pool_suite {
+    (if_configured: $factory:expr) => {
+        $crate::__suite_tests! { pool; check_pool_model; pool_contract_model_property; ($factory);
+            basic_usage,
+            basic_usage_with_long_key,
+            get_item,
+            get_items,
+            get_items_empty_and_duplicates,
+            has_item,
+            clear,
+            clear_with_deferred_items,
+            delete_item,
+            delete_items,
+            save_now,
+            save_expired,
+            save_without_expire,
+            deferred_save,
+            deferred_expired,
+            delete_deferred_item,
+            deferred_save_without_commit,
+            commit,
+            expiration,
+            expires_at_and_null_expiries,
+            key_length,
+            invalid_keys_are_refused_before_any_io,
+            data_types_round_trip_exactly,
+            binary_data,
+            is_hit_and_is_hit_deferred,
+            save_deferred_when_changing_values,
+            save_deferred_overwrite,
+            has_item_is_false_for_an_expired_deferred_item,
+            get_computes_once_and_honours_beta,
+            concurrent_gets_compute_once,
+            get_shares_errors_and_does_not_cache_them,
+            recursive_get,
+            dont_save_when_asked_not_to,
+            get_records_metadata,
+            default_lifetime,
+            short_and_very_long_lifetimes,
+            undecodable_values_are_misses,
+            data_that_looks_like_metadata_round_trips,
+            null_byte_in_key,
+            numeric_keys,
+        }
+    };
+    ($factory:expr) => {
+        $crate::pool_suite!(if_configured: ::core::option::Option::Some($factory));
     };
 }

@@ -25,3 +25,21 @@ pub fn awkward_keys() -> Vec<String> {
         "k".repeat(1000),
     ]
 }
+
+/// Makes every key of `keys` distinct, keeping the first of equal keys as it is and suffixing
+/// the others with `#` and their position, so that models can tell keys apart by position.
+pub(crate) fn distinct(keys: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    keys.into_iter()
+        .enumerate()
+        .map(|(i, key)| {
+            if seen.insert(key.clone()) {
+                key
+            } else {
+                let renamed = format!("{key}#{i}");
+                seen.insert(renamed.clone());
+                renamed
+            }
+        })
+        .collect()
+}

@@ -5,7 +5,7 @@
 //! property test. See the [crate docs](crate) for a complete example.
 
 pub mod cases;
-mod keys;
+pub(crate) mod keys;
 mod model;
 
 use std::sync::Arc;

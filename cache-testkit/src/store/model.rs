@@ -137,7 +137,7 @@ fn case_strategy(with_clock: bool, max_ops: usize) -> impl Strategy<Value = Case
     )
         .prop_map(|(mut a, b)| {
             a.extend(b);
-            a
+            super::keys::distinct(a)
         });
     let values = proptest::collection::vec(
         proptest::collection::vec(any::<u8>(), 0..48).prop_map(Bytes::from),

@@ -1,0 +1,77 @@
+//! The PSR-6 kit over `Pool` on the moka backend, on a manual clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cache_pool::{CacheItemPool, Pool};
+use cache_store::ManualClock;
+use cache_store::moka::MokaStore;
+use cache_testkit::pool::PoolFactory;
+
+struct Moka {
+    clock: ManualClock,
+    root: MokaStore,
+}
+
+impl Moka {
+    fn new() -> Self {
+        let clock = ManualClock::starting_now();
+        let root = MokaStore::builder()
+            .clock(clock.clone())
+            .build()
+            .expect("moka store");
+        Moka { clock, root }
+    }
+}
+
+#[async_trait]
+impl PoolFactory for Moka {
+    async fn create(
+        &self,
+        namespace: &str,
+        default_lifetime: Option<Duration>,
+    ) -> cache_store::Result<Arc<dyn CacheItemPool>> {
+        let mut builder = Pool::builder(self.root.with_namespace(namespace)?);
+        if let Some(lifetime) = default_lifetime {
+            builder = builder.default_lifetime(lifetime);
+        }
+        Ok(Arc::new(builder.build()))
+    }
+
+    fn clock(&self) -> Option<ManualClock> {
+        Some(self.clock.clone())
+    }
+}
+
+cache_testkit::pool_suite!(Moka::new());
+
+/// The same kit with the pool over `Arc<dyn Store>`, the run-time-chosen form.
+mod dyn_store {
+    use super::*;
+    use cache_store::Store;
+
+    struct DynMoka(Moka);
+
+    #[async_trait]
+    impl PoolFactory for DynMoka {
+        async fn create(
+            &self,
+            namespace: &str,
+            default_lifetime: Option<Duration>,
+        ) -> cache_store::Result<Arc<dyn CacheItemPool>> {
+            let store: Arc<dyn Store> = Arc::new(self.0.root.with_namespace(namespace)?);
+            let mut builder = Pool::builder(store);
+            if let Some(lifetime) = default_lifetime {
+                builder = builder.default_lifetime(lifetime);
+            }
+            Ok(Arc::new(builder.build()))
+        }
+
+        fn clock(&self) -> Option<ManualClock> {
+            self.0.clock()
+        }
+    }
+
+    cache_testkit::pool_suite!(DynMoka(Moka::new()));
+}

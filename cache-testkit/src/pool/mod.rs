@@ -1,0 +1,40 @@
+//! The PSR-6 conformance kit: php-cache's `CachePoolTest` (catalogue 6.3) and the applicable
+//! Symfony extras (6.7), plus a model-based property test of pool operations with deferred
+//! saves and commits.
+//!
+//! Implement [`PoolFactory`] and invoke [`pool_suite!`](crate::pool_suite).
+
+pub mod cases;
+mod model;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cache_pool::CacheItemPool;
+use cache_store::{ManualClock, Result};
+
+pub use model::check_pool_model;
+
+/// Makes pools for the kit.
+///
+/// # Implementer notes
+///
+/// Pools made for the same namespace must share stored data (PSR-6's "a new pool instance
+/// sees what another saved"), each with its own deferred queue. Return a clock from
+/// [`clock`](PoolFactory::clock) only if the pools take their time from it.
+#[async_trait]
+pub trait PoolFactory: Send + Sync {
+    /// A pool on `namespace` whose items without an expiration live `default_lifetime`
+    /// (`None`: forever).
+    async fn create(
+        &self,
+        namespace: &str,
+        default_lifetime: Option<Duration>,
+    ) -> Result<Arc<dyn CacheItemPool>>;
+
+    /// The manual clock the pools follow, if they follow one.
+    fn clock(&self) -> Option<ManualClock> {
+        None
+    }
+}
