@@ -9,29 +9,12 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
+use benches::{CAPACITY, ENTRIES, criterion, keys, missing_keys, raw_moka, runtime, value};
 use bytes::Bytes;
 use cache_store::moka::MokaStore;
 use cache_store::{Expiration, Key, Store};
 use criterion::{Criterion, criterion_group, criterion_main};
 use moka::future::Cache;
-
-const CAPACITY: u64 = 64 * 1024 * 1024;
-const ENTRIES: usize = 1_000;
-
-fn keys() -> Vec<String> {
-    (0..ENTRIES).map(|i| format!("user.{i:06}")).collect()
-}
-
-fn value() -> Bytes {
-    Bytes::from(vec![b'v'; 100])
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 /// What per-entry TTL costs moka itself: the same deadline for every entry, through moka's
 /// `Expiry` (the mechanism `MokaStore` uses).
@@ -56,10 +39,7 @@ struct Subjects {
 }
 
 fn subjects(rt: &tokio::runtime::Runtime, keys: &[String]) -> Subjects {
-    let raw: Cache<String, Bytes> = Cache::builder()
-        .max_capacity(CAPACITY)
-        .weigher(|k: &String, v: &Bytes| u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX))
-        .build();
+    let raw = raw_moka();
     let raw_expiry: Cache<String, Bytes> = Cache::builder()
         .max_capacity(CAPACITY)
         .weigher(|k: &String, v: &Bytes| u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX))
@@ -131,7 +111,7 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    let missing: Vec<String> = (0..ENTRIES).map(|i| format!("absent.{i:06}")).collect();
+    let missing = missing_keys();
     let mut group = c.benchmark_group("moka/get_miss");
     group.bench_function("raw moka", |b| {
         b.to_async(&rt).iter(|| {
@@ -196,15 +176,9 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = criterion();
     targets = bench
 }
 criterion_main!(benches);

@@ -45,11 +45,36 @@ pub struct CacheItem {
     hit: bool,
     expiration: Expiration,
     metadata: Option<Metadata>,
-    clock: Arc<dyn Clock>,
+    clock: ItemClock,
+}
+
+/// The time source of `expires_after`. The wall clock needs no shared handle, so items of
+/// ordinary pools cost no reference counting.
+#[derive(Clone, Debug)]
+pub(crate) enum ItemClock {
+    Wall,
+    Shared(Arc<dyn Clock>),
+}
+
+impl ItemClock {
+    pub(crate) fn of(clock: &Arc<dyn Clock>) -> Self {
+        if clock.is_wall_clock() {
+            ItemClock::Wall
+        } else {
+            ItemClock::Shared(Arc::clone(clock))
+        }
+    }
+
+    fn now(&self) -> SystemTime {
+        match self {
+            ItemClock::Wall => SystemTime::now(),
+            ItemClock::Shared(clock) => clock.now(),
+        }
+    }
 }
 
 impl CacheItem {
-    pub(crate) fn miss(key: OwnedKey, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn miss(key: OwnedKey, clock: ItemClock) -> Self {
         CacheItem {
             key,
             value: None,
@@ -64,7 +89,7 @@ impl CacheItem {
         key: OwnedKey,
         value: Bytes,
         metadata: Option<Metadata>,
-        clock: Arc<dyn Clock>,
+        clock: ItemClock,
     ) -> Self {
         CacheItem {
             key,
@@ -235,7 +260,10 @@ mod tests {
 
     fn item() -> CacheItem {
         let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(100));
-        CacheItem::miss(OwnedKey::new("k").unwrap(), Arc::new(clock))
+        CacheItem::miss(
+            OwnedKey::new("k").unwrap(),
+            ItemClock::Shared(Arc::new(clock)),
+        )
     }
 
     #[test]

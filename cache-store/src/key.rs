@@ -146,6 +146,12 @@ impl fmt::Display for OwnedKey {
     }
 }
 
+impl std::borrow::Borrow<str> for OwnedKey {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl<'a> From<Key<'a>> for OwnedKey {
     fn from(key: Key<'a>) -> Self {
         key.to_owned_key()

@@ -52,11 +52,11 @@ impl Queue {
         self.items.insert(key, pending);
     }
 
-    pub(super) fn get(&self, key: &OwnedKey) -> Option<&Pending> {
+    pub(super) fn get(&self, key: &str) -> Option<&Pending> {
         self.items.get(key)
     }
 
-    pub(super) fn remove(&mut self, key: &OwnedKey) {
+    pub(super) fn remove(&mut self, key: &str) {
         self.items.remove(key);
     }
 

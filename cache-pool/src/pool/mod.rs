@@ -5,7 +5,7 @@ mod stampede;
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,7 +14,7 @@ use bytes::Bytes;
 use cache_store::envelope::{self, Metadata};
 use cache_store::{Clock, Entry, Error, ErrorKind, Expiration, Key, OwnedKey, Result, Store};
 
-use crate::item::CacheItem;
+use crate::item::{CacheItem, ItemClock};
 use crate::traits::{CacheItemPool, Compute};
 use deferred::Queue;
 use stampede::Flights;
@@ -63,8 +63,12 @@ impl<S: Store + 'static> Clone for Pool<S> {
 struct Shared<S: Store + 'static> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
+    item_clock: ItemClock,
     default_lifetime: Option<Duration>,
     queue: Mutex<Queue>,
+    /// The queue's length, kept under the queue's lock: reads skip the lock (and a hash) when
+    /// nothing is deferred, which is most of the time.
+    pending: AtomicUsize,
     flights: Flights,
     /// Tells pools apart in the recursion guard of `get`.
     id: u64,
@@ -92,9 +96,11 @@ impl<S: Store + 'static> PoolBuilder<S> {
         Pool {
             shared: Arc::new(Shared {
                 store: Arc::new(self.store),
+                item_clock: ItemClock::of(&clock),
                 clock,
                 default_lifetime: self.default_lifetime,
                 queue: Mutex::new(Queue::default()),
+                pending: AtomicUsize::new(0),
                 flights: Flights::default(),
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             }),
@@ -123,7 +129,7 @@ impl<S: Store + 'static> Pool<S> {
 
     /// How many items are deferred and not yet committed.
     pub fn pending(&self) -> usize {
-        self.queue().len()
+        self.shared.pending.load(Ordering::Acquire)
     }
 
     fn queue(&self) -> MutexGuard<'_, Queue> {
@@ -132,6 +138,18 @@ impl<S: Store + 'static> Pool<S> {
             .queue
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Changes the queue and keeps the pending count in step.
+    fn with_queue<R>(&self, change: impl FnOnce(&mut Queue) -> R) -> R {
+        let mut queue = self.queue();
+        let result = change(&mut queue);
+        self.shared.pending.store(queue.len(), Ordering::Release);
+        result
+    }
+
+    fn miss(&self, key: OwnedKey) -> CacheItem {
+        CacheItem::miss(key, self.shared.item_clock.clone())
     }
 
     fn now(&self) -> SystemTime {
@@ -160,40 +178,50 @@ impl<S: Store + 'static> Pool<S> {
         let expiration = self.resolve(item.expiration());
         let key = item.owned_key().clone();
         let value = item.into_value().unwrap_or_default();
-        self.queue().insert(key, value, metadata, expiration);
+        self.with_queue(|queue| queue.insert(key, value, metadata, expiration));
     }
 
     /// The deferred item for `key`: `Some(Some(item))` if queued and live, `Some(None)` if
     /// queued but already expired (a miss that must not fall through to the store), `None` if
     /// not queued.
-    fn deferred(&self, key: &OwnedKey) -> Option<Option<CacheItem>> {
-        let queue = self.queue();
-        let pending = queue.get(key)?;
+    fn deferred(&self, key: Key<'_>) -> Option<Option<CacheItem>> {
+        if self.pending() == 0 {
+            return None;
+        }
+        self.deferred_in(&self.queue(), key)
+    }
+
+    fn deferred_in(&self, queue: &Queue, key: Key<'_>) -> Option<Option<CacheItem>> {
+        let pending = queue.get(key.as_str())?;
         if !pending.is_live(self.now()) {
             return Some(None);
         }
         Some(Some(CacheItem::hit(
-            key.clone(),
+            key.to_owned_key(),
             pending.value.clone(),
             pending.metadata,
-            Arc::clone(&self.shared.clock),
+            self.shared.item_clock.clone(),
         )))
     }
 
     /// The item for a value read from the store.
-    fn item_from_store(&self, key: OwnedKey, found: Result<Option<Bytes>>) -> CacheItem {
-        let clock = Arc::clone(&self.shared.clock);
-        let unreadable = |key: OwnedKey, err: Error| {
+    fn item_from_store(&self, key: Key<'_>, found: Result<Option<Bytes>>) -> CacheItem {
+        let unreadable = |err: Error| {
             tracing::warn!(key = key.as_str(), error = %err, "stored value cannot be read; treating it as a miss");
-            CacheItem::miss(key, Arc::clone(&self.shared.clock))
+            self.miss(key.to_owned_key())
         };
         match found {
-            Ok(None) => CacheItem::miss(key, clock),
+            Ok(None) => self.miss(key.to_owned_key()),
             Ok(Some(stored)) => match envelope::unwrap(stored) {
-                Ok((value, metadata)) => CacheItem::hit(key, value, metadata, clock),
-                Err(err) => unreadable(key, err),
+                Ok((value, metadata)) => CacheItem::hit(
+                    key.to_owned_key(),
+                    value,
+                    metadata,
+                    self.shared.item_clock.clone(),
+                ),
+                Err(err) => unreadable(err),
             },
-            Err(err) => unreadable(key, err),
+            Err(err) => unreadable(err),
         }
     }
 
@@ -218,12 +246,11 @@ impl<S: Store + 'static> Pool<S> {
         // On a failed batch everything stays queued for the next commit.
         let failed = self.shared.store.set_many(&entries).await?;
         let mut refused = Vec::new();
-        {
-            let mut queue = self.queue();
+        self.with_queue(|queue| {
             for (key, pending) in &snapshot {
                 queue.remove_if_unchanged(key, pending.seq);
             }
-        }
+        });
         for (index, err) in failed {
             let key = snapshot[index].0.as_str();
             tracing::warn!(key, error = %err, "deferred item was not saved");
@@ -246,20 +273,18 @@ impl<S: Store + 'static> Pool<S> {
     }
 }
 
-fn owned_keys(keys: &[&str]) -> Result<Vec<OwnedKey>> {
-    keys.iter().map(|k| OwnedKey::new(*k)).collect()
+fn valid_keys<'a>(keys: &[&'a str]) -> Result<Vec<Key<'a>>> {
+    keys.iter().map(|k| Key::new(k)).collect()
 }
 
 #[async_trait]
 impl<S: Store + 'static> CacheItemPool for Pool<S> {
     async fn get_item(&self, key: &str) -> Result<CacheItem> {
-        let key = OwnedKey::new(key)?;
-        if let Some(deferred) = self.deferred(&key) {
-            return Ok(
-                deferred.unwrap_or_else(|| CacheItem::miss(key, Arc::clone(&self.shared.clock)))
-            );
+        let key = Key::new(key)?;
+        if let Some(deferred) = self.deferred(key) {
+            return Ok(deferred.unwrap_or_else(|| self.miss(key.to_owned_key())));
         }
-        match self.shared.store.get(key.as_key()).await {
+        match self.shared.store.get(key).await {
             // Unreadable data is a miss for this key; anything else is the backend failing.
             Err(err) if err.kind() != ErrorKind::Decode => Err(err),
             found => Ok(self.item_from_store(key, found)),
@@ -267,68 +292,74 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
     }
 
     async fn get_items(&self, keys: &[&str]) -> Result<Vec<CacheItem>> {
-        let keys = owned_keys(keys)?;
+        let mut keys = valid_keys(keys)?;
         let mut seen = HashSet::with_capacity(keys.len());
-        let mut items: Vec<Option<CacheItem>> = Vec::with_capacity(keys.len());
-        let mut to_fetch: Vec<(usize, OwnedKey)> = Vec::new();
-        for key in keys {
-            if !seen.insert(key.clone()) {
-                continue;
-            }
-            match self.deferred(&key) {
-                Some(Some(item)) => items.push(Some(item)),
-                Some(None) => {
-                    items.push(Some(CacheItem::miss(key, Arc::clone(&self.shared.clock))))
-                }
-                None => {
-                    to_fetch.push((items.len(), key));
-                    items.push(None);
+        keys.retain(|k| seen.insert(k.as_str()));
+        let mut items: Vec<Option<CacheItem>> = vec![None; keys.len()];
+        if self.pending() > 0 {
+            let queue = self.queue();
+            for (slot, &key) in items.iter_mut().zip(&keys) {
+                if let Some(deferred) = self.deferred_in(&queue, key) {
+                    *slot = Some(deferred.unwrap_or_else(|| self.miss(key.to_owned_key())));
                 }
             }
         }
+        let to_fetch: Vec<Key<'_>> = keys
+            .iter()
+            .zip(&items)
+            .filter(|(_, item)| item.is_none())
+            .map(|(&key, _)| key)
+            .collect();
         if !to_fetch.is_empty() {
-            let asked: Vec<Key<'_>> = to_fetch.iter().map(|(_, k)| k.as_key()).collect();
-            let found = self.shared.store.get_many(&asked).await?;
-            for ((slot, key), value) in to_fetch.into_iter().zip(found) {
-                items[slot] = Some(self.item_from_store(key, value));
+            let mut found = self.shared.store.get_many(&to_fetch).await?.into_iter();
+            for (slot, &key) in items.iter_mut().zip(&keys) {
+                if slot.is_none() {
+                    let value = found.next().unwrap_or(Ok(None));
+                    *slot = Some(self.item_from_store(key, value));
+                }
             }
         }
         Ok(items.into_iter().flatten().collect())
     }
 
     async fn has_item(&self, key: &str) -> Result<bool> {
-        let key = OwnedKey::new(key)?;
-        if let Some(deferred) = self.deferred(&key) {
+        let key = Key::new(key)?;
+        if let Some(deferred) = self.deferred(key) {
             return Ok(deferred.is_some());
         }
-        self.shared.store.contains(key.as_key()).await
+        self.shared.store.contains(key).await
     }
 
     async fn clear(&self) -> Result<()> {
-        self.queue().clear();
+        self.with_queue(Queue::clear);
         self.shared.store.clear().await
     }
 
     async fn delete_item(&self, key: &str) -> Result<()> {
-        let key = OwnedKey::new(key)?;
-        self.queue().remove(&key);
-        self.shared.store.delete(key.as_key()).await
+        let key = Key::new(key)?;
+        if self.pending() > 0 {
+            self.with_queue(|queue| queue.remove(key.as_str()));
+        }
+        self.shared.store.delete(key).await
     }
 
     async fn delete_items(&self, keys: &[&str]) -> Result<()> {
-        let keys = owned_keys(keys)?;
-        {
-            let mut queue = self.queue();
-            for key in &keys {
-                queue.remove(key);
-            }
+        let keys = valid_keys(keys)?;
+        if self.pending() > 0 {
+            self.with_queue(|queue| keys.iter().for_each(|k| queue.remove(k.as_str())));
         }
-        let asked: Vec<Key<'_>> = keys.iter().map(OwnedKey::as_key).collect();
-        self.shared.store.delete_many(&asked).await
+        self.shared.store.delete_many(&keys).await
     }
 
     async fn save(&self, item: CacheItem) -> Result<()> {
         let metadata = item.metadata();
+        if self.pending() == 0 {
+            // Nothing deferred to write along with it: write the item straight through.
+            let expiration = self.resolve(item.expiration());
+            let key = item.owned_key().clone();
+            let value = envelope::wrap(item.into_value().unwrap_or_default(), metadata);
+            return self.shared.store.set(key.as_key(), value, expiration).await;
+        }
         self.enqueue(item, metadata);
         self.commit_queue().await
     }
@@ -365,8 +396,7 @@ impl<S: Store + 'static> Pool<S> {
         if stampede::is_computing(self.shared.id, &owned) {
             // A nested get of the key this task is computing: waiting would be waiting for
             // ourselves. Compute directly and do not save (Symfony does the same).
-            let miss = CacheItem::miss(owned, Arc::clone(&self.shared.clock));
-            return Ok(compute(miss).await?.value);
+            return Ok(compute(self.miss(owned)).await?.value);
         }
         let item = self.get_item(key).await?;
         let forced = beta == f64::INFINITY;
@@ -416,7 +446,7 @@ impl<S: Store + 'static> Pool<S> {
             }),
             _ => None,
         };
-        let mut to_save = CacheItem::miss(key, Arc::clone(&self.shared.clock));
+        let mut to_save = self.miss(key);
         to_save.set(computed.value.clone());
         to_save.set_expiration(expiration);
         to_save.set_metadata(metadata);
