@@ -74,6 +74,17 @@ impl ItemClock {
 }
 
 impl CacheItem {
+    /// A fresh, empty item for `key` (a miss), for adapters and bridges that write without
+    /// reading first. Its [`expires_after`](Self::expires_after) counts on the wall clock; use
+    /// [`expires`](Self::expires) with [`Expiration::After`] to count from the save instead.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidKey`](cache_store::ErrorKind::InvalidKey) for an invalid key.
+    pub fn new(key: &str) -> Result<Self> {
+        Ok(CacheItem::miss(OwnedKey::new(key)?, ItemClock::Wall))
+    }
+
     pub(crate) fn miss(key: OwnedKey, clock: ItemClock) -> Self {
         CacheItem {
             key,
@@ -213,8 +224,11 @@ impl CacheItem {
         self.expiration
     }
 
-    pub(crate) fn set_expiration(&mut self, expiration: Expiration) {
+    /// Sets the expiration directly: [`Expiration::After`] counts from the save,
+    /// [`Expiration::Default`] is the pool's default lifetime.
+    pub fn expires(&mut self, expiration: Expiration) -> &mut Self {
         self.expiration = expiration;
+        self
     }
 
     /// The stampede-protection metadata the value was saved with, if it was computed through

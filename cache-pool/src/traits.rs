@@ -1,13 +1,15 @@
 //! The PSR-6 contract: `CacheItemPool`, and the stampede-safe `get` on top of it.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_store::{Expiration, Result};
+use cache_store::{Clock, Expiration, Result, SystemClock};
 
 use crate::item::CacheItem;
 
@@ -110,8 +112,13 @@ impl Computed {
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Implementer notes
+///
+/// `Any` is a supertrait so that bridges can recognise each other and unwrap instead of
+/// stacking (`Arc<dyn CacheItemPool>` upcasts to `Arc<dyn Any + Send + Sync>`).
 #[async_trait]
-pub trait CacheItemPool: Send + Sync + fmt::Debug {
+pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
     /// The item for `key`: a hit with the stored (or deferred) value, or a miss. A stored
     /// value that cannot be read is a miss (and a warning), never an error or damaged data.
     ///
@@ -195,6 +202,12 @@ pub trait CacheItemPool: Send + Sync + fmt::Debug {
         beta: f64,
         compute: Compute<'a>,
     ) -> Result<Bytes>;
+
+    /// The clock the pool resolves expirations with (its store's), so that layers over it
+    /// share its time.
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::new(SystemClock)
+    }
 }
 
 /// The stampede-safe `get(key, compute)` of Symfony's cache contracts, for every

@@ -9,6 +9,9 @@
 //! - [`pool`]: PSR-6 pools: every case of php-cache's `CachePoolTest` and the applicable
 //!   Symfony extras, and a model-based property test with deferred saves. Implement
 //!   [`PoolFactory`](pool::PoolFactory) and invoke [`pool_suite!`].
+//! - [`simple`]: PSR-16 caches: every applicable case of php-cache's `SimpleCacheTest` and
+//!   a model-based property test. Implement [`SimpleCacheFactory`](simple::SimpleCacheFactory)
+//!   and invoke [`simple_suite!`].
 //! - [`server_url`]: read a test server's URL from the environment, skipping with a printed
 //!   reason when it is unset, and failing instead when
 //!   [`CACHE_TEST_REQUIRE_SERVERS`](REQUIRE_SERVERS_VAR) is set (as CI does).
@@ -62,6 +65,7 @@
 
 mod env;
 pub mod pool;
+pub mod simple;
 pub mod store;
 
 pub use env::{REQUIRE_SERVERS_VAR, server_url, unique_namespace};
@@ -202,5 +206,38 @@ macro_rules! pool_suite {
     };
     ($factory:expr) => {
         $crate::pool_suite!(if_configured: ::core::option::Option::Some($factory));
+    };
+}
+
+/// Expands to the whole PSR-16 suite: one `#[test]` per case of [`simple::cases`] and the
+/// property test [`simple::check_simple_model`]. The forms are those of [`store_suite!`].
+#[macro_export]
+macro_rules! simple_suite {
+    (if_configured: $factory:expr) => {
+        $crate::__suite_tests! { simple; check_simple_model; simple_contract_model_property; ($factory);
+            set_then_get,
+            set_ttl,
+            set_expired_ttl,
+            get_with_default,
+            delete,
+            clear,
+            set_multiple,
+            set_multiple_ttl,
+            set_multiple_expired_ttl,
+            get_multiple,
+            delete_multiple,
+            has,
+            basic_usage_with_long_key,
+            invalid_keys_are_refused_before_any_io,
+            null_overwrite,
+            data_types_round_trip_exactly,
+            binary_data,
+            valid_keys,
+            default_lifetime,
+            undecodable_values_are_misses,
+        }
+    };
+    ($factory:expr) => {
+        $crate::simple_suite!(if_configured: ::core::option::Option::Some($factory));
     };
 }

@@ -382,6 +382,10 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
     ) -> Result<Bytes> {
         self.stampede_get(key, beta, compute).await
     }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.shared.clock)
+    }
 }
 
 impl<S: Store + 'static> Pool<S> {
@@ -448,7 +452,7 @@ impl<S: Store + 'static> Pool<S> {
         };
         let mut to_save = self.miss(key);
         to_save.set(computed.value.clone());
-        to_save.set_expiration(expiration);
+        to_save.expires(expiration);
         to_save.set_metadata(metadata);
         self.save(to_save).await?;
         Ok(computed.value)

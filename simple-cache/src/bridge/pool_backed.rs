@@ -1,0 +1,102 @@
+//! PSR-16 over a PSR-6 pool.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cache_pool::{CacheItem, CacheItemPool};
+use cache_store::{Clock, Expiration, Key, Result};
+
+use crate::traits::SimpleCache;
+
+/// A [`SimpleCache`] backed by any [`CacheItemPool`], keeping PSR-16's semantics: `set` writes
+/// without reading first (one round trip), the multiple calls are one pool batch each, and
+/// `get_multiple` returns plain values (never Symfony's leaked metadata wrapper).
+/// Build it with [`simple_cache_over_pool`](super::simple_cache_over_pool), which unwraps
+/// bridges instead of stacking them.
+#[derive(Debug)]
+pub struct PoolBackedCache {
+    pool: Arc<dyn CacheItemPool>,
+}
+
+impl PoolBackedCache {
+    /// PSR-16 over `pool` (without the unwrapping of
+    /// [`simple_cache_over_pool`](super::simple_cache_over_pool)).
+    pub fn new(pool: Arc<dyn CacheItemPool>) -> Self {
+        PoolBackedCache { pool }
+    }
+
+    /// The pool underneath.
+    pub fn pool(&self) -> &Arc<dyn CacheItemPool> {
+        &self.pool
+    }
+}
+
+fn item(key: &str, value: Bytes, ttl: Expiration) -> Result<CacheItem> {
+    let mut item = CacheItem::new(key)?;
+    item.set(value).expires(ttl);
+    Ok(item)
+}
+
+#[async_trait]
+impl SimpleCache for PoolBackedCache {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        let item = self.pool.get_item(key).await?;
+        Ok(if item.is_hit() {
+            item.into_value()
+        } else {
+            None
+        })
+    }
+
+    async fn set(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<()> {
+        self.pool.save(item(key, value, ttl)?).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.pool.delete_item(key).await
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.pool.clear().await
+    }
+
+    async fn has(&self, key: &str) -> Result<bool> {
+        self.pool.has_item(key).await
+    }
+
+    async fn get_multiple(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        // The pool collapses duplicates; PSR-16 here answers every slot asked.
+        let items = self.pool.get_items(keys).await?;
+        let found: HashMap<&str, Option<Bytes>> = items
+            .iter()
+            .map(|i| (i.key(), if i.is_hit() { i.value().cloned() } else { None }))
+            .collect();
+        Ok(keys
+            .iter()
+            .map(|k| found.get(k).cloned().flatten())
+            .collect())
+    }
+
+    async fn set_multiple(&self, values: &[(&str, Bytes)], ttl: Expiration) -> Result<()> {
+        // Every key is checked before anything is queued.
+        for (key, _) in values {
+            Key::new(key)?;
+        }
+        for (key, value) in values {
+            self.pool
+                .save_deferred(item(key, value.clone(), ttl)?)
+                .await?;
+        }
+        self.pool.commit().await
+    }
+
+    async fn delete_multiple(&self, keys: &[&str]) -> Result<()> {
+        self.pool.delete_items(keys).await
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        self.pool.clock()
+    }
+}

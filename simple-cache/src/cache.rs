@@ -1,0 +1,205 @@
+//! `Cache<S>`: PSR-16 directly over a `Store`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cache_store::envelope;
+use cache_store::{Clock, Entry, Error, ErrorKind, Expiration, Key, Result, Store};
+
+use crate::traits::SimpleCache;
+
+/// A PSR-16 [`SimpleCache`] over any [`Store`]: every multiple call is one store batch (one
+/// round trip per server on network backends), never a loop of single calls.
+///
+/// Values use the same layout as PSR-6's [`Pool`](cache_pool::Pool) (see
+/// [`cache_store::envelope`]), so a `Cache` and a `Pool` on the same namespace read each
+/// other's values.
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_store::Expiration;
+/// use cache_store::moka::MokaStore;
+/// use simple_cache::{Cache, SimpleCache};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_store::Error> {
+/// let cache = Cache::builder(MokaStore::builder().namespace("app").build()?)
+///     .default_ttl(Duration::from_secs(300))
+///     .build();
+/// cache.set("k", "v".into(), Expiration::Default).await?; // lives 300 s
+/// assert!(cache.has("k").await?);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Cache<S: Store> {
+    store: S,
+    default_ttl: Option<Duration>,
+}
+
+/// Configures a [`Cache`].
+#[derive(Debug)]
+pub struct CacheBuilder<S: Store> {
+    store: S,
+    default_ttl: Option<Duration>,
+}
+
+impl<S: Store> CacheBuilder<S> {
+    /// The lifetime of values set with [`Expiration::Default`] (PSR-16's `null` TTL).
+    /// Without it the store's default applies (for the built-in stores: never expire).
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = Some(ttl);
+        self
+    }
+
+    /// The cache.
+    pub fn build(self) -> Cache<S> {
+        Cache {
+            store: self.store,
+            default_ttl: self.default_ttl,
+        }
+    }
+}
+
+impl<S: Store> Cache<S> {
+    /// A cache over `store` with no default TTL of its own.
+    pub fn new(store: S) -> Self {
+        Cache::builder(store).build()
+    }
+
+    /// Starts configuring a cache over `store`.
+    pub fn builder(store: S) -> CacheBuilder<S> {
+        CacheBuilder {
+            store,
+            default_ttl: None,
+        }
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn ttl(&self, ttl: Expiration) -> Expiration {
+        match (ttl, self.default_ttl) {
+            (Expiration::Default, Some(default)) => Expiration::After(default),
+            (ttl, _) => ttl,
+        }
+    }
+
+    /// The value of a stored form: envelope removed; unreadable data is a miss.
+    fn value(key: &str, found: Result<Option<Bytes>>) -> Result<Option<Bytes>> {
+        let unreadable = |err: Error| {
+            tracing::warn!(key, error = %err, "stored value cannot be read; treating it as a miss");
+            Ok(None)
+        };
+        match found {
+            Ok(None) => Ok(None),
+            Ok(Some(stored)) => match envelope::unwrap(stored) {
+                Ok((value, _metadata)) => Ok(Some(value)),
+                Err(err) => unreadable(err),
+            },
+            Err(err) if err.kind() == ErrorKind::Decode => unreadable(err),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+fn valid_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Result<Vec<Key<'a>>> {
+    keys.into_iter().map(Key::new).collect()
+}
+
+#[async_trait]
+impl<S: Store + 'static> SimpleCache for Cache<S> {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        let found = self.store.get(Key::new(key)?).await;
+        Self::value(key, found)
+    }
+
+    async fn set(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<()> {
+        let key = Key::new(key)?;
+        self.store
+            .set(key, envelope::wrap(value, None), self.ttl(ttl))
+            .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.store.delete(Key::new(key)?).await
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.store.clear().await
+    }
+
+    async fn has(&self, key: &str) -> Result<bool> {
+        self.store.contains(Key::new(key)?).await
+    }
+
+    async fn get_multiple(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let valid = valid_keys(keys.iter().copied())?;
+        if valid.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.store.get_many(&valid).await?;
+        keys.iter()
+            .zip(found)
+            .map(|(key, value)| Self::value(key, value))
+            .collect()
+    }
+
+    async fn set_multiple(&self, values: &[(&str, Bytes)], ttl: Expiration) -> Result<()> {
+        let keys = valid_keys(values.iter().map(|(k, _)| *k))?;
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let ttl = self.ttl(ttl);
+        let entries: Vec<Entry<'_>> = keys
+            .into_iter()
+            .zip(values)
+            .map(|(key, (_, value))| Entry::new(key, envelope::wrap(value.clone(), None), ttl))
+            .collect();
+        let failed = self.store.set_many(&entries).await?;
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let count = failed.len();
+        let (index, first) = failed.into_iter().next().unwrap_or_else(|| {
+            (
+                0,
+                Error::new(ErrorKind::Unavailable, "unreachable: no failure"),
+            )
+        });
+        Err(Error::new(
+            first.kind(),
+            format!(
+                "{count} of {} values were not stored; the first, {:?}: {first}",
+                values.len(),
+                values[index].0
+            ),
+        )
+        .with_retryable(first.is_retryable()))
+    }
+
+    async fn delete_multiple(&self, keys: &[&str]) -> Result<()> {
+        let keys = valid_keys(keys.iter().copied())?;
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.store.delete_many(&keys).await
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        self.store.clock()
+    }
+}
+
+impl<S: Store> fmt::Debug for Cache<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("store", &self.store)
+            .field("default_ttl", &self.default_ttl)
+            .finish()
+    }
+}
