@@ -18,7 +18,12 @@ fn bench(c: &mut Criterion) {
     let keys = keys();
     let missing = missing_keys();
     let raw = raw_moka();
-    let cache = Cache::new(MokaStore::builder().namespace("bench").build().expect("store"));
+    let cache = Cache::new(
+        MokaStore::builder()
+            .namespace("bench")
+            .build()
+            .expect("store"),
+    );
     rt.block_on(async {
         for k in &keys {
             raw.insert(k.clone(), value()).await;

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_store::{Clock, Expiration, Result, SystemClock};
+use cache_store::{Clock, Expiration, Result, Stats, SystemClock};
 
 use crate::item::CacheItem;
 
@@ -207,6 +207,62 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
     /// share its time.
     fn clock(&self) -> Arc<dyn Clock> {
         Arc::new(SystemClock)
+    }
+
+    /// What the storage underneath can tell about its use (`None` when the pool cannot say).
+    ///
+    /// # Errors
+    ///
+    /// A backend failure.
+    async fn stats(&self) -> Result<Option<Stats>> {
+        Ok(None)
+    }
+}
+
+/// A shared pool is a pool, so `Arc<dyn CacheItemPool>` can be handed to anything generic
+/// over [`CacheItemPool`].
+#[async_trait]
+impl<P: CacheItemPool + ?Sized> CacheItemPool for Arc<P> {
+    async fn get_item(&self, key: &str) -> Result<CacheItem> {
+        (**self).get_item(key).await
+    }
+    async fn get_items(&self, keys: &[&str]) -> Result<Vec<CacheItem>> {
+        (**self).get_items(keys).await
+    }
+    async fn has_item(&self, key: &str) -> Result<bool> {
+        (**self).has_item(key).await
+    }
+    async fn clear(&self) -> Result<()> {
+        (**self).clear().await
+    }
+    async fn delete_item(&self, key: &str) -> Result<()> {
+        (**self).delete_item(key).await
+    }
+    async fn delete_items(&self, keys: &[&str]) -> Result<()> {
+        (**self).delete_items(keys).await
+    }
+    async fn save(&self, item: CacheItem) -> Result<()> {
+        (**self).save(item).await
+    }
+    async fn save_deferred(&self, item: CacheItem) -> Result<()> {
+        (**self).save_deferred(item).await
+    }
+    async fn commit(&self) -> Result<()> {
+        (**self).commit().await
+    }
+    async fn get_or_compute<'a>(
+        &'a self,
+        key: &'a str,
+        beta: f64,
+        compute: Compute<'a>,
+    ) -> Result<Bytes> {
+        (**self).get_or_compute(key, beta, compute).await
+    }
+    fn clock(&self) -> Arc<dyn Clock> {
+        (**self).clock()
+    }
+    async fn stats(&self) -> Result<Option<Stats>> {
+        (**self).stats().await
     }
 }
 

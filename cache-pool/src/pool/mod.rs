@@ -12,7 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_store::envelope::{self, Metadata};
-use cache_store::{Clock, Entry, Error, ErrorKind, Expiration, Key, OwnedKey, Result, Store};
+use cache_store::{
+    Clock, Entry, Error, ErrorKind, Expiration, Key, OwnedKey, Result, Stats, Store,
+};
 
 use crate::item::{CacheItem, ItemClock};
 use crate::traits::{CacheItemPool, Compute};
@@ -385,6 +387,10 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
 
     fn clock(&self) -> Arc<dyn Clock> {
         Arc::clone(&self.shared.clock)
+    }
+
+    async fn stats(&self) -> Result<Option<Stats>> {
+        self.shared.store.stats().await.map(Some)
     }
 }
 
