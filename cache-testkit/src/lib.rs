@@ -12,6 +12,9 @@
 //! - [`simple`]: PSR-16 caches: every applicable case of php-cache's `SimpleCacheTest` and
 //!   a model-based property test. Implement [`SimpleCacheFactory`](simple::SimpleCacheFactory)
 //!   and invoke [`simple_suite!`].
+//! - [`doctrine`]: Doctrine caches: the applicable cases of Doctrine's `CacheTest`,
+//!   namespace versioning between instances included, and a model-based property test.
+//!   Implement [`DoctrineFactory`](doctrine::DoctrineFactory) and invoke [`doctrine_suite!`].
 //! - [`server_url`]: read a test server's URL from the environment, skipping with a printed
 //!   reason when it is unset, and failing instead when
 //!   [`CACHE_TEST_REQUIRE_SERVERS`](REQUIRE_SERVERS_VAR) is set (as CI does).
@@ -63,6 +66,7 @@
 //! `store_suite!(if_configured: ...)` form, which takes an `Option` of a factory.
 #![deny(missing_docs)]
 
+pub mod doctrine;
 mod env;
 pub mod pool;
 pub mod simple;
@@ -198,6 +202,7 @@ macro_rules! pool_suite {
             get_records_metadata,
             default_lifetime,
             short_and_very_long_lifetimes,
+            sub_second_lifetimes_are_kept,
             undecodable_values_are_misses,
             data_that_looks_like_metadata_round_trips,
             null_byte_in_key,
@@ -239,5 +244,39 @@ macro_rules! simple_suite {
     };
     ($factory:expr) => {
         $crate::simple_suite!(if_configured: ::core::option::Option::Some($factory));
+    };
+}
+
+/// Expands to the whole Doctrine suite: one `#[test]` per case of [`doctrine::cases`] and the
+/// property test [`doctrine::check_doctrine_model`]. The forms are those of [`store_suite!`].
+#[macro_export]
+macro_rules! doctrine_suite {
+    (if_configured: $factory:expr) => {
+        $crate::__suite_tests! { doctrine; check_doctrine_model; doctrine_contract_model_property; ($factory);
+            set_contains_fetch_delete,
+            update_existing_entry,
+            cache_key_is_case_sensitive,
+            fetch_multiple,
+            save_multiple,
+            delete_of_an_absent_id_succeeds,
+            delete_all,
+            delete_multiple,
+            special_cache_ids,
+            no_cache_id_collisions,
+            lifetime,
+            sub_second_lifetime_is_not_forever,
+            zero_lifetime_never_expires,
+            long_lifetime,
+            delete_all_and_versioning_between_instances,
+            flush_all,
+            flush_all_and_versioning_between_instances,
+            namespaces_are_isolated,
+            delete_all_touches_only_its_namespace,
+            stats,
+            save_with_and_without_lifetime,
+        }
+    };
+    ($factory:expr) => {
+        $crate::doctrine_suite!(if_configured: ::core::option::Option::Some($factory));
     };
 }

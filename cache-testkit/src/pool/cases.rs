@@ -846,3 +846,23 @@ pub async fn numeric_keys(f: &dyn PoolFactory) {
         Some(&b"value-50"[..])
     );
 }
+
+/// A sub-second lifetime is kept as such: a hit until it ends, a miss from then on (PHP's
+/// Doctrine bridge truncated it to 0, "forever").
+pub async fn sub_second_lifetimes_are_kept(f: &dyn PoolFactory) {
+    let Some(clock) = clock_or_skip(f, "sub_second_lifetimes_are_kept") else {
+        return;
+    };
+    let pool = fresh(f).await;
+    let mut item = pool.get_item("key").await.expect("get_item");
+    item.set("value")
+        .expires_after(Some(Duration::from_millis(500)));
+    pool.save(item).await.expect("save");
+    clock.advance(Duration::from_millis(499));
+    assert!(pool.get_item("key").await.expect("get_item").is_hit());
+    clock.advance(Duration::from_millis(1));
+    assert!(
+        !pool.get_item("key").await.expect("get_item").is_hit(),
+        "500 ms became longer"
+    );
+}

@@ -1,0 +1,389 @@
+//! One case per applicable test of Doctrine's `CacheTest` (spec catalogue 6.8).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use cache_store::ManualClock;
+use cache_store::codec::{Codec, MsgPack};
+use doctrine_compat::DoctrineCache;
+use serde::Serialize;
+
+use super::DoctrineFactory;
+use crate::env::unique_namespace;
+
+const FOREVER: Duration = Duration::ZERO;
+
+fn encode<T: Serialize + ?Sized>(value: &T) -> Bytes {
+    MsgPack.encode(value).expect("encode")
+}
+
+/// `provideDataToCache`: the 16 values Doctrine stores, as stored bytes.
+pub fn data_to_cache() -> Vec<(&'static str, Bytes)> {
+    #[derive(Serialize)]
+    struct Node {
+        name: &'static str,
+        children: Vec<Node>,
+    }
+    let mut map = std::collections::BTreeMap::new();
+    map.insert("one", 1);
+    vec![
+        ("array", encode(&("one", 2, 3.01))),
+        ("string", encode("value")),
+        ("invalid utf-8", Bytes::from_static(b"\xc3\x28")),
+        ("string with nul", encode("with\0nul")),
+        ("integer", encode(&1)),
+        ("float", encode(&1.5)),
+        ("object", encode(&map)),
+        (
+            "object graph",
+            encode(&Node {
+                name: "root",
+                children: vec![Node {
+                    name: "leaf",
+                    children: vec![],
+                }],
+            }),
+        ),
+        ("true", encode(&true)),
+        ("null", encode(&None::<u8>)),
+        ("false", encode(&false)),
+        ("empty array", encode(&Vec::<u8>::new())),
+        ("string zero", encode("0")),
+        ("integer zero", encode(&0)),
+        ("float zero", encode(&0.0)),
+        ("empty string", Bytes::new()),
+    ]
+}
+
+/// `provideCacheIds`: the 26 ids Doctrine requires to work without collisions.
+pub fn cache_ids() -> Vec<String> {
+    let mut ids: Vec<String> = [
+        ":", "\\", "/", "<", ">", "\"", "*", "?", "|", "[", "]", "ä", "a", "é", "e", ".", "..",
+        "-", "_", "$", "%", " ", "\0", "",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    ids.push("a".repeat(300));
+    ids.push("a".repeat(113));
+    ids
+}
+
+async fn fresh(f: &dyn DoctrineFactory) -> Arc<dyn DoctrineCache> {
+    f.create(&unique_namespace("doctrine"), "")
+        .await
+        .expect("the factory could not create a cache")
+}
+
+async fn fetch(c: &dyn DoctrineCache, id: &str) -> Option<Bytes> {
+    c.fetch(id).await.expect("fetch")
+}
+
+async fn contains(c: &dyn DoctrineCache, id: &str) -> bool {
+    c.contains(id).await.expect("contains")
+}
+
+async fn save(c: &dyn DoctrineCache, id: &str, data: &'static str) {
+    c.save(id, Bytes::from_static(data.as_bytes()), FOREVER)
+        .await
+        .expect("save");
+}
+
+fn b(s: &'static str) -> Option<Bytes> {
+    Some(Bytes::from_static(s.as_bytes()))
+}
+
+fn clock_or_skip(f: &dyn DoctrineFactory, case: &str) -> Option<ManualClock> {
+    let clock = f.clock();
+    if clock.is_none() {
+        eprintln!(
+            "skipped {case}: the backend keeps its own time, so the kit cannot move it without \
+             sleeping (no DoctrineFactory::clock)"
+        );
+    }
+    clock
+}
+
+/// testSetContainsFetchDelete ×16 and testValueThatIsFalseBooleanIsProperlyRetrieved.
+pub async fn set_contains_fetch_delete(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    for (name, value) in data_to_cache() {
+        c.save("key", value.clone(), FOREVER).await.expect("save");
+        assert!(contains(&*c, "key").await, "{name}");
+        assert_eq!(fetch(&*c, "key").await, Some(value), "{name}");
+        c.delete("key").await.expect("delete");
+        assert!(!contains(&*c, "key").await, "{name}");
+        assert_eq!(fetch(&*c, "key").await, None, "{name}");
+    }
+}
+
+/// testUpdateExistingEntry ×16.
+pub async fn update_existing_entry(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    for (name, value) in data_to_cache() {
+        save(&*c, "key", "old-value").await;
+        c.save("key", value.clone(), FOREVER).await.expect("save");
+        assert_eq!(fetch(&*c, "key").await, Some(value), "{name}");
+    }
+}
+
+/// testCacheKeyIsCaseSensitive.
+pub async fn cache_key_is_case_sensitive(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    save(&*c, "key", "value").await;
+    assert!(!contains(&*c, "KEY").await);
+    c.delete("KEY").await.expect("delete");
+    assert!(contains(&*c, "key").await);
+}
+
+/// testFetchMultiple and testFetchMultipleWithNoKeys: found entries only.
+pub async fn fetch_multiple(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    assert!(
+        c.fetch_multiple(&[])
+            .await
+            .expect("fetch_multiple")
+            .is_empty()
+    );
+    let data = data_to_cache();
+    for (id, value) in &data {
+        c.save(id, value.clone(), FOREVER).await.expect("save");
+    }
+    let ids: Vec<&str> = data.iter().map(|(id, _)| *id).collect();
+    let expected: HashMap<String, Bytes> = data
+        .iter()
+        .map(|(id, v)| ((*id).to_owned(), v.clone()))
+        .collect();
+    assert_eq!(
+        c.fetch_multiple(&ids).await.expect("fetch_multiple"),
+        expected
+    );
+    let one = c.fetch_multiple(&["false"]).await.expect("fetch_multiple");
+    assert_eq!(one.len(), 1, "a stored false must be fetched");
+    let mixed = c
+        .fetch_multiple(&["string", "absent", "integer zero"])
+        .await
+        .expect("fetch_multiple");
+    let mut keys: Vec<&String> = mixed.keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["integer zero", "string"]);
+}
+
+/// testSaveMultiple.
+pub async fn save_multiple(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    c.delete_all().await.expect("delete_all");
+    let data = data_to_cache();
+    let entries: Vec<(&str, Bytes)> = data.iter().map(|(id, v)| (*id, v.clone())).collect();
+    c.save_multiple(&entries, FOREVER)
+        .await
+        .expect("save_multiple");
+    let ids: Vec<&str> = data.iter().map(|(id, _)| *id).collect();
+    let found = c.fetch_multiple(&ids).await.expect("fetch_multiple");
+    assert_eq!(found.len(), data.len());
+    for (id, value) in data {
+        assert_eq!(found.get(id), Some(&value), "{id}");
+    }
+}
+
+/// testDeleteIsSuccessfulWhenKeyDoesNotExist.
+pub async fn delete_of_an_absent_id_succeeds(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    c.delete("absent").await.expect("delete");
+    assert!(!contains(&*c, "absent").await);
+}
+
+/// testDeleteAll.
+pub async fn delete_all(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    save(&*c, "key1", "1").await;
+    save(&*c, "key2", "2").await;
+    c.delete_all().await.expect("delete_all");
+    assert!(!contains(&*c, "key1").await);
+    assert!(!contains(&*c, "key2").await);
+}
+
+/// testDeleteMulti.
+pub async fn delete_multiple(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    save(&*c, "key1", "1").await;
+    save(&*c, "key2", "2").await;
+    c.delete_multiple(&["key1", "key2", "key3"])
+        .await
+        .expect("delete_multiple");
+    for id in ["key1", "key2", "key3"] {
+        assert!(!contains(&*c, id).await, "{id}");
+    }
+}
+
+/// testCanHandleSpecialCacheIds ×26.
+pub async fn special_cache_ids(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    for id in cache_ids() {
+        c.save(&id, "value".into(), FOREVER).await.expect("save");
+        assert!(contains(&*c, &id).await, "{id:?}");
+        assert_eq!(fetch(&*c, &id).await, b("value"), "{id:?}");
+        c.delete(&id).await.expect("delete");
+        assert!(!contains(&*c, &id).await, "{id:?}");
+        assert_eq!(fetch(&*c, &id).await, None, "{id:?}");
+    }
+}
+
+/// testNoCacheIdCollisions.
+pub async fn no_cache_id_collisions(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    let ids = cache_ids();
+    for (i, id) in ids.iter().enumerate() {
+        c.save(id, format!("value-{i}").into(), FOREVER)
+            .await
+            .expect("save");
+    }
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(
+            fetch(&*c, id).await.as_deref(),
+            Some(format!("value-{i}").as_bytes()),
+            "{id:?}"
+        );
+    }
+}
+
+/// testLifetime: a 1 s entry is gone 2 s later.
+pub async fn lifetime(f: &dyn DoctrineFactory) {
+    let Some(clock) = clock_or_skip(f, "lifetime") else {
+        return;
+    };
+    let c = fresh(f).await;
+    c.save("expire", "value".into(), Duration::from_secs(1))
+        .await
+        .expect("save");
+    assert!(contains(&*c, "expire").await);
+    clock.advance(Duration::from_secs(2));
+    assert!(!contains(&*c, "expire").await);
+    assert_eq!(fetch(&*c, "expire").await, None);
+}
+
+/// A sub-second lifetime stays sub-second (PHP's bridge made it "forever").
+pub async fn sub_second_lifetime_is_not_forever(f: &dyn DoctrineFactory) {
+    let Some(clock) = clock_or_skip(f, "sub_second_lifetime_is_not_forever") else {
+        return;
+    };
+    let c = fresh(f).await;
+    c.save("k", "v".into(), Duration::from_millis(500))
+        .await
+        .expect("save");
+    clock.advance(Duration::from_millis(499));
+    assert!(contains(&*c, "k").await);
+    clock.advance(Duration::from_millis(1));
+    assert!(!contains(&*c, "k").await, "a 500 ms lifetime must end");
+}
+
+/// testNoExpire: lifetime 0 is forever.
+pub async fn zero_lifetime_never_expires(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    save(&*c, "noexpire", "value").await;
+    if let Some(clock) = f.clock() {
+        clock.advance(Duration::from_secs(400 * 86_400));
+    }
+    assert!(contains(&*c, "noexpire").await);
+}
+
+/// testLongLifetime: 30 days + 1 s (memcached's absolute-time rule).
+pub async fn long_lifetime(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    c.save("long", "value".into(), Duration::from_secs(30 * 86_400 + 1))
+        .await
+        .expect("save");
+    assert!(contains(&*c, "long").await);
+}
+
+/// testDeleteAllAndNamespaceVersioningBetweenCaches.
+pub async fn delete_all_and_versioning_between_instances(f: &dyn DoctrineFactory) {
+    let storage = unique_namespace("doctrine");
+    let c1 = f.create(&storage, "ns").await.expect("create");
+    let c2 = f.create(&storage, "ns").await.expect("create");
+    save(&*c1, "key1", "1").await;
+    save(&*c2, "key2", "2").await;
+    for c in [&c1, &c2] {
+        assert!(contains(&**c, "key1").await && contains(&**c, "key2").await);
+    }
+    c1.delete_all().await.expect("delete_all");
+    assert!(!contains(&*c1, "key1").await && !contains(&*c1, "key2").await);
+    // Doctrine's documented staleness: c2 memoized version 1.
+    assert!(contains(&*c2, "key1").await && contains(&*c2, "key2").await);
+    let c3 = f.create(&storage, "ns").await.expect("create");
+    assert!(!contains(&*c3, "key1").await && !contains(&*c3, "key2").await);
+}
+
+/// testFlushAll.
+pub async fn flush_all(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    save(&*c, "key1", "1").await;
+    save(&*c, "key2", "2").await;
+    c.flush_all().await.expect("flush_all");
+    assert!(!contains(&*c, "key1").await && !contains(&*c, "key2").await);
+}
+
+/// testFlushAllAndNamespaceVersioningBetweenCaches.
+pub async fn flush_all_and_versioning_between_instances(f: &dyn DoctrineFactory) {
+    let storage = unique_namespace("doctrine");
+    let c1 = f.create(&storage, "ns").await.expect("create");
+    c1.delete_all().await.expect("delete_all"); // version 2
+    save(&*c1, "key1", "1").await;
+    let c2 = f.create(&storage, "ns").await.expect("create");
+    save(&*c2, "key2", "2").await;
+    for c in [&c1, &c2] {
+        assert!(contains(&**c, "key1").await && contains(&**c, "key2").await);
+    }
+    c1.flush_all().await.expect("flush_all");
+    for c in [&c1, &c2] {
+        assert!(!contains(&**c, "key1").await && !contains(&**c, "key2").await);
+    }
+    save(&*c1, "key1", "1").await; // both still on version 2
+    assert!(contains(&*c1, "key1").await && contains(&*c2, "key1").await);
+    let c3 = f.create(&storage, "ns").await.expect("create"); // version 1 again
+    assert!(!contains(&*c3, "key1").await && !contains(&*c3, "key2").await);
+    save(&*c3, "key3", "3").await;
+    assert!(contains(&*c3, "key3").await);
+}
+
+/// testNamespace: a key of one namespace is invisible in another.
+pub async fn namespaces_are_isolated(f: &dyn DoctrineFactory) {
+    let storage = unique_namespace("doctrine");
+    let ns1 = f.create(&storage, "ns1_").await.expect("create");
+    let ns2 = f.create(&storage, "ns2_").await.expect("create");
+    save(&*ns1, "key1", "1").await;
+    assert!(contains(&*ns1, "key1").await);
+    assert!(!contains(&*ns2, "key1").await);
+}
+
+/// testDeleteAllNamespace: delete_all of one namespace leaves the other.
+pub async fn delete_all_touches_only_its_namespace(f: &dyn DoctrineFactory) {
+    let storage = unique_namespace("doctrine");
+    let ns1 = f.create(&storage, "ns1").await.expect("create");
+    let ns2 = f.create(&storage, "ns2").await.expect("create");
+    save(&*ns1, "key1", "1").await;
+    save(&*ns2, "key2", "2").await;
+    ns1.delete_all().await.expect("delete_all");
+    assert!(!contains(&*ns1, "key1").await);
+    assert!(contains(&*ns2, "key2").await);
+    ns2.delete_all().await.expect("delete_all");
+    assert!(!contains(&*ns2, "key2").await);
+}
+
+/// testGetStats: stats answer without error.
+pub async fn stats(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    c.stats().await.expect("stats");
+}
+
+/// testSaveReturnsTrueWithAndWithoutTTlSet, testFetchingANonExistingKeyShouldNeverCauseANoticeOrWarning.
+pub async fn save_with_and_without_lifetime(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    c.save("without", "v".into(), FOREVER).await.expect("save");
+    c.save("with", "v".into(), Duration::from_secs(10))
+        .await
+        .expect("save");
+    assert_eq!(fetch(&*c, "nonexistent").await, None);
+}

@@ -1,0 +1,261 @@
+//! `DoctrineProvider<P>`: Doctrine's `CacheProvider` over any PSR-6 pool, and
+//! `CacheProvider<S>` over any store.
+
+mod layout;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cache_pool::{CacheItem, CacheItemPool, Pool};
+use cache_store::{Clock, Expiration, Result, Store};
+
+use crate::traits::{Cache, CacheStats, ClearableCache, FlushableCache, MultiOperationCache};
+
+/// Doctrine's `CacheProvider` over a PSR-6 pool of the workspace's own `Pool` over a store:
+/// the type to use with a backend.
+///
+/// ```
+/// use cache_store::moka::MokaStore;
+/// use doctrine_compat::CacheProvider;
+///
+/// let cache = CacheProvider::new(MokaStore::builder().namespace("app").build()?)
+///     .with_namespace("users");
+/// assert_eq!(cache.namespace(), "users");
+/// # Ok::<(), cache_store::Error>(())
+/// ```
+pub type CacheProvider<S> = DoctrineProvider<Pool<S>>;
+
+/// Doctrine's `CacheProvider` logic (namespaces, namespace versions, multi operations) over
+/// any [`CacheItemPool`], storing exactly what PHP's doctrine/cache 2.x stores through a PSR-6
+/// pool, so a Rust and a PHP process can share a namespace:
+///
+/// - an id is stored under `rawurlencode("<namespace>[<id>][<version>]")`, for example
+///   `ns%5Bfoo%5D%5B1%5D`: any id (empty, `[`, `]`, `:`, `/`, NUL, 300 characters) becomes a
+///   legal key, and distinct ids never share one;
+/// - the namespace version lives under `rawurlencode("DoctrineNamespaceCacheKey[<namespace>]")`
+///   as PHP's serialized int `i:<n>;`, and is absent (version 1) until the first
+///   [`delete_all`](ClearableCache::delete_all).
+///
+/// # Version memoization
+///
+/// As in Doctrine, each instance reads the version once and remembers it. After another
+/// instance (or process) runs `delete_all`, this one keeps reading the old entries until
+/// [`refresh_namespace_version`](Self::refresh_namespace_version) is called; a new instance
+/// sees the new version at once.
+///
+/// # What `flush_all` clears
+///
+/// [`flush_all`](FlushableCache::flush_all) clears the pool, which is the pool's store
+/// namespace: every Doctrine namespace and version kept there, and nothing outside it. It
+/// never flushes a shared server or database. As in Doctrine, the instance keeps its memoized
+/// version.
+pub struct DoctrineProvider<P: CacheItemPool> {
+    pool: P,
+    namespace: String,
+    version: Mutex<Option<u64>>,
+}
+
+impl<S: Store + 'static> DoctrineProvider<Pool<S>> {
+    /// A provider over `store`, in the empty Doctrine namespace.
+    pub fn new(store: S) -> Self {
+        DoctrineProvider::over_pool(Pool::new(store))
+    }
+}
+
+impl<P: CacheItemPool> DoctrineProvider<P> {
+    /// A provider over `pool`, in the empty Doctrine namespace (PHP's `DoctrineProvider`).
+    pub fn over_pool(pool: P) -> Self {
+        DoctrineProvider {
+            pool,
+            namespace: String::new(),
+            version: Mutex::new(None),
+        }
+    }
+
+    /// The same provider in Doctrine namespace `namespace` (any string), with its version not
+    /// yet read.
+    pub fn with_namespace(self, namespace: impl Into<String>) -> Self {
+        DoctrineProvider {
+            pool: self.pool,
+            namespace: namespace.into(),
+            version: Mutex::new(None),
+        }
+    }
+
+    /// The Doctrine namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The pool underneath.
+    pub fn pool(&self) -> &P {
+        &self.pool
+    }
+
+    /// Forgets the memoized namespace version, so the next operation reads it again (Doctrine's
+    /// `reset()`): how a long-lived instance picks up another instance's `delete_all`.
+    pub fn refresh_namespace_version(&self) {
+        *self.memo() = None;
+    }
+
+    fn memo(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
+        self.version
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn version(&self) -> Result<u64> {
+        if let Some(version) = *self.memo() {
+            return Ok(version);
+        }
+        let item = self
+            .pool
+            .get_item(&layout::version_key(&self.namespace))
+            .await?;
+        let stored = item.value().and_then(|v| layout::decode_version(v));
+        let version = stored.filter(|&v| v > 0).unwrap_or(1);
+        Ok(*self.memo().get_or_insert(version))
+    }
+
+    async fn key(&self, id: &str) -> Result<String> {
+        Ok(layout::id_key(&self.namespace, id, self.version().await?))
+    }
+}
+
+/// Doctrine's life time as an expiration: zero is forever.
+fn expiration(life_time: Duration) -> Expiration {
+    if life_time.is_zero() {
+        Expiration::Never
+    } else {
+        Expiration::After(life_time)
+    }
+}
+
+fn item(key: &str, data: Bytes, life_time: Duration) -> Result<CacheItem> {
+    let mut item = CacheItem::new(key)?;
+    item.set(data).expires(expiration(life_time));
+    Ok(item)
+}
+
+#[async_trait]
+impl<P: CacheItemPool> Cache for DoctrineProvider<P> {
+    async fn fetch(&self, id: &str) -> Result<Option<Bytes>> {
+        let item = self.pool.get_item(&self.key(id).await?).await?;
+        Ok(if item.is_hit() {
+            item.into_value()
+        } else {
+            None
+        })
+    }
+
+    async fn contains(&self, id: &str) -> Result<bool> {
+        self.pool.has_item(&self.key(id).await?).await
+    }
+
+    async fn save(&self, id: &str, data: Bytes, life_time: Duration) -> Result<()> {
+        let key = self.key(id).await?;
+        self.pool.save(item(&key, data, life_time)?).await
+    }
+
+    async fn delete(&self, id: &str) -> Result<()> {
+        self.pool.delete_item(&self.key(id).await?).await
+    }
+
+    async fn stats(&self) -> Result<Option<CacheStats>> {
+        Ok(self.pool.stats().await?.map(CacheStats::from))
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        self.pool.clock()
+    }
+}
+
+#[async_trait]
+impl<P: CacheItemPool> ClearableCache for DoctrineProvider<P> {
+    async fn delete_all(&self) -> Result<()> {
+        let next = self.version().await? + 1;
+        let key = layout::version_key(&self.namespace);
+        let mut item = CacheItem::new(&key)?;
+        item.set(layout::encode_version(next)).never_expires();
+        self.pool.save(item).await?;
+        *self.memo() = Some(next);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<P: CacheItemPool> FlushableCache for DoctrineProvider<P> {
+    async fn flush_all(&self) -> Result<()> {
+        self.pool.clear().await
+    }
+}
+
+#[async_trait]
+impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
+    async fn fetch_multiple(&self, ids: &[&str]) -> Result<HashMap<String, Bytes>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let version = self.version().await?;
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| layout::id_key(&self.namespace, id, version))
+            .collect();
+        let by_key: HashMap<&str, &str> = keys
+            .iter()
+            .map(String::as_str)
+            .zip(ids.iter().copied())
+            .collect();
+        let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let items = self.pool.get_items(&asked).await?;
+        Ok(items
+            .into_iter()
+            .filter(|item| item.is_hit())
+            .filter_map(|item| {
+                let id = (*by_key.get(item.key())?).to_owned();
+                Some((id, item.into_value()?))
+            })
+            .collect())
+    }
+
+    async fn save_multiple(&self, entries: &[(&str, Bytes)], life_time: Duration) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let version = self.version().await?;
+        for (id, data) in entries {
+            let key = layout::id_key(&self.namespace, id, version);
+            self.pool
+                .save_deferred(item(&key, data.clone(), life_time)?)
+                .await?;
+        }
+        self.pool.commit().await
+    }
+
+    async fn delete_multiple(&self, ids: &[&str]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let version = self.version().await?;
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| layout::id_key(&self.namespace, id, version))
+            .collect();
+        let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.pool.delete_items(&asked).await
+    }
+}
+
+impl<P: CacheItemPool> fmt::Debug for DoctrineProvider<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DoctrineProvider")
+            .field("namespace", &self.namespace)
+            .field("version", &*self.memo())
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
