@@ -9,6 +9,7 @@
 //! |---|---|
 //! | `moka_store` | `moka/get_hit`, `moka/get_miss`, `moka/set`: raw `moka::future::Cache` beside [`MokaStore`](cache_store::moka::MokaStore) and `Arc<dyn Store>` |
 //! | `moka_simple` | `psr16-moka/get_hit`, `/get_miss`, `/set`, `/get_multiple_100`, `/set_multiple_100`: raw moka beside `Cache<MokaStore>` |
+//! | `moka_doctrine` | `doctrine-moka/fetch_hit`, `/save`, `/fetch_multiple_100`: raw moka beside `CacheProvider<MokaStore>` |
 //! | `moka_pool` | `psr6-moka/get_item_hit`, `/save`, `/get_items_100`, `/save_deferred_100_commit`: raw moka beside `Pool<MokaStore>` and `Arc<dyn CacheItemPool>` |
 //!
 //! This library holds what the bench files share.

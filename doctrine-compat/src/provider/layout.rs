@@ -3,20 +3,39 @@
 
 /// The key of a namespace's version: `DoctrineNamespaceCacheKey[<namespace>]`, encoded.
 pub(super) fn version_key(namespace: &str) -> String {
-    raw_url_encode(&format!("DoctrineNamespaceCacheKey[{namespace}]"))
+    let mut out = String::with_capacity(31 + namespace.len() * 3);
+    out.push_str("DoctrineNamespaceCacheKey%5B");
+    push_encoded(&mut out, namespace);
+    out.push_str("%5D");
+    out
 }
 
-/// The key of an id: `<namespace>[<id>][<version>]`, encoded.
+/// The key of an id: `<namespace>[<id>][<version>]`, encoded, built in one buffer (this runs
+/// on every call).
 pub(super) fn id_key(namespace: &str, id: &str, version: u64) -> String {
-    raw_url_encode(&format!("{namespace}[{id}][{version}]"))
+    let mut out = String::with_capacity((namespace.len() + id.len()) * 3 + 32);
+    push_encoded(&mut out, namespace);
+    out.push_str("%5B");
+    push_encoded(&mut out, id);
+    out.push_str("%5D%5B");
+    // Digits are unreserved: the version needs no encoding.
+    out.push_str(&version.to_string());
+    out.push_str("%5D");
+    out
 }
 
 /// PHP's `rawurlencode`: RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`) stay, every
-/// other byte becomes `%XX` (upper-case hex). The result is never empty here and holds only
-/// characters legal in a PSR-6 key, whatever the id.
+/// other byte becomes `%XX` (upper-case hex). The result holds only characters legal in a
+/// PSR-6 key, whatever the id.
+#[cfg(test)]
 pub(super) fn raw_url_encode(text: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(text.len() * 3);
+    push_encoded(&mut out, text);
+    out
+}
+
+fn push_encoded(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &byte in text.as_bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(char::from(byte));
@@ -26,7 +45,6 @@ pub(super) fn raw_url_encode(text: &str) -> String {
             out.push(char::from(HEX[usize::from(byte & 0x0f)]));
         }
     }
-    out
 }
 
 /// The stored form of a version: PHP's `serialize()` of an int, `i:<n>;`, so that a PHP
