@@ -8,6 +8,10 @@
 #   CACHE_TEST_REDIS_URL        redis://127.0.0.1:PORT/0        (one standalone Redis)
 #   CACHE_TEST_MEMCACHED_URL    memcache://127.0.0.1:PORT        (one memcached)
 #   CACHE_TEST_MEMCACHED_URLS   memcache://127.0.0.1:P1,127.0.0.1:P2  (two memcached)
+#   CACHE_TEST_REDIS_CLUSTER_URLS  redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3
+#                               (a 3-primary Redis Cluster)
+#   CACHE_TEST_REDIS_SERVER     the redis-server binary, for tests that start and stop a
+#                               private server (restarts)
 #
 # redis-server and memcached come from Debian's packages; they are installed when missing
 # (as root, or through sudo).
@@ -66,7 +70,7 @@ start_server() {
   shift 3
   local attempt port pid i
   for attempt in 1 2 3 4 5 6 7 8; do
-    port=$(shuf -i 20000-60999 -n 1)
+    port=$(shuf -i "20000-${PORT_MAX:-60999}" -n 1)
     port_in_use "$port" && continue
     "${@//\{PORT\}/$port}" >"$workdir/$name.$port.log" 2>&1 &
     pid=$!
@@ -104,6 +108,37 @@ redis_port=$(cat "$workdir/port")
 start_server memcached memcached_ready -- memcached -l 127.0.0.1 -p '{PORT}' -U 0 -m 64 \
   -u "$user" >"$workdir/port"
 memcached_port=$(cat "$workdir/port")
+
+# The cluster: three primaries, no replicas. A cluster node also listens on port + 10000
+# (the bus), so its port is drawn below 50000.
+cluster_ports=()
+for node in 1 2 3; do
+  mkdir -p "$workdir/cluster$node"
+  PORT_MAX=49999 start_server "redis-cluster$node" redis_ready -- redis-server --port '{PORT}' \
+    --bind 127.0.0.1 --save '' --appendonly no --cluster-enabled yes \
+    --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+    --dir "$workdir/cluster$node" >"$workdir/port"
+  cluster_ports+=("$(cat "$workdir/port")")
+done
+cluster_addresses=()
+for port in "${cluster_ports[@]}"; do cluster_addresses+=("127.0.0.1:$port"); done
+redis-cli --cluster create "${cluster_addresses[@]}" --cluster-replicas 0 --cluster-yes \
+  >"$workdir/cluster-create.log" 2>&1 || { cat "$workdir/cluster-create.log" >&2; exit 1; }
+cluster_ok() {
+  local port state
+  for port in "${cluster_ports[@]}"; do
+    state=$(redis-cli -p "$port" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^cluster_state://p')
+    [ "$state" = "ok" ] || return 1
+  done
+}
+for attempt in $(seq 1 400); do
+  cluster_ok && break
+  if [ "$attempt" -eq 400 ]; then
+    log "the redis cluster did not reach cluster_state:ok on every node"
+    exit 1
+  fi
+  sleep 0.05
+done
 start_server memcached memcached_ready -- memcached -l 127.0.0.1 -p '{PORT}' -U 0 -m 64 \
   -u "$user" >"$workdir/port"
 memcached_port2=$(cat "$workdir/port")
@@ -111,7 +146,11 @@ memcached_port2=$(cat "$workdir/port")
 export CACHE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export CACHE_TEST_MEMCACHED_URL="memcache://127.0.0.1:$memcached_port"
 export CACHE_TEST_MEMCACHED_URLS="memcache://127.0.0.1:$memcached_port,127.0.0.1:$memcached_port2"
+export CACHE_TEST_REDIS_CLUSTER_URLS="redis+cluster://$(IFS=,; echo "${cluster_addresses[*]}")"
+CACHE_TEST_REDIS_SERVER=$(command -v redis-server)
+export CACHE_TEST_REDIS_SERVER
 log "redis $CACHE_TEST_REDIS_URL (redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'))"
 log "memcached $CACHE_TEST_MEMCACHED_URLS"
+log "redis cluster $CACHE_TEST_REDIS_CLUSTER_URLS"
 
 "$@"

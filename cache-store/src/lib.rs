@@ -11,8 +11,9 @@
 //! - [`envelope`]: the value layout the abstractions share (raw, or with stampede metadata).
 //! - [`codec`]: typed values over the byte store (MessagePack by default, JSON with the
 //!   `json` feature).
-//! - Backends: [`moka::MokaStore`] (feature `moka`, on by default; embedded, no server) and
-//!   [`NullStore`] (caching switched off). [`open`] picks one from a URL.
+//! - Backends: [`moka::MokaStore`] (feature `moka`, on by default; embedded, no server),
+//!   `redis::RedisStore` (feature `redis`; standalone and Cluster) and [`NullStore`] (caching
+//!   switched off). [`open`] picks one from a URL.
 //!
 //! # Example
 //!
@@ -38,6 +39,7 @@
 //! # Features
 //!
 //! - `moka` (default): the embedded [`moka::MokaStore`].
+//! - `redis`: the Redis backend, standalone and Cluster.
 //! - `json`: [`codec::Json`].
 #![deny(missing_docs)]
 
@@ -51,6 +53,8 @@ mod key;
 pub mod moka;
 mod null;
 mod open;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod store;
 
 pub use bytes::Bytes;

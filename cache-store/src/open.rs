@@ -13,10 +13,14 @@ use crate::store::Store;
 /// |---|---|
 /// | `moka://?capacity=64MiB&namespace=app&default_ttl=300s` | [`MokaStore`](crate::moka::MokaStore) (feature `moka`) |
 /// | `null://?namespace=app` | [`NullStore`] |
+/// | `redis://[user:pass@]host:port/db?namespace=app`, `rediss://…`, `redis+unix:///socket`, `unix:///socket` | `RedisStore` (feature `redis`) |
+/// | `redis+cluster://host:port,host:port?namespace=app` | `RedisStore` on Redis Cluster (feature `redis`) |
 ///
 /// Query parameters are optional: `namespace` (default empty) for every scheme, `capacity`
 /// (bytes, with an optional `KB`/`KiB`/`MB`/`MiB`/`GB`/`GiB` suffix) and `default_ttl`
-/// (`ms`, `s`, `m` or `h`; bare numbers are seconds) for moka. Unknown schemes and unknown
+/// (`ms`, `s`, `m` or `h`; bare numbers are seconds) for moka, `connect_timeout` and
+/// `response_timeout` (durations) for Redis; Redis's own parameters (such as `protocol`) are
+/// passed through. Unknown schemes and unknown
 /// parameters are errors, so a typo never silently falls back to a default.
 ///
 /// ```
@@ -50,8 +54,12 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
                 param(&params, "namespace").unwrap_or(""),
             )?))
         }
+        "redis" | "rediss" | "redis+unix" | "unix" | "redis+cluster" => {
+            open_redis(url, scheme, authority, &params).await
+        }
         other => Err(invalid(format!(
-            "unknown store scheme {other:?}; known: moka, null"
+            "unknown store scheme {other:?}; known: moka, null, redis, rediss, redis+unix, \
+             unix, redis+cluster"
         ))),
     }
 }
@@ -78,6 +86,50 @@ fn open_moka(_authority: &str, _params: &[(String, String)]) -> Result<Arc<dyn S
     Err(Error::new(
         ErrorKind::Unsupported,
         "moka:// needs the `moka` feature of cache-store",
+    ))
+}
+
+#[cfg(feature = "redis")]
+async fn open_redis(
+    _url: &str,
+    scheme: &str,
+    authority: &str,
+    params: &[(String, String)],
+) -> Result<Arc<dyn Store>> {
+    const OURS: [&str; 3] = ["namespace", "connect_timeout", "response_timeout"];
+    let theirs: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| !OURS.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let mut url = format!("{scheme}://{authority}");
+    if !theirs.is_empty() {
+        url.push('?');
+        url.push_str(&theirs.join("&"));
+    }
+    let mut builder = crate::redis::RedisStore::builder(&url);
+    if let Some(ns) = param(params, "namespace") {
+        builder = builder.namespace(ns);
+    }
+    if let Some(t) = param(params, "connect_timeout") {
+        builder = builder.connect_timeout(parse_duration(t)?);
+    }
+    if let Some(t) = param(params, "response_timeout") {
+        builder = builder.response_timeout(parse_duration(t)?);
+    }
+    Ok(Arc::new(builder.connect().await?))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn open_redis(
+    url: &str,
+    _scheme: &str,
+    _authority: &str,
+    _params: &[(String, String)],
+) -> Result<Arc<dyn Store>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        format!("{url:?} needs the `redis` feature of cache-store"),
     ))
 }
 
@@ -125,6 +177,7 @@ fn only(params: &[(String, String)], known: &[&str]) -> Result<()> {
 }
 
 /// `64MiB`, `1000`, `10KB` into bytes.
+#[cfg_attr(not(feature = "moka"), allow(dead_code))]
 fn parse_size(text: &str) -> Result<u64> {
     let digits = text
         .find(|c: char| !c.is_ascii_digit())
@@ -149,6 +202,7 @@ fn parse_size(text: &str) -> Result<u64> {
 }
 
 /// `300`, `300s`, `5m`, `250ms`, `2h` into a duration.
+#[cfg_attr(not(any(feature = "moka", feature = "redis")), allow(dead_code))]
 fn parse_duration(text: &str) -> Result<Duration> {
     let digits = text
         .find(|c: char| !c.is_ascii_digit())

@@ -15,6 +15,8 @@
 //! - [`doctrine`]: Doctrine caches: the applicable cases of Doctrine's `CacheTest`,
 //!   namespace versioning between instances included, and a model-based property test.
 //!   Implement [`DoctrineFactory`](doctrine::DoctrineFactory) and invoke [`doctrine_suite!`].
+//! - [`over_store`]: the PSR-6, PSR-16 and Doctrine factories over any store factory, and
+//!   [`backend_suites!`], which runs all four kits over one backend.
 //! - [`server_url`]: read a test server's URL from the environment, skipping with a printed
 //!   reason when it is unset, and failing instead when
 //!   [`CACHE_TEST_REQUIRE_SERVERS`](REQUIRE_SERVERS_VAR) is set (as CI does).
@@ -68,7 +70,10 @@
 
 pub mod doctrine;
 mod env;
+pub mod over_store;
 pub mod pool;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod simple;
 pub mod store;
 
@@ -278,5 +283,38 @@ macro_rules! doctrine_suite {
     };
     ($factory:expr) => {
         $crate::doctrine_suite!(if_configured: ::core::option::Option::Some($factory));
+    };
+}
+
+/// Expands to all four suites over one store backend: `store`, `pool` (PSR-6 `Pool` over it),
+/// `simple` (PSR-16 `Cache` over it) and `doctrine` (`CacheProvider` over it), each a module
+/// of tests. The forms are those of [`store_suite!`]; the factory expression is evaluated
+/// afresh in each test.
+#[macro_export]
+macro_rules! backend_suites {
+    (if_configured: $factory:expr) => {
+        mod store {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::store_suite!(if_configured: $factory);
+        }
+        mod pool {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::pool_suite!(if_configured: ($factory).map($crate::over_store::PoolsOver));
+        }
+        mod simple {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::simple_suite!(if_configured: ($factory).map($crate::over_store::SimpleCachesOver));
+        }
+        mod doctrine {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::doctrine_suite!(if_configured: ($factory).map($crate::over_store::DoctrinesOver));
+        }
+    };
+    ($factory:expr) => {
+        $crate::backend_suites!(if_configured: ::core::option::Option::Some($factory));
     };
 }

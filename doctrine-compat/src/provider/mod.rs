@@ -201,24 +201,21 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
             return Ok(HashMap::new());
         }
         let version = self.version().await?;
-        let keys: Vec<String> = ids
+        // The encoding is one-to-one, so distinct ids are distinct keys, and the pool's items
+        // (one per distinct key, in order) line up with the distinct ids.
+        let mut seen = HashSet::with_capacity(ids.len());
+        let distinct: Vec<&str> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+        let keys: Vec<String> = distinct
             .iter()
             .map(|id| layout::id_key(&self.namespace, id, version))
             .collect();
-        let by_key: HashMap<&str, &str> = keys
-            .iter()
-            .map(String::as_str)
-            .zip(ids.iter().copied())
-            .collect();
         let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
         let items = self.pool.get_items(&asked).await?;
-        Ok(items
+        Ok(distinct
             .into_iter()
-            .filter(|item| item.is_hit())
-            .filter_map(|item| {
-                let id = (*by_key.get(item.key())?).to_owned();
-                Some((id, item.into_value()?))
-            })
+            .zip(items)
+            .filter(|(_, item)| item.is_hit())
+            .filter_map(|(id, item)| Some((id.to_owned(), item.into_value()?)))
             .collect())
     }
 

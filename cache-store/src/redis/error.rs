@@ -1,0 +1,33 @@
+//! `redis::RedisError` into the workspace's `Error`, keeping the client's classification.
+
+use redis::{RedisError, RetryMethod};
+
+use crate::error::{Error, ErrorKind};
+
+/// Maps a client error: timeouts and connection trouble by the client's own tests, a
+/// `WRONGTYPE` reply (another program wrote the key) as a decode error, and retryability from
+/// the client's retry method.
+pub(super) fn from_redis(err: RedisError, during: &'static str) -> Error {
+    let kind = if err.is_timeout() {
+        ErrorKind::Timeout
+    } else if err.code() == Some("WRONGTYPE") {
+        ErrorKind::Decode
+    } else {
+        ErrorKind::Unavailable
+    };
+    let retryable = err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+        || !matches!(err.retry_method(), RetryMethod::NoRetry);
+    Error::new(kind, format!("redis {during}"))
+        .with_retryable(retryable)
+        .with_source(err)
+}
+
+/// The operation did not finish within the store's operation timeout.
+pub(super) fn timed_out(during: &'static str, after: std::time::Duration) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!("redis {during} did not finish within {after:?}"),
+    )
+}

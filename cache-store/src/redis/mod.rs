@@ -1,0 +1,297 @@
+//! The Redis backend: standalone (over a `ConnectionManager`) and Cluster, one round trip per
+//! batch, namespace-scoped `clear`, and recovery after the server comes back.
+//!
+//! # Layout
+//!
+//! An entry of namespace `ns` and key `k` is the Redis string `ns:k` (the key's bytes as
+//! they are: Redis keys are binary safe). Namespaces cannot contain `:` or any glob
+//! metacharacter, and keys cannot contain `{` or `}`, so a namespace's keys are exactly those
+//! matching `ns:*`, and no key ever carries a cluster hash tag.
+//!
+//! # Commands
+//!
+//! | `Store` | Redis |
+//! |---|---|
+//! | `get_many` | one `MGET` (split per slot by the cluster client) |
+//! | `set_many` | one pipeline of `SET k v [PX ms]` / `UNLINK k` (one per slot on a cluster, sent concurrently) |
+//! | `delete_many` | one `UNLINK` |
+//! | `contains` | `EXISTS` |
+//! | `add` | `SET k v NX [PX ms]` |
+//! | `touch` | `PEXPIRE`, `PERSIST` (pipelined with `EXISTS`), `UNLINK` for an expired deadline |
+//! | `clear` | `SCAN MATCH ns:* COUNT 1000` + `UNLINK`, on every primary; never `FLUSHDB` |
+//! | `stats` | `INFO`, summed over the primaries |
+//!
+//! A key that another program stored as a non-string (a list, a hash) reads as a miss through
+//! `get_many` (`MGET` answers `nil` for it) and as a [`Decode`](crate::ErrorKind::Decode)
+//! error through `get`; it never fails a batch.
+//!
+//! # Faults
+//!
+//! Every call is bounded by the connect and response timeouts. While the server is down calls
+//! fail with retryable [`Unavailable`](crate::ErrorKind::Unavailable) or
+//! [`Timeout`](crate::ErrorKind::Timeout) errors; once it is back, the same handle works again.
+//!
+//! ```no_run
+//! use cache_store::redis::RedisStore;
+//! use cache_store::{Expiration, Key, Store};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), cache_store::Error> {
+//! let store = RedisStore::builder("redis://127.0.0.1:6379/0")
+//!     .namespace("app")
+//!     .connect()
+//!     .await?;
+//! store.set(Key::new("k")?, "v".into(), Expiration::Never).await?;
+//! let cluster = RedisStore::builder("redis+cluster://127.0.0.1:7000,127.0.0.1:7001")
+//!     .connect()
+//!     .await?;
+//! # let _ = cluster;
+//! # Ok(())
+//! # }
+//! ```
+
+mod connection;
+mod error;
+mod store;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManagerConfig;
+use redis::cluster::ClusterClient;
+
+use connection::Connection;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::key::{Key, validate_namespace};
+
+/// The connect timeout when none is configured.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The response timeout when none is configured.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A [`Store`](crate::Store) over Redis or Redis Cluster. See the [module docs](self).
+/// Cloning is cheap and shares the connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: Connection,
+    namespace: Arc<str>,
+    /// `namespace:`, the prefix of every key of this handle.
+    prefix: Arc<[u8]>,
+    timeouts: Timeouts,
+    target: Arc<str>,
+    started: Instant,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Timeouts {
+    connect: Duration,
+    response: Duration,
+}
+
+impl Timeouts {
+    /// The bound of one call: reconnecting may take a connect timeout before the response
+    /// timeout starts.
+    fn call(self) -> Duration {
+        self.connect + self.response
+    }
+}
+
+/// Configures a [`RedisStore`].
+#[derive(Debug)]
+pub struct RedisStoreBuilder {
+    url: String,
+    namespace: String,
+    timeouts: Timeouts,
+}
+
+impl RedisStore {
+    /// Starts configuring a store for `url`:
+    ///
+    /// - `redis://[user:password@]host[:port][/db]`, `rediss://…` (needs the client's TLS
+    ///   features), `redis+unix:///path/to/socket` or `unix:///path/to/socket`: standalone;
+    /// - `redis+cluster://[user:password@]host:port,host:port,…`: Redis Cluster (any reachable
+    ///   nodes; the client discovers the rest).
+    pub fn builder(url: &str) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            url: url.to_owned(),
+            namespace: String::new(),
+            timeouts: Timeouts {
+                connect: DEFAULT_CONNECT_TIMEOUT,
+                response: DEFAULT_RESPONSE_TIMEOUT,
+            },
+        }
+    }
+
+    /// A handle for another namespace over the same connection.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for an invalid namespace.
+    pub fn with_namespace(&self, namespace: &str) -> Result<RedisStore> {
+        validate_namespace(namespace)?;
+        Ok(RedisStore {
+            namespace: namespace.into(),
+            prefix: prefix(namespace),
+            ..self.clone()
+        })
+    }
+
+    /// The Redis key of `key` in this namespace.
+    fn redis_key(&self, key: Key<'_>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.prefix.len() + key.len());
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(key.as_bytes());
+        out
+    }
+}
+
+fn prefix(namespace: &str) -> Arc<[u8]> {
+    let mut prefix = Vec::with_capacity(namespace.len() + 1);
+    prefix.extend_from_slice(namespace.as_bytes());
+    prefix.push(b':');
+    prefix.into()
+}
+
+impl RedisStoreBuilder {
+    /// The namespace of the handle (default: the empty namespace, whose keys are `:k`).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// How long connecting (or reconnecting) may take (default 1 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.connect = timeout;
+        self
+    }
+
+    /// How long a reply may take (default 1 s; raise it for very large batches).
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.response = timeout;
+        self
+    }
+
+    /// Connects.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for a malformed URL or namespace;
+    /// [`ErrorKind::Unavailable`] or [`ErrorKind::Timeout`] when the server cannot be reached.
+    pub async fn connect(self) -> Result<RedisStore> {
+        validate_namespace(&self.namespace)?;
+        let invalid = |e: redis::RedisError| {
+            Error::new(ErrorKind::InvalidArgument, "invalid redis URL").with_source(e)
+        };
+        let limit = self.timeouts.call();
+        let connection = if let Some(nodes) = self.url.strip_prefix("redis+cluster://") {
+            let nodes = cluster_node_urls(nodes)?;
+            let client = ClusterClient::builder(nodes)
+                .connection_timeout(self.timeouts.connect)
+                .response_timeout(self.timeouts.response)
+                .build()
+                .map_err(invalid)?;
+            let connecting = client.get_async_connection();
+            Connection::Cluster(bounded(connecting, limit).await?)
+        } else {
+            let client = redis::Client::open(self.url.as_str()).map_err(invalid)?;
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(self.timeouts.connect))
+                .set_response_timeout(Some(self.timeouts.response));
+            let connecting = client.get_connection_manager_with_config(config);
+            Connection::Standalone(bounded(connecting, limit).await?)
+        };
+        Ok(RedisStore {
+            connection,
+            prefix: prefix(&self.namespace),
+            namespace: self.namespace.into(),
+            timeouts: self.timeouts,
+            target: redact(&self.url).into(),
+            started: Instant::now(),
+        })
+    }
+}
+
+async fn bounded<T>(
+    connecting: impl Future<Output = redis::RedisResult<T>>,
+    limit: Duration,
+) -> Result<T> {
+    match tokio::time::timeout(limit, connecting).await {
+        Ok(connected) => connected.map_err(|e| error::from_redis(e, "connect")),
+        Err(_) => Err(error::timed_out("connect", limit)),
+    }
+}
+
+/// `[user:password@]a:1,b:2[/db]` into `redis://[user:password@]a:1[/db]`, ….
+fn cluster_node_urls(nodes: &str) -> Result<Vec<String>> {
+    let (credentials, hosts) = match nodes.rsplit_once('@') {
+        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+        None => (String::new(), nodes),
+    };
+    let hosts = hosts.trim_end_matches('/');
+    let urls: Vec<String> = hosts
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("redis://{credentials}{h}"))
+        .collect();
+    if urls.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "redis+cluster:// needs at least one host:port",
+        ));
+    }
+    Ok(urls)
+}
+
+/// The URL without its password, for `Debug` and logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://…@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = match self.connection {
+            Connection::Standalone(_) => "standalone",
+            Connection::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisStore")
+            .field("target", &self.target)
+            .field("mode", &mode)
+            .field("namespace", &self.namespace)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_urls_keep_credentials_for_every_node() {
+        assert_eq!(
+            cluster_node_urls("a:1,b:2").unwrap(),
+            ["redis://a:1", "redis://b:2"]
+        );
+        assert_eq!(
+            cluster_node_urls("u:p@a:1,b:2/").unwrap(),
+            ["redis://u:p@a:1", "redis://u:p@b:2"]
+        );
+        assert!(cluster_node_urls("").is_err());
+    }
+
+    #[test]
+    fn passwords_never_reach_debug_output() {
+        assert_eq!(
+            redact("redis://user:secret@host:6379/0"),
+            "redis://…@host:6379/0"
+        );
+        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
+    }
+}

@@ -1,0 +1,366 @@
+//! `Store` for `RedisStore`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::future::try_join_all;
+use redis::cluster_routing::Slot;
+use redis::{Pipeline, Value};
+
+use super::RedisStore;
+use super::connection::Connection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::expiry::{Expiration, Remaining};
+use crate::key::Key;
+use crate::store::{Entry, FailedEntries, Stats, Store};
+
+/// Keys per `UNLINK` while clearing, and the `COUNT` hint of `SCAN`.
+const CLEAR_BATCH: usize = 1000;
+
+impl RedisStore {
+    fn remaining(&self, expiration: Expiration) -> Remaining {
+        let now = std::time::SystemTime::now();
+        expiration.deadline(now, None).remaining(now)
+    }
+
+    /// Appends the write of one entry to `pipe`: `SET` with its lifetime, or `UNLINK` when the
+    /// entry is already expired.
+    fn push_write(&self, pipe: &mut Pipeline, key: Vec<u8>, value: &[u8], remaining: Remaining) {
+        match remaining {
+            Remaining::Expired => {
+                pipe.cmd("UNLINK").arg(key).ignore();
+            }
+            Remaining::Forever => {
+                pipe.cmd("SET").arg(key).arg(value).ignore();
+            }
+            Remaining::For(_) => {
+                let millis = remaining.whole_millis().unwrap_or(1);
+                pipe.cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(millis)
+                    .ignore();
+            }
+        }
+    }
+
+    async fn unlink(&self, keys: Vec<Vec<u8>>) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = redis::cmd("UNLINK");
+        for key in keys {
+            cmd.arg(key);
+        }
+        let _: i64 = self
+            .connection
+            .query(&cmd, self.timeouts.call(), "UNLINK")
+            .await?;
+        Ok(())
+    }
+
+    /// SCANs one node for this namespace's keys and unlinks them in batches.
+    async fn clear_node(&self, node: Option<&super::connection::Node>) -> Result<()> {
+        let mut pattern = self.prefix.to_vec();
+        pattern.push(b'*');
+        let mut cursor: u64 = 0;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(CLEAR_BATCH);
+            let reply = self
+                .connection
+                .query_on(node, &scan, self.timeouts.call(), "SCAN")
+                .await?;
+            let (next, keys): (u64, Vec<Vec<u8>>) = redis::from_redis_value(reply)
+                .map_err(|e| super::error::from_redis(e.into(), "SCAN reply"))?;
+            self.unlink(keys).await?;
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+}
+
+/// `INFO` fields summed over the primaries.
+fn add_info(stats: &mut Stats, info: &str) {
+    let field = |name: &str| -> Option<u64> {
+        info.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let sum = |slot: &mut Option<u64>, value: Option<u64>| {
+        if let Some(value) = value {
+            *slot = Some(slot.unwrap_or(0) + value);
+        }
+    };
+    sum(&mut stats.hits, field("keyspace_hits"));
+    sum(&mut stats.misses, field("keyspace_misses"));
+    sum(&mut stats.memory_usage, field("used_memory"));
+    if let (Some(max), Some(used)) = (field("maxmemory"), field("used_memory"))
+        && max > 0
+    {
+        sum(&mut stats.memory_available, Some(max.saturating_sub(used)));
+    }
+    let keys: u64 = info
+        .lines()
+        .filter(|l| l.starts_with("db"))
+        .filter_map(|l| {
+            l.split_once("keys=")?
+                .1
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    sum(&mut stats.entries, Some(keys));
+    if let Some(uptime) = field("uptime_in_seconds") {
+        let uptime = Duration::from_secs(uptime);
+        stats.uptime = Some(stats.uptime.map_or(uptime, |u| u.min(uptime)));
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("MGET");
+        for &key in keys {
+            cmd.arg(self.redis_key(key));
+        }
+        let values: Vec<Value> = self
+            .connection
+            .query(&cmd, self.timeouts.call(), "MGET")
+            .await?;
+        if values.len() != keys.len() {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                format!(
+                    "MGET of {} keys answered {} values",
+                    keys.len(),
+                    values.len()
+                ),
+            ));
+        }
+        Ok(values
+            .into_iter()
+            .map(|value| match value {
+                Value::Nil => Ok(None),
+                Value::BulkString(bytes) => Ok(Some(Bytes::from(bytes))),
+                other => Err(Error::new(
+                    ErrorKind::Decode,
+                    format!("MGET answered {other:?} for a key"),
+                )),
+            })
+            .collect())
+    }
+
+    async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries> {
+        if entries.is_empty() {
+            return Ok(FailedEntries::new());
+        }
+        let limit = self.timeouts.call();
+        match &self.connection {
+            Connection::Standalone(_) => {
+                let mut pipe = redis::pipe();
+                for entry in entries {
+                    let remaining = self.remaining(entry.expiration);
+                    self.push_write(
+                        &mut pipe,
+                        self.redis_key(entry.key),
+                        &entry.value,
+                        remaining,
+                    );
+                }
+                let () = self
+                    .connection
+                    .query_pipeline(&pipe, limit, "SET pipeline")
+                    .await?;
+            }
+            Connection::Cluster(_) => {
+                // A cluster pipeline must stay in one slot: one pipeline per slot, all at once.
+                // Entries keep their order within a slot, so a later duplicate still wins.
+                let mut by_slot: HashMap<Slot, Pipeline> = HashMap::new();
+                for entry in entries {
+                    let key = self.redis_key(entry.key);
+                    let remaining = self.remaining(entry.expiration);
+                    let pipe = by_slot
+                        .entry(Slot::for_key(&key))
+                        .or_insert_with(redis::pipe);
+                    self.push_write(pipe, key, &entry.value, remaining);
+                }
+                try_join_all(by_slot.values().map(|pipe| {
+                    self.connection
+                        .query_pipeline::<()>(pipe, limit, "SET pipeline")
+                }))
+                .await?;
+            }
+        }
+        Ok(FailedEntries::new())
+    }
+
+    async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()> {
+        self.unlink(keys.iter().map(|&k| self.redis_key(k)).collect())
+            .await
+    }
+
+    async fn contains(&self, key: Key<'_>) -> Result<bool> {
+        let count: i64 = self
+            .connection
+            .query(
+                redis::cmd("EXISTS").arg(self.redis_key(key)),
+                self.timeouts.call(),
+                "EXISTS",
+            )
+            .await?;
+        Ok(count > 0)
+    }
+
+    async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
+        let remaining = self.remaining(expiration);
+        if remaining == Remaining::Expired {
+            // Nothing would be stored; the answer is whether the key is absent.
+            return Ok(!self.contains(key).await?);
+        }
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.redis_key(key)).arg(&value[..]).arg("NX");
+        if let Some(millis) = remaining.whole_millis() {
+            cmd.arg("PX").arg(millis);
+        }
+        let reply: Value = self
+            .connection
+            .query(&cmd, self.timeouts.call(), "SET NX")
+            .await?;
+        Ok(!matches!(reply, Value::Nil))
+    }
+
+    async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool> {
+        let key = self.redis_key(key);
+        let limit = self.timeouts.call();
+        let remaining = self.remaining(expiration);
+        match remaining {
+            Remaining::Expired => {
+                let removed: i64 = self
+                    .connection
+                    .query(redis::cmd("UNLINK").arg(key), limit, "UNLINK")
+                    .await?;
+                Ok(removed > 0)
+            }
+            Remaining::Forever => {
+                // PERSIST answers 0 both for a missing key and for one without a deadline.
+                let mut pipe = redis::pipe();
+                pipe.cmd("EXISTS")
+                    .arg(&key)
+                    .cmd("PERSIST")
+                    .arg(&key)
+                    .ignore();
+                let (exists,): (i64,) = self
+                    .connection
+                    .query_pipeline(&pipe, limit, "EXISTS + PERSIST")
+                    .await?;
+                Ok(exists > 0)
+            }
+            Remaining::For(_) => {
+                let millis = remaining.whole_millis().unwrap_or(1);
+                let set: i64 = self
+                    .connection
+                    .query(redis::cmd("PEXPIRE").arg(key).arg(millis), limit, "PEXPIRE")
+                    .await?;
+                Ok(set > 0)
+            }
+        }
+    }
+
+    async fn clear(&self) -> Result<()> {
+        let primaries = self.connection.primaries(self.timeouts.call()).await?;
+        try_join_all(primaries.iter().map(|node| self.clear_node(node.as_ref()))).await?;
+        Ok(())
+    }
+
+    async fn stats(&self) -> Result<Stats> {
+        let limit = self.timeouts.call();
+        let mut stats = Stats::default();
+        for node in self.connection.primaries(limit).await? {
+            let reply = self
+                .connection
+                .query_on(node.as_ref(), &redis::cmd("INFO"), limit, "INFO")
+                .await?;
+            let info: String = redis::from_redis_value(reply)
+                .map_err(|e| super::error::from_redis(e.into(), "INFO reply"))?;
+            add_info(&mut stats, &info);
+        }
+        if stats.uptime.is_none() {
+            stats.uptime = Some(self.started.elapsed());
+        }
+        Ok(stats)
+    }
+
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
+        let value: Option<Vec<u8>> = self
+            .connection
+            .query(
+                redis::cmd("GET").arg(self.redis_key(key)),
+                self.timeouts.call(),
+                "GET",
+            )
+            .await?;
+        Ok(value.map(Bytes::from))
+    }
+
+    async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
+        let key = self.redis_key(key);
+        let limit = self.timeouts.call();
+        match self.remaining(expiration) {
+            Remaining::Expired => self.unlink(vec![key]).await,
+            remaining => {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(key).arg(&value[..]);
+                if let Some(millis) = remaining.whole_millis() {
+                    cmd.arg("PX").arg(millis);
+                }
+                let () = self.connection.query(&cmd, limit, "SET").await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn delete(&self, key: Key<'_>) -> Result<()> {
+        self.unlink(vec![self.redis_key(key)]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_is_parsed_and_summed() {
+        let info = "# Server\r\nuptime_in_seconds:42\r\n# Stats\r\nkeyspace_hits:10\r\nkeyspace_misses:3\r\n# Memory\r\nused_memory:1000\r\nmaxmemory:0\r\n# Keyspace\r\ndb0:keys=5,expires=1,avg_ttl=0\r\ndb1:keys=2,expires=0,avg_ttl=0\r\n";
+        let mut stats = Stats::default();
+        add_info(&mut stats, info);
+        add_info(&mut stats, info);
+        assert_eq!(stats.hits, Some(20));
+        assert_eq!(stats.misses, Some(6));
+        assert_eq!(stats.memory_usage, Some(2000));
+        assert_eq!(
+            stats.memory_available, None,
+            "maxmemory 0 means no limit is known"
+        );
+        assert_eq!(stats.entries, Some(14));
+        assert_eq!(stats.uptime, Some(Duration::from_secs(42)));
+    }
+}

@@ -1,0 +1,329 @@
+//! The Redis backend against real servers: every kit (Store, PSR-6, PSR-16, Doctrine) over
+//! standalone Redis and over a 3-primary cluster, and the Redis-specific promises: `clear`
+//! never touches foreign keys, batches span many slots, a wrong-type key fails only itself,
+//! and a handle survives a server restart.
+//!
+//! The URLs come from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_REDIS_CLUSTER_URLS` and
+//! `CACHE_TEST_REDIS_SERVER` (scripts/test-servers.sh sets them).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use cache_store::redis::RedisStore;
+use cache_store::{Entry, ErrorKind, Expiration, Key, Store};
+use cache_testkit::redis::RedisFactory;
+use cache_testkit::{server_url, unique_namespace};
+
+mod standalone {
+    use super::*;
+    cache_testkit::backend_suites!(if_configured: RedisFactory::from_env("CACHE_TEST_REDIS_URL"));
+}
+
+mod cluster {
+    use super::*;
+    cache_testkit::backend_suites!(
+        if_configured: RedisFactory::from_env("CACHE_TEST_REDIS_CLUSTER_URLS")
+    );
+}
+
+fn key(s: &str) -> Key<'_> {
+    Key::new(s).unwrap()
+}
+
+async fn raw_connection(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// `clear` removes the namespace's keys, across several SCAN pages, and nothing else: not
+/// other namespaces, not keys that merely start like it, not foreign keys in the database.
+#[tokio::test]
+async fn clear_leaves_other_namespaces_and_foreign_keys() {
+    let Some(url) = server_url("CACHE_TEST_REDIS_URL") else {
+        return;
+    };
+    let ns = unique_namespace("clear");
+    let store = RedisStore::builder(&url)
+        .namespace(&ns)
+        .connect()
+        .await
+        .unwrap();
+    let other = store.with_namespace(&format!("{ns}x")).unwrap();
+    let entries: Vec<String> = (0..2500).map(|i| format!("k{i}")).collect();
+    let batch: Vec<Entry<'_>> = entries
+        .iter()
+        .map(|k| Entry::new(key(k), "v", Expiration::Never))
+        .collect();
+    assert!(store.set_many(&batch).await.unwrap().is_empty());
+    other
+        .set(key("k0"), "other".into(), Expiration::Never)
+        .await
+        .unwrap();
+    let mut raw = raw_connection(&url).await;
+    let foreign = [
+        format!("{ns}"),
+        format!("{ns}x:k0"),
+        format!("{ns}-k0"),
+        "foreign".to_owned(),
+    ];
+    for k in &foreign[..1] {
+        let _: () = redis::AsyncCommands::set(&mut raw, k, "raw").await.unwrap();
+    }
+    let _: () = redis::AsyncCommands::set(&mut raw, &foreign[2], "raw")
+        .await
+        .unwrap();
+    let _: () = redis::AsyncCommands::set(&mut raw, "foreign", "raw")
+        .await
+        .unwrap();
+
+    store.clear().await.unwrap();
+    let left: Vec<Option<bytes::Bytes>> = store
+        .get_many(&entries.iter().map(|k| key(k)).collect::<Vec<_>>())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        left.iter().all(Option::is_none),
+        "clear left keys of its namespace"
+    );
+    assert_eq!(
+        other.get(key("k0")).await.unwrap().as_deref(),
+        Some(&b"other"[..])
+    );
+    for k in [&foreign[0], &foreign[2], &"foreign".to_owned()] {
+        let v: Option<String> = redis::AsyncCommands::get(&mut raw, k).await.unwrap();
+        assert_eq!(
+            v.as_deref(),
+            Some("raw"),
+            "clear touched the foreign key {k:?}"
+        );
+    }
+    let _: () = redis::AsyncCommands::del(&mut raw, &foreign[..])
+        .await
+        .unwrap();
+}
+
+/// Batches of keys in many slots work on the cluster, and `clear` reaches every primary.
+#[tokio::test]
+async fn batches_span_many_slots_on_a_cluster() {
+    let Some(url) = server_url("CACHE_TEST_REDIS_CLUSTER_URLS") else {
+        return;
+    };
+    let store = RedisStore::builder(&url)
+        .namespace(unique_namespace("slots"))
+        .connect()
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..600).map(|i| format!("key-{i}")).collect();
+    let keys: Vec<Key<'_>> = names.iter().map(|k| key(k)).collect();
+    let entries: Vec<Entry<'_>> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| {
+            Entry::new(
+                k,
+                format!("v{i}"),
+                Expiration::After(Duration::from_secs(600)),
+            )
+        })
+        .collect();
+    assert!(store.set_many(&entries).await.unwrap().is_empty());
+    let values = store.get_many(&keys).await.unwrap();
+    for (i, v) in values.into_iter().enumerate() {
+        assert_eq!(v.unwrap().as_deref(), Some(format!("v{i}").as_bytes()));
+    }
+    store.delete_many(&keys[..300]).await.unwrap();
+    assert_eq!(store.get(keys[0]).await.unwrap(), None);
+    assert!(store.get(keys[599]).await.unwrap().is_some());
+    store.clear().await.unwrap();
+    let values = store.get_many(&keys).await.unwrap();
+    assert!(
+        values.into_iter().all(|v| v.unwrap().is_none()),
+        "clear missed a primary"
+    );
+    let stats = store.stats().await.unwrap();
+    assert!(stats.uptime.is_some() && stats.memory_usage.is_some());
+}
+
+/// A key another program stored as a list is a decode error for `get`, a miss in `get_many`,
+/// and never fails the other keys of the batch.
+#[tokio::test]
+async fn a_key_of_the_wrong_type_fails_only_itself() {
+    let Some(url) = server_url("CACHE_TEST_REDIS_URL") else {
+        return;
+    };
+    let ns = unique_namespace("wrongtype");
+    let store = RedisStore::builder(&url)
+        .namespace(&ns)
+        .connect()
+        .await
+        .unwrap();
+    let mut raw = raw_connection(&url).await;
+    let _: () = redis::AsyncCommands::rpush(&mut raw, format!("{ns}:list"), "x")
+        .await
+        .unwrap();
+    store
+        .set(key("fine"), "ok".into(), Expiration::Never)
+        .await
+        .unwrap();
+    let err = store.get(key("list")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    let values = store.get_many(&[key("fine"), key("list")]).await.unwrap();
+    assert_eq!(values[0].as_ref().unwrap().as_deref(), Some(&b"ok"[..]));
+    assert!(matches!(values[1], Ok(None)));
+    store.clear().await.unwrap();
+}
+
+/// `open` takes Redis URLs with the store's own parameters.
+#[tokio::test]
+async fn open_takes_redis_urls() {
+    let Some(url) = server_url("CACHE_TEST_REDIS_URL") else {
+        return;
+    };
+    let store = cache_store::open(&format!("{url}?namespace=opened&response_timeout=2s"))
+        .await
+        .unwrap();
+    assert_eq!(store.namespace(), "opened");
+    store
+        .set(
+            key("k"),
+            "v".into(),
+            Expiration::After(Duration::from_secs(5)),
+        )
+        .await
+        .unwrap();
+    assert!(store.contains(key("k")).await.unwrap());
+    store.clear().await.unwrap();
+}
+
+/// A private server, so stopping it disturbs no other test.
+struct PrivateServer {
+    binary: String,
+    port: u16,
+    dir: std::path::PathBuf,
+    child: Option<Child>,
+}
+
+impl PrivateServer {
+    fn start(binary: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("cache-redis-restart-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut server = PrivateServer {
+            binary: binary.to_owned(),
+            port,
+            dir,
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(&self.binary)
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the private redis-server did not start");
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// While the server is down, calls fail with retryable errors within the timeouts (no panic,
+/// no hang); once it is back, the same handle works again without being rebuilt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_survives_a_server_restart() {
+    let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
+        return;
+    };
+    let mut server = PrivateServer::start(&binary);
+    let store = RedisStore::builder(&format!("redis://127.0.0.1:{}/0", server.port))
+        .namespace("restart")
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    store
+        .set(key("k"), "before".into(), Expiration::Never)
+        .await
+        .unwrap();
+
+    server.stop();
+    for _ in 0..3 {
+        let err = store.get(key("k")).await.unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout),
+            "unexpected error while down: {err}"
+        );
+        assert!(
+            err.is_retryable(),
+            "a server that went away is worth retrying: {err}"
+        );
+        let err = store
+            .set_many(&[Entry::new(key("x"), "y", Expiration::Never)])
+            .await
+            .unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+    }
+
+    server.spawn(); // empty: it saves nothing
+    let mut recovered = false;
+    for _ in 0..100 {
+        if store
+            .set(key("k"), "after".into(), Expiration::Never)
+            .await
+            .is_ok()
+        {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(recovered, "the handle never recovered after the restart");
+    assert_eq!(
+        store.get(key("k")).await.unwrap().as_deref(),
+        Some(&b"after"[..])
+    );
+}
