@@ -138,12 +138,40 @@ impl RedisStore {
         })
     }
 
-    /// The Redis key of `key` in this namespace.
+    /// The Redis key of `key` in this namespace, as a command argument written straight into
+    /// the command's buffer (no key is built on its own first).
+    fn arg<'a>(&'a self, key: Key<'a>) -> PrefixedKey<'a> {
+        PrefixedKey {
+            prefix: &self.prefix,
+            key: key.as_bytes(),
+        }
+    }
+
+    /// The Redis key of `key` in this namespace, as owned bytes.
     fn redis_key(&self, key: Key<'_>) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.prefix.len() + key.len());
         out.extend_from_slice(&self.prefix);
         out.extend_from_slice(key.as_bytes());
         out
+    }
+}
+
+/// `prefix ++ key` as one Redis argument.
+struct PrefixedKey<'a> {
+    prefix: &'a [u8],
+    key: &'a [u8],
+}
+
+impl redis::ToRedisArgs for PrefixedKey<'_> {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + redis::RedisWrite,
+    {
+        use std::io::Write as _;
+        let mut arg = out.writer_for_next_arg();
+        // The writer appends to the command's in-memory buffer, which cannot fail.
+        let _ = arg.write_all(self.prefix);
+        let _ = arg.write_all(self.key);
     }
 }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::future::try_join_all;
 use redis::cluster_routing::Slot;
-use redis::{Pipeline, Value};
+use redis::{Pipeline, ToRedisArgs, Value};
 
 use super::RedisStore;
 use super::connection::Connection;
@@ -27,7 +27,13 @@ impl RedisStore {
 
     /// Appends the write of one entry to `pipe`: `SET` with its lifetime, or `UNLINK` when the
     /// entry is already expired.
-    fn push_write(&self, pipe: &mut Pipeline, key: Vec<u8>, value: &[u8], remaining: Remaining) {
+    fn push_write(
+        &self,
+        pipe: &mut Pipeline,
+        key: impl ToRedisArgs,
+        value: &[u8],
+        remaining: Remaining,
+    ) {
         match remaining {
             Remaining::Expired => {
                 pipe.cmd("UNLINK").arg(key).ignore();
@@ -47,13 +53,15 @@ impl RedisStore {
         }
     }
 
-    async fn unlink(&self, keys: Vec<Vec<u8>>) -> Result<()> {
-        if keys.is_empty() {
-            return Ok(());
-        }
+    async fn unlink<A: ToRedisArgs>(&self, keys: impl IntoIterator<Item = A>) -> Result<()> {
         let mut cmd = redis::cmd("UNLINK");
+        let mut any = false;
         for key in keys {
             cmd.arg(key);
+            any = true;
+        }
+        if !any {
+            return Ok(());
         }
         let _: i64 = self
             .connection
@@ -136,7 +144,7 @@ impl Store for RedisStore {
         }
         let mut cmd = redis::cmd("MGET");
         for &key in keys {
-            cmd.arg(self.redis_key(key));
+            cmd.arg(self.arg(key));
         }
         let values: Vec<Value> = self
             .connection
@@ -175,12 +183,7 @@ impl Store for RedisStore {
                 let mut pipe = redis::pipe();
                 for entry in entries {
                     let remaining = self.remaining(entry.expiration);
-                    self.push_write(
-                        &mut pipe,
-                        self.redis_key(entry.key),
-                        &entry.value,
-                        remaining,
-                    );
+                    self.push_write(&mut pipe, self.arg(entry.key), &entry.value, remaining);
                 }
                 let () = self
                     .connection
@@ -210,15 +213,14 @@ impl Store for RedisStore {
     }
 
     async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()> {
-        self.unlink(keys.iter().map(|&k| self.redis_key(k)).collect())
-            .await
+        self.unlink(keys.iter().map(|&k| self.arg(k))).await
     }
 
     async fn contains(&self, key: Key<'_>) -> Result<bool> {
         let count: i64 = self
             .connection
             .query(
-                redis::cmd("EXISTS").arg(self.redis_key(key)),
+                redis::cmd("EXISTS").arg(self.arg(key)),
                 self.timeouts.call(),
                 "EXISTS",
             )
@@ -233,7 +235,7 @@ impl Store for RedisStore {
             return Ok(!self.contains(key).await?);
         }
         let mut cmd = redis::cmd("SET");
-        cmd.arg(self.redis_key(key)).arg(&value[..]).arg("NX");
+        cmd.arg(self.arg(key)).arg(&value[..]).arg("NX");
         if let Some(millis) = remaining.whole_millis() {
             cmd.arg("PX").arg(millis);
         }
@@ -313,7 +315,7 @@ impl Store for RedisStore {
         let value: Option<Vec<u8>> = self
             .connection
             .query(
-                redis::cmd("GET").arg(self.redis_key(key)),
+                redis::cmd("GET").arg(self.arg(key)),
                 self.timeouts.call(),
                 "GET",
             )
@@ -325,7 +327,7 @@ impl Store for RedisStore {
         let key = self.redis_key(key);
         let limit = self.timeouts.call();
         match self.remaining(expiration) {
-            Remaining::Expired => self.unlink(vec![key]).await,
+            Remaining::Expired => self.unlink([key]).await,
             remaining => {
                 let mut cmd = redis::cmd("SET");
                 cmd.arg(key).arg(&value[..]);
@@ -339,7 +341,7 @@ impl Store for RedisStore {
     }
 
     async fn delete(&self, key: Key<'_>) -> Result<()> {
-        self.unlink(vec![self.redis_key(key)]).await
+        self.unlink([self.arg(key)]).await
     }
 }
 
