@@ -10,7 +10,8 @@
 #   CACHE_TEST_MEMCACHED_URLS   memcache://127.0.0.1:P1,127.0.0.1:P2  (two memcached)
 #   CACHE_TEST_REDIS_CLUSTER_URLS  redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3
 #                               (a 3-primary Redis Cluster)
-#   CACHE_TEST_REDIS_SERVER     the redis-server binary, for tests that start and stop a
+#   CACHE_TEST_REDIS_SERVER     the redis-server binary, and
+#   CACHE_TEST_MEMCACHED_SERVER the memcached binary, for tests that start and stop a
 #                               private server (restarts)
 #
 # redis-server and memcached come from Debian's packages; they are installed when missing
@@ -148,7 +149,8 @@ export CACHE_TEST_MEMCACHED_URL="memcache://127.0.0.1:$memcached_port"
 export CACHE_TEST_MEMCACHED_URLS="memcache://127.0.0.1:$memcached_port,127.0.0.1:$memcached_port2"
 export CACHE_TEST_REDIS_CLUSTER_URLS="redis+cluster://$(IFS=,; echo "${cluster_addresses[*]}")"
 CACHE_TEST_REDIS_SERVER=$(command -v redis-server)
-export CACHE_TEST_REDIS_SERVER
+CACHE_TEST_MEMCACHED_SERVER=$(command -v memcached)
+export CACHE_TEST_REDIS_SERVER CACHE_TEST_MEMCACHED_SERVER
 log "redis $CACHE_TEST_REDIS_URL (redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'))"
 log "memcached $CACHE_TEST_MEMCACHED_URLS"
 log "redis cluster $CACHE_TEST_REDIS_CLUSTER_URLS"

@@ -40,6 +40,7 @@
 //!
 //! - `moka` (default): the embedded [`moka::MokaStore`].
 //! - `redis`: the Redis backend, standalone and Cluster.
+//! - `memcached`: the memcached backend, one or many servers.
 //! - `json`: [`codec::Json`].
 #![deny(missing_docs)]
 
@@ -49,6 +50,8 @@ pub mod envelope;
 mod error;
 mod expiry;
 mod key;
+#[cfg(feature = "memcached")]
+pub mod memcached;
 #[cfg(feature = "moka")]
 pub mod moka;
 mod null;

@@ -15,6 +15,7 @@ use crate::store::Store;
 /// | `null://?namespace=app` | [`NullStore`] |
 /// | `redis://[user:pass@]host:port/db?namespace=app`, `rediss://…`, `redis+unix:///socket`, `unix:///socket` | `RedisStore` (feature `redis`) |
 /// | `redis+cluster://host:port,host:port?namespace=app` | `RedisStore` on Redis Cluster (feature `redis`) |
+/// | `memcache://host:port,host:port?namespace=app` | `MemcachedStore` (feature `memcached`) |
 ///
 /// Query parameters are optional: `namespace` (default empty) for every scheme, `capacity`
 /// (bytes, with an optional `KB`/`KiB`/`MB`/`MiB`/`GB`/`GiB` suffix) and `default_ttl`
@@ -57,9 +58,10 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
         "redis" | "rediss" | "redis+unix" | "unix" | "redis+cluster" => {
             open_redis(url, scheme, authority, &params).await
         }
+        "memcache" | "memcached" => open_memcached(scheme, authority, &params),
         other => Err(invalid(format!(
             "unknown store scheme {other:?}; known: moka, null, redis, rediss, redis+unix, \
-             unix, redis+cluster"
+             unix, redis+cluster, memcache, memcached"
         ))),
     }
 }
@@ -133,6 +135,38 @@ async fn open_redis(
     ))
 }
 
+#[cfg(feature = "memcached")]
+fn open_memcached(
+    scheme: &str,
+    authority: &str,
+    params: &[(String, String)],
+) -> Result<Arc<dyn Store>> {
+    only(params, &["namespace", "connect_timeout", "request_timeout"])?;
+    let mut builder = crate::memcached::MemcachedStore::builder(&format!("{scheme}://{authority}"));
+    if let Some(ns) = param(params, "namespace") {
+        builder = builder.namespace(ns);
+    }
+    if let Some(t) = param(params, "connect_timeout") {
+        builder = builder.connect_timeout(parse_duration(t)?);
+    }
+    if let Some(t) = param(params, "request_timeout") {
+        builder = builder.request_timeout(parse_duration(t)?);
+    }
+    Ok(Arc::new(builder.build()?))
+}
+
+#[cfg(not(feature = "memcached"))]
+fn open_memcached(
+    scheme: &str,
+    authority: &str,
+    _params: &[(String, String)],
+) -> Result<Arc<dyn Store>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        format!("{scheme}://{authority} needs the `memcached` feature of cache-store"),
+    ))
+}
+
 fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidArgument, message)
 }
@@ -202,7 +236,10 @@ fn parse_size(text: &str) -> Result<u64> {
 }
 
 /// `300`, `300s`, `5m`, `250ms`, `2h` into a duration.
-#[cfg_attr(not(any(feature = "moka", feature = "redis")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "moka", feature = "redis", feature = "memcached")),
+    allow(dead_code)
+)]
 fn parse_duration(text: &str) -> Result<Duration> {
     let digits = text
         .find(|c: char| !c.is_ascii_digit())

@@ -70,6 +70,8 @@
 
 pub mod doctrine;
 mod env;
+#[cfg(feature = "memcached")]
+pub mod memcached;
 pub mod over_store;
 pub mod pool;
 #[cfg(feature = "redis")]

@@ -1,0 +1,305 @@
+//! The memcached backend: one or many servers, an async multiplexed meta-protocol client of
+//! its own, safe keys, correct long TTLs, and an O(1) versioned `clear`.
+//!
+//! # Why its own client
+//!
+//! Measured on the project machine (shared/notes/peer-perf.md): the `memcache` crate's
+//! classic client is synchronous (56 µs per get, against about 19 µs for async clients), and
+//! its async `exp` client sends a 100-key get as 100 commands (2.85x async-memcached's single
+//! multi-get), rejects empty values (so an empty value cannot round-trip), and does not
+//! multiplex. This backend speaks the meta protocol over tokio itself: one multiplexed
+//! connection per server, every batch one pipelined write per server.
+//!
+//! # Keys
+//!
+//! An entry of namespace `ns` and key `k` is the memcached key `ns:k`, sent base64-encoded
+//! with the meta protocol's `b` flag, so spaces, CR LF, NUL and control bytes never reach the
+//! text protocol raw. A key too long for memcached is stored as `ns:@` followed by the
+//! SHA-256 of the key (`@` cannot occur in a valid key, so hashed and plain keys never meet).
+//!
+//! # Clear
+//!
+//! memcached cannot list keys, and `flush_all` would wipe every tenant of the server, so each
+//! namespace has a token stored under `ns:{version}`, and every value carries the token it
+//! was written under in its client flags. Reads fetch the token in the same round trip as the
+//! values (pipelined on the token's server) and treat a value with another token as absent;
+//! `clear` writes a new token, so it is O(1) and visible at once to every handle and process.
+//! The old entries stay in memory until memcached's LRU or their TTL removes them. A write
+//! racing with another process's `clear` may land under the old token and read as absent.
+//!
+//! # Expiry
+//!
+//! Lifetimes are whole seconds, rounded up (so `0 < t < 1 s` lives 1 s); lifetimes over 30
+//! days are sent as absolute Unix times, as memcached requires; an expired write deletes.
+//!
+//! # Faults
+//!
+//! A server that stops gives retryable errors for the keys it owns (per key in `get_many`
+//! and `set_many`), while the other servers keep serving; the handle dials it again on the
+//! next call once it is back.
+//!
+//! ```no_run
+//! use cache_store::memcached::MemcachedStore;
+//! use cache_store::{Expiration, Key, Store};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), cache_store::Error> {
+//! let store = MemcachedStore::builder("memcache://127.0.0.1:11211,127.0.0.1:11212")
+//!     .namespace("app")
+//!     .build()?;
+//! store.set(Key::new("a b\r\nflush_all")?, "safe".into(), Expiration::Never).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod connection;
+mod protocol;
+mod routing;
+mod store;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use connection::ServerConnection;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::key::{Key, validate_namespace};
+
+/// The connect timeout when none is configured.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The request timeout when none is configured.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Keys (with their namespace prefix) up to this many bytes are stored as they are; longer
+/// ones are hashed. 186 bytes of base64 stay within memcached's 250-character key.
+const MAX_PLAIN_KEY: usize = 186;
+
+/// A [`Store`](crate::Store) over one or many memcached servers. See the
+/// [module docs](self). Cloning is cheap and shares the connections.
+#[derive(Clone)]
+pub struct MemcachedStore {
+    shared: Arc<Shared>,
+    namespace: Arc<str>,
+    /// `namespace:`.
+    prefix: Arc<[u8]>,
+    /// This namespace's token as last seen (0: not known yet); shared by the handles of the
+    /// namespace.
+    token: Arc<AtomicU64>,
+}
+
+struct Shared {
+    servers: Vec<ServerConnection>,
+    tokens: Mutex<HashMap<String, Arc<AtomicU64>>>,
+}
+
+/// Configures a [`MemcachedStore`].
+#[derive(Debug)]
+pub struct MemcachedStoreBuilder {
+    url: String,
+    namespace: String,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+}
+
+impl MemcachedStore {
+    /// Starts configuring a store for `url`: `memcache://host:port[,host:port…]` (`memcached://`
+    /// is accepted too). Connections are dialed on first use.
+    pub fn builder(url: &str) -> MemcachedStoreBuilder {
+        MemcachedStoreBuilder {
+            url: url.to_owned(),
+            namespace: String::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// A handle for another namespace over the same connections.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for an invalid namespace.
+    pub fn with_namespace(&self, namespace: &str) -> Result<MemcachedStore> {
+        validate_namespace(namespace)?;
+        Ok(MemcachedStore {
+            shared: Arc::clone(&self.shared),
+            namespace: namespace.into(),
+            prefix: prefix(namespace),
+            token: token_slot(&self.shared, namespace),
+        })
+    }
+
+    /// The memcached key (binary, before base64) of `key`.
+    fn data_key(&self, key: Key<'_>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(MAX_PLAIN_KEY);
+        out.extend_from_slice(&self.prefix);
+        if self.prefix.len() + key.len() <= MAX_PLAIN_KEY {
+            out.extend_from_slice(key.as_bytes());
+        } else {
+            out.push(b'@');
+            out.extend_from_slice(&Sha256::digest(key.as_bytes()));
+        }
+        out
+    }
+
+    /// The key of this namespace's token: `namespace:{version}` (no valid key holds `{`).
+    fn token_key(&self) -> Vec<u8> {
+        let mut out = self.prefix.to_vec();
+        out.extend_from_slice(b"{version}");
+        out
+    }
+
+    /// The server that owns `key`.
+    fn server_of(&self, key: &[u8]) -> usize {
+        routing::owner(
+            self.shared.servers.iter().map(ServerConnection::address),
+            key,
+        )
+    }
+}
+
+fn prefix(namespace: &str) -> Arc<[u8]> {
+    let mut prefix = namespace.as_bytes().to_vec();
+    prefix.push(b':');
+    prefix.into()
+}
+
+fn token_slot(shared: &Shared, namespace: &str) -> Arc<AtomicU64> {
+    let mut tokens = shared
+        .tokens
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Arc::clone(tokens.entry(namespace.to_owned()).or_default())
+}
+
+impl MemcachedStoreBuilder {
+    /// The namespace of the handle (default: the empty namespace).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// How long dialing a server may take (default 1 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one batch to one server may take (default 1 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The store. Nothing is dialed yet.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for a malformed URL or namespace.
+    pub fn build(self) -> Result<MemcachedStore> {
+        validate_namespace(&self.namespace)?;
+        let servers = server_addresses(&self.url)?;
+        let shared = Arc::new(Shared {
+            servers: servers
+                .into_iter()
+                .map(|address| {
+                    ServerConnection::new(address, self.connect_timeout, self.request_timeout)
+                })
+                .collect(),
+            tokens: Mutex::new(HashMap::new()),
+        });
+        Ok(MemcachedStore {
+            token: token_slot(&shared, &self.namespace),
+            prefix: prefix(&self.namespace),
+            namespace: self.namespace.into(),
+            shared,
+        })
+    }
+}
+
+/// `memcache://a:1,b:2` into `["a:1", "b:2"]`.
+fn server_addresses(url: &str) -> Result<Vec<String>> {
+    let invalid = |why: &str| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{url:?} is not a memcached URL: {why} (expected memcache://host:port,host:port)"
+            ),
+        )
+    };
+    let rest = url
+        .strip_prefix("memcache://")
+        .or_else(|| url.strip_prefix("memcached://"))
+        .ok_or_else(|| invalid("unknown scheme"))?;
+    let hosts = rest.split(['?', '/']).next().unwrap_or_default();
+    let addresses: Vec<String> = hosts
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| {
+            if h.contains(':') {
+                h.to_owned()
+            } else {
+                format!("{h}:11211")
+            }
+        })
+        .collect();
+    if addresses.is_empty() {
+        return Err(invalid("no server"));
+    }
+    Ok(addresses)
+}
+
+impl fmt::Debug for MemcachedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let servers: Vec<&str> = self
+            .shared
+            .servers
+            .iter()
+            .map(ServerConnection::address)
+            .collect();
+        f.debug_struct("MemcachedStore")
+            .field("servers", &servers)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_list_servers() {
+        assert_eq!(
+            server_addresses("memcache://a:1,b:2").unwrap(),
+            ["a:1", "b:2"]
+        );
+        assert_eq!(
+            server_addresses("memcached://host").unwrap(),
+            ["host:11211"]
+        );
+        assert!(server_addresses("redis://a:1").is_err());
+        assert!(server_addresses("memcache://").is_err());
+    }
+
+    #[test]
+    fn long_keys_are_hashed_and_never_meet_plain_ones() {
+        let store = MemcachedStore::builder("memcache://127.0.0.1:1")
+            .namespace("ns")
+            .build()
+            .unwrap();
+        let short = store.data_key(Key::new("k").unwrap());
+        assert_eq!(short, b"ns:k");
+        let long_name = "x".repeat(400);
+        let long = store.data_key(Key::new(&long_name).unwrap());
+        assert_eq!(long.len(), 3 + 1 + 32);
+        assert_eq!(long[3], b'@');
+        let other = store.data_key(Key::new(&"y".repeat(400)).unwrap());
+        assert_ne!(long, other);
+        assert_eq!(store.token_key(), b"ns:{version}");
+    }
+}

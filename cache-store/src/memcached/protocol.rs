@@ -1,0 +1,261 @@
+//! The memcached meta protocol: encoding the commands this backend sends and parsing the
+//! replies. Pure functions, no I/O.
+//!
+//! Every key is sent base64-encoded with the `b` flag, so no key byte (space, CR LF, NUL,
+//! control bytes) ever reaches the text protocol raw.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// One reply line (and value, for `VA`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Reply {
+    /// `VA <len> <flags>`: a value.
+    Value { data: Bytes, flags: Flags },
+    /// `HD <flags>`: success without a value.
+    Done { flags: Flags },
+    /// `EN`: miss.
+    Miss,
+    /// `NS`: not stored (an `add` of an existing key).
+    NotStored,
+    /// `EX`: compare-and-set mismatch.
+    Exists,
+    /// `NF`: not found (delete or touch of a missing key).
+    NotFound,
+    /// `SERVER_ERROR …`, `CLIENT_ERROR …` or `ERROR`.
+    Error(String),
+}
+
+/// The return flags this backend asks for: client flags (`f`) and CAS (`c`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Flags {
+    pub(super) client: Option<u32>,
+    pub(super) cas: Option<u64>,
+}
+
+/// Appends `mg <key> b [v] f [c] [T<ttl>]`.
+pub(super) fn meta_get(out: &mut Vec<u8>, key: &[u8], value: bool, cas: bool, ttl: Option<i64>) {
+    out.extend_from_slice(b"mg ");
+    base64(out, key);
+    out.extend_from_slice(b" b f");
+    if value {
+        out.extend_from_slice(b" v");
+    }
+    if cas {
+        out.extend_from_slice(b" c");
+    }
+    if let Some(ttl) = ttl {
+        out.extend_from_slice(format!(" T{ttl}").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// How `ms` stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SetMode {
+    /// Store whatever is there.
+    Set,
+    /// Store only if absent (`ME`).
+    Add,
+    /// Store only if the CAS value still matches (`C<cas>`).
+    Cas(u64),
+}
+
+/// Appends `ms <key> <len> b F<flags> T<ttl> [ME|C<cas>]` and the data.
+pub(super) fn meta_set(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    data: &[u8],
+    flags: u32,
+    ttl: i64,
+    mode: SetMode,
+) {
+    out.extend_from_slice(b"ms ");
+    base64(out, key);
+    let mut line = format!(" {} b F{flags} T{ttl}", data.len());
+    match mode {
+        SetMode::Set => {}
+        SetMode::Add => line.push_str(" ME"),
+        SetMode::Cas(cas) => line.push_str(&format!(" C{cas}")),
+    }
+    out.extend_from_slice(line.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `md <key> b`.
+pub(super) fn meta_delete(out: &mut Vec<u8>, key: &[u8]) {
+    out.extend_from_slice(b"md ");
+    base64(out, key);
+    out.extend_from_slice(b" b\r\n");
+}
+
+/// Parses one reply from the front of `buf`, consuming it; `Ok(None)` when more bytes are
+/// needed.
+///
+/// # Errors
+///
+/// A reply that is not meta protocol (the connection is then unusable).
+pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<Reply>, String> {
+    let Some(line_end) = buf.windows(2).position(|w| w == b"\r\n") else {
+        if buf.len() > 64 * 1024 {
+            return Err("a reply line longer than 64 KiB".to_owned());
+        }
+        return Ok(None);
+    };
+    let line = std::str::from_utf8(&buf[..line_end])
+        .map_err(|_| "a reply line that is not text".to_owned())?
+        .to_owned();
+    let mut words = line.split(' ');
+    let code = words.next().unwrap_or_default();
+    let reply = match code {
+        "VA" => {
+            let len: usize = words
+                .next()
+                .and_then(|l| l.parse().ok())
+                .ok_or_else(|| format!("a VA reply without a length: {line:?}"))?;
+            let flags = parse_flags(words);
+            if buf.len() < line_end + 2 + len + 2 {
+                return Ok(None);
+            }
+            buf.advance(line_end + 2);
+            let data = buf.split_to(len).freeze();
+            if &buf[..2] != b"\r\n" {
+                return Err("a value not followed by CR LF".to_owned());
+            }
+            buf.advance(2);
+            return Ok(Some(Reply::Value { data, flags }));
+        }
+        "HD" => Reply::Done {
+            flags: parse_flags(words),
+        },
+        "EN" => Reply::Miss,
+        "NS" => Reply::NotStored,
+        "EX" => Reply::Exists,
+        "NF" => Reply::NotFound,
+        "SERVER_ERROR" | "CLIENT_ERROR" | "ERROR" => Reply::Error(line.clone()),
+        _ => return Err(format!("an unexpected reply: {line:?}")),
+    };
+    buf.advance(line_end + 2);
+    Ok(Some(reply))
+}
+
+fn parse_flags<'a>(words: impl Iterator<Item = &'a str>) -> Flags {
+    let mut flags = Flags::default();
+    for word in words {
+        let (flag, value) = word.split_at(word.len().min(1));
+        match flag {
+            "f" => flags.client = value.parse().ok(),
+            "c" => flags.cas = value.parse().ok(),
+            _ => {}
+        }
+    }
+    flags
+}
+
+/// Standard base64 with padding (what memcached's `b` flag decodes).
+fn base64(out: &mut Vec<u8>, data: &[u8]) {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(TABLE[(n >> 18) as usize & 63]);
+        out.push(TABLE[(n >> 12) as usize & 63]);
+        out.push(if chunk.len() > 1 {
+            TABLE[(n >> 6) as usize & 63]
+        } else {
+            b'='
+        });
+        out.push(if chunk.len() > 2 {
+            TABLE[n as usize & 63]
+        } else {
+            b'='
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_rfc_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            let mut out = Vec::new();
+            base64(&mut out, input.as_bytes());
+            assert_eq!(out, expected.as_bytes());
+        }
+    }
+
+    #[test]
+    fn commands_never_carry_raw_key_bytes() {
+        let key = b"a b\r\nflush_all\0";
+        let mut out = Vec::new();
+        meta_get(&mut out, key, true, true, Some(5));
+        meta_set(&mut out, key, b"v", 7, 0, SetMode::Add);
+        meta_delete(&mut out, key);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("\r\n").count(), 4, "{text:?}");
+        assert!(!text.contains("flush_all"));
+        assert!(text.starts_with("mg YSBiDQpmbHVzaF9hbGwA b f v c T5\r\n"));
+        assert!(text.contains("ms YSBiDQpmbHVzaF9hbGwA 1 b F7 T0 ME\r\nv\r\n"));
+    }
+
+    #[test]
+    fn replies_parse_incrementally() {
+        let mut buf = BytesMut::from(&b"VA 3 f7 c9\r\nab"[..]);
+        assert_eq!(parse(&mut buf).unwrap(), None);
+        buf.extend_from_slice(
+            b"c\r\nHD f1\r\nEN\r\nNS\r\nSERVER_ERROR object too large for cache\r\n",
+        );
+        assert_eq!(
+            parse(&mut buf).unwrap(),
+            Some(Reply::Value {
+                data: Bytes::from_static(b"abc"),
+                flags: Flags {
+                    client: Some(7),
+                    cas: Some(9)
+                }
+            })
+        );
+        assert_eq!(
+            parse(&mut buf).unwrap(),
+            Some(Reply::Done {
+                flags: Flags {
+                    client: Some(1),
+                    cas: None
+                }
+            })
+        );
+        assert_eq!(parse(&mut buf).unwrap(), Some(Reply::Miss));
+        assert_eq!(parse(&mut buf).unwrap(), Some(Reply::NotStored));
+        assert!(
+            matches!(parse(&mut buf).unwrap(), Some(Reply::Error(e)) if e.contains("too large"))
+        );
+        assert!(buf.is_empty());
+        let mut bad = BytesMut::from(&b"WAT\r\n"[..]);
+        assert!(parse(&mut bad).is_err());
+    }
+
+    #[test]
+    fn values_with_crlf_inside_are_read_by_length() {
+        let mut buf = BytesMut::from(&b"VA 4 f0\r\n\r\n\r\n\r\n"[..]);
+        match parse(&mut buf).unwrap() {
+            Some(Reply::Value { data, .. }) => assert_eq!(&data[..], b"\r\n\r\n"),
+            other => panic!("{other:?}"),
+        }
+        assert!(buf.is_empty());
+    }
+}

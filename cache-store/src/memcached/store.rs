@@ -1,0 +1,522 @@
+//! `Store` for `MemcachedStore`.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::future::join_all;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::MemcachedStore;
+use super::protocol::{self, Reply, SetMode};
+use crate::error::{Error, ErrorKind, Result};
+use crate::expiry::{Expiration, Remaining};
+use crate::key::Key;
+use crate::store::{Entry, FailedEntries, Stats, Store};
+
+/// memcached reads an exptime above 30 days as an absolute Unix time.
+const MAX_RELATIVE_EXPTIME: u64 = 30 * 24 * 60 * 60;
+
+/// Work for each server: pipelined commands and how many replies they produce.
+struct Work {
+    payloads: Vec<(Vec<u8>, usize)>,
+    /// The server whose first reply is the namespace token, when the token was asked for.
+    token_server: Option<usize>,
+}
+
+/// What came back: each server's replies (without the token's), and the token if asked.
+struct Answers {
+    token: Option<Result<Option<u32>>>,
+    replies: Vec<Result<Vec<Reply>>>,
+}
+
+/// The exptime for a write: 0 for never, seconds (rounded up), or an absolute time past 30
+/// days; `None` when already expired.
+fn exptime(expiration: Expiration) -> Option<i64> {
+    let now = SystemTime::now();
+    match expiration.deadline(now, None).remaining(now) {
+        Remaining::Forever => Some(0),
+        Remaining::Expired => None,
+        remaining @ Remaining::For(_) => {
+            let seconds = remaining.whole_seconds().unwrap_or(1);
+            let value = if seconds > MAX_RELATIVE_EXPTIME {
+                let unix = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                unix.saturating_add(seconds)
+            } else {
+                seconds
+            };
+            Some(i64::try_from(value).unwrap_or(i64::MAX))
+        }
+    }
+}
+
+fn token_of(reply: &Reply) -> Result<Option<u32>> {
+    match reply {
+        Reply::Value { data, .. } => std::str::from_utf8(data)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .map(Some)
+            .ok_or_else(|| Error::new(ErrorKind::Decode, "the namespace token is not a number")),
+        Reply::Miss => Ok(None),
+        other => Err(reply_error(other)),
+    }
+}
+
+fn reply_error(reply: &Reply) -> Error {
+    match reply {
+        Reply::Error(message) if message.contains("too large") => Error::new(
+            ErrorKind::TooLarge,
+            format!("memcached refused the value: {message}"),
+        ),
+        Reply::Error(message) => {
+            Error::new(ErrorKind::Unavailable, format!("memcached: {message}"))
+        }
+        other => Error::new(
+            ErrorKind::Decode,
+            format!("an unexpected memcached reply: {other:?}"),
+        ),
+    }
+}
+
+/// A fresh token, different from `current`.
+fn new_token(current: u64) -> u32 {
+    loop {
+        let candidate = (RandomState::new().hash_one(SystemTime::now()) & 0xffff_ffff) as u32;
+        if candidate != 0 && u64::from(candidate) != current {
+            return candidate;
+        }
+    }
+}
+
+impl MemcachedStore {
+    fn work(&self, with_token: bool) -> Work {
+        let mut payloads = vec![(Vec::new(), 0); self.shared.servers.len()];
+        let token_server = with_token.then(|| {
+            let key = self.token_key();
+            let server = self.server_of(&key);
+            protocol::meta_get(&mut payloads[server].0, &key, true, false, None);
+            payloads[server].1 += 1;
+            server
+        });
+        Work {
+            payloads,
+            token_server,
+        }
+    }
+
+    /// Sends every server its work at once: one round trip per server.
+    async fn round_trip(&self, work: Work) -> Answers {
+        let calls = self
+            .shared
+            .servers
+            .iter()
+            .zip(work.payloads)
+            .map(|(server, (payload, replies))| server.call(payload, replies));
+        let mut replies = join_all(calls).await;
+        let token = work.token_server.map(|server| match &mut replies[server] {
+            Ok(server_replies) if !server_replies.is_empty() => {
+                let token = token_of(&server_replies.remove(0));
+                if let Ok(Some(token)) = token {
+                    self.token.store(u64::from(token), Ordering::Release);
+                }
+                token
+            }
+            Ok(_) => Err(Error::new(
+                ErrorKind::Decode,
+                "no reply for the namespace token",
+            )),
+            Err(err) => Err(err.clone()),
+        });
+        Answers { token, replies }
+    }
+
+    /// The token to judge values by: the one just read, or (if its server failed) the last
+    /// one seen, so the other servers keep serving.
+    fn judge_token(&self, read: Option<Result<Option<u32>>>) -> Result<Option<u32>> {
+        match read {
+            Some(Ok(token)) => Ok(token),
+            Some(Err(err)) => match self.token.load(Ordering::Acquire) {
+                0 => Err(err),
+                known => Ok(u32::try_from(known).ok()),
+            },
+            None => Ok(u32::try_from(self.token.load(Ordering::Acquire))
+                .ok()
+                .filter(|t| *t != 0)),
+        }
+    }
+
+    /// The token to write under: the last one seen, or read (and created if absent).
+    async fn token_for_write(&self) -> Result<u32> {
+        if let Ok(known) = u32::try_from(self.token.load(Ordering::Acquire))
+            && known != 0
+        {
+            return Ok(known);
+        }
+        let key = self.token_key();
+        let server = &self.shared.servers[self.server_of(&key)];
+        for _ in 0..3 {
+            let answers = self.round_trip(self.work(true)).await;
+            if let Some(token) = self.judge_token(answers.token)? {
+                return Ok(token);
+            }
+            // No token yet: create one; of racing creators, the first `add` wins.
+            let token = new_token(0);
+            let mut payload = Vec::new();
+            let digits = token.to_string();
+            protocol::meta_set(&mut payload, &key, digits.as_bytes(), 0, 0, SetMode::Add);
+            match server.call(payload, 1).await?.first() {
+                Some(Reply::Done { .. }) => {
+                    self.token.store(u64::from(token), Ordering::Release);
+                    return Ok(token);
+                }
+                Some(Reply::NotStored) => continue,
+                Some(other) => return Err(reply_error(other)),
+                None => return Err(reply_error(&Reply::Miss)),
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Unavailable,
+            "the namespace token kept changing while it was being created",
+        ))
+    }
+
+    fn is_live(flags: super::protocol::Flags, token: Option<u32>) -> bool {
+        token.is_some() && flags.client == token
+    }
+
+    /// Whether `key` holds a live entry, with its CAS value.
+    async fn probe(&self, key: &[u8]) -> Result<(bool, Option<u64>)> {
+        let mut work = self.work(true);
+        let server = self.server_of(key);
+        protocol::meta_get(&mut work.payloads[server].0, key, false, true, None);
+        work.payloads[server].1 += 1;
+        let answers = self.round_trip(work).await;
+        let token = self.judge_token(answers.token)?;
+        let replies = answers
+            .replies
+            .into_iter()
+            .nth(server)
+            .unwrap_or(Ok(Vec::new()))?;
+        match replies.last() {
+            Some(Reply::Done { flags } | Reply::Value { flags, .. }) => {
+                Ok((Self::is_live(*flags, token), flags.cas))
+            }
+            Some(Reply::Miss) | None => Ok((false, None)),
+            Some(other) => Err(reply_error(other)),
+        }
+    }
+
+    async fn stats_of(&self, address: &str) -> Result<String> {
+        let unavailable = |e: std::io::Error| {
+            Error::new(ErrorKind::Unavailable, format!("memcached {address} stats")).with_source(e)
+        };
+        let exchange = async {
+            let mut stream = tokio::net::TcpStream::connect(address)
+                .await
+                .map_err(unavailable)?;
+            stream.write_all(b"stats\r\n").await.map_err(unavailable)?;
+            let mut text = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while !text.ends_with(b"END\r\n") {
+                let n = stream.read(&mut chunk).await.map_err(unavailable)?;
+                if n == 0 {
+                    break;
+                }
+                text.extend_from_slice(&chunk[..n]);
+            }
+            Ok(String::from_utf8_lossy(&text).into_owned())
+        };
+        tokio::time::timeout(Duration::from_secs(2), exchange)
+            .await
+            .map_err(|_| Error::new(ErrorKind::Timeout, format!("memcached {address} stats")))?
+    }
+}
+
+#[async_trait]
+impl Store for MemcachedStore {
+    async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut work = self.work(true);
+        let mut owners = Vec::with_capacity(keys.len());
+        for &key in keys {
+            let key = self.data_key(key);
+            let server = self.server_of(&key);
+            protocol::meta_get(&mut work.payloads[server].0, &key, true, false, None);
+            work.payloads[server].1 += 1;
+            owners.push(server);
+        }
+        let answers = self.round_trip(work).await;
+        let token = self.judge_token(answers.token)?;
+        let mut per_server: Vec<Result<std::vec::IntoIter<Reply>>> = answers
+            .replies
+            .into_iter()
+            .map(|r| r.map(Vec::into_iter))
+            .collect();
+        Ok(owners
+            .into_iter()
+            .map(|server| match &mut per_server[server] {
+                Err(err) => Err(err.clone()),
+                Ok(replies) => match replies.next() {
+                    Some(Reply::Value { data, flags }) if Self::is_live(flags, token) => {
+                        Ok(Some(data))
+                    }
+                    Some(Reply::Value { .. } | Reply::Miss) => Ok(None),
+                    Some(other) => Err(reply_error(&other)),
+                    None => Err(reply_error(&Reply::Miss)),
+                },
+            })
+            .collect())
+    }
+
+    async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries> {
+        if entries.is_empty() {
+            return Ok(FailedEntries::new());
+        }
+        let token = self.token_for_write().await?;
+        let mut work = self.work(false);
+        let mut owners = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let key = self.data_key(entry.key);
+            let server = self.server_of(&key);
+            let payload = &mut work.payloads[server];
+            match exptime(entry.expiration) {
+                None => protocol::meta_delete(&mut payload.0, &key),
+                Some(ttl) => {
+                    protocol::meta_set(&mut payload.0, &key, &entry.value, token, ttl, SetMode::Set)
+                }
+            }
+            payload.1 += 1;
+            owners.push(server);
+        }
+        let answers = self.round_trip(work).await;
+        if let Some(Err(err)) = answers.replies.iter().find(|r| r.is_err())
+            && answers
+                .replies
+                .iter()
+                .all(|r| r.as_ref().map_or(true, Vec::is_empty))
+        {
+            // Every server involved failed: the batch as a whole failed.
+            return Err(err.clone());
+        }
+        let mut per_server: Vec<Result<std::vec::IntoIter<Reply>>> = answers
+            .replies
+            .into_iter()
+            .map(|r| r.map(Vec::into_iter))
+            .collect();
+        let mut failed = FailedEntries::new();
+        for (index, server) in owners.into_iter().enumerate() {
+            match &mut per_server[server] {
+                Err(err) => failed.push(index, err.clone()),
+                Ok(replies) => match replies.next() {
+                    Some(Reply::Done { .. } | Reply::NotFound) => {}
+                    Some(other) => failed.push(index, reply_error(&other)),
+                    None => failed.push(index, reply_error(&Reply::Miss)),
+                },
+            }
+        }
+        Ok(failed)
+    }
+
+    async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut work = self.work(false);
+        for &key in keys {
+            let key = self.data_key(key);
+            let server = self.server_of(&key);
+            protocol::meta_delete(&mut work.payloads[server].0, &key);
+            work.payloads[server].1 += 1;
+        }
+        let answers = self.round_trip(work).await;
+        for replies in answers.replies {
+            for reply in replies? {
+                if !matches!(reply, Reply::Done { .. } | Reply::NotFound) {
+                    return Err(reply_error(&reply));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn contains(&self, key: Key<'_>) -> Result<bool> {
+        Ok(self.probe(&self.data_key(key)).await?.0)
+    }
+
+    async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
+        let Some(ttl) = exptime(expiration) else {
+            return Ok(!self.contains(key).await?);
+        };
+        let token = self.token_for_write().await?;
+        let key = self.data_key(key);
+        let server = &self.shared.servers[self.server_of(&key)];
+        for _ in 0..5 {
+            let mut payload = Vec::new();
+            protocol::meta_set(&mut payload, &key, &value, token, ttl, SetMode::Add);
+            match server.call(payload, 1).await?.first() {
+                Some(Reply::Done { .. }) => return Ok(true),
+                Some(Reply::NotStored) => {}
+                Some(other) => return Err(reply_error(other)),
+                None => return Err(reply_error(&Reply::Miss)),
+            }
+            // Something is there: a live entry wins; a cleared one (old token) is replaced,
+            // atomically, by compare-and-set.
+            let (live, cas) = self.probe(&key).await?;
+            if live {
+                return Ok(false);
+            }
+            let Some(cas) = cas else {
+                continue; // gone meanwhile: add again
+            };
+            let mut payload = Vec::new();
+            protocol::meta_set(&mut payload, &key, &value, token, ttl, SetMode::Cas(cas));
+            match server.call(payload, 1).await?.first() {
+                Some(Reply::Done { .. }) => return Ok(true),
+                Some(Reply::Exists | Reply::NotFound | Reply::NotStored) => {}
+                Some(other) => return Err(reply_error(other)),
+                None => return Err(reply_error(&Reply::Miss)),
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Unavailable,
+            "add: the key kept changing under concurrent writers",
+        ))
+    }
+
+    async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool> {
+        let key = self.data_key(key);
+        let Some(ttl) = exptime(expiration) else {
+            let (live, _) = self.probe(&key).await?;
+            if live {
+                let mut payload = Vec::new();
+                protocol::meta_delete(&mut payload, &key);
+                self.shared.servers[self.server_of(&key)]
+                    .call(payload, 1)
+                    .await?;
+            }
+            return Ok(live);
+        };
+        let mut work = self.work(true);
+        let server = self.server_of(&key);
+        protocol::meta_get(&mut work.payloads[server].0, &key, false, false, Some(ttl));
+        work.payloads[server].1 += 1;
+        let answers = self.round_trip(work).await;
+        let token = self.judge_token(answers.token)?;
+        let replies = answers
+            .replies
+            .into_iter()
+            .nth(server)
+            .unwrap_or(Ok(Vec::new()))?;
+        match replies.last() {
+            // A cleared entry (old token) got the new TTL too, and stays invisible.
+            Some(Reply::Done { flags } | Reply::Value { flags, .. }) => {
+                Ok(Self::is_live(*flags, token))
+            }
+            Some(Reply::Miss) | None => Ok(false),
+            Some(other) => Err(reply_error(other)),
+        }
+    }
+
+    async fn clear(&self) -> Result<()> {
+        let key = self.token_key();
+        let token = new_token(self.token.load(Ordering::Acquire));
+        let mut payload = Vec::new();
+        protocol::meta_set(
+            &mut payload,
+            &key,
+            token.to_string().as_bytes(),
+            0,
+            0,
+            SetMode::Set,
+        );
+        match self.shared.servers[self.server_of(&key)]
+            .call(payload, 1)
+            .await?
+            .first()
+        {
+            Some(Reply::Done { .. }) => {
+                self.token.store(u64::from(token), Ordering::Release);
+                Ok(())
+            }
+            Some(other) => Err(reply_error(other)),
+            None => Err(reply_error(&Reply::Miss)),
+        }
+    }
+
+    async fn stats(&self) -> Result<Stats> {
+        let mut stats = Stats::default();
+        for server in &self.shared.servers {
+            let text = self.stats_of(server.address()).await?;
+            let field = |name: &str| -> Option<u64> {
+                text.lines().find_map(|line| {
+                    let rest = line.strip_prefix("STAT ")?.strip_prefix(name)?;
+                    rest.strip_prefix(' ')?.trim().parse().ok()
+                })
+            };
+            let sum = |slot: &mut Option<u64>, value: Option<u64>| {
+                if let Some(value) = value {
+                    *slot = Some(slot.unwrap_or(0) + value);
+                }
+            };
+            sum(&mut stats.hits, field("get_hits"));
+            sum(&mut stats.misses, field("get_misses"));
+            sum(&mut stats.memory_usage, field("bytes"));
+            sum(&mut stats.entries, field("curr_items"));
+            if let (Some(limit), Some(used)) = (field("limit_maxbytes"), field("bytes")) {
+                sum(
+                    &mut stats.memory_available,
+                    Some(limit.saturating_sub(used)),
+                );
+            }
+            if let Some(uptime) = field("uptime") {
+                let uptime = Duration::from_secs(uptime);
+                stats.uptime = Some(stats.uptime.map_or(uptime, |u| u.min(uptime)));
+            }
+        }
+        Ok(stats)
+    }
+
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_over_thirty_days_become_absolute_times() {
+        assert_eq!(exptime(Expiration::Never), Some(0));
+        assert_eq!(exptime(Expiration::After(Duration::ZERO)), None);
+        assert_eq!(
+            exptime(Expiration::After(Duration::from_millis(10))),
+            Some(1)
+        );
+        assert_eq!(
+            exptime(Expiration::After(Duration::from_secs(60))),
+            Some(60)
+        );
+        let forty_days = exptime(Expiration::After(Duration::from_secs(40 * 86_400))).unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!(
+            (forty_days - (now + 40 * 86_400)).abs() <= 2,
+            "{forty_days}"
+        );
+    }
+
+    #[test]
+    fn new_tokens_differ_from_the_current_one() {
+        for _ in 0..100 {
+            let current = u64::from(new_token(0));
+            assert_ne!(u64::from(new_token(current)), current);
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! The memcached backend against real servers: every kit (Store, PSR-6, PSR-16, Doctrine) over
+//! one server and over two, and the memcached-specific promises: hostile keys stay keys, long
+//! TTLs hold, oversized values fail alone, `clear` reaches other processes, and a stopped
+//! server fails only its own keys and comes back.
+//!
+//! The URLs come from `CACHE_TEST_MEMCACHED_URL`, `CACHE_TEST_MEMCACHED_URLS` and
+//! `CACHE_TEST_MEMCACHED_SERVER` (scripts/test-servers.sh sets them).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use cache_store::memcached::MemcachedStore;
+use cache_store::{Entry, ErrorKind, Expiration, Key, Store};
+use cache_testkit::memcached::MemcachedFactory;
+use cache_testkit::{server_url, unique_namespace};
+
+mod one_server {
+    use super::*;
+    cache_testkit::backend_suites!(
+        if_configured: MemcachedFactory::from_env("CACHE_TEST_MEMCACHED_URL")
+    );
+}
+
+mod two_servers {
+    use super::*;
+    cache_testkit::backend_suites!(
+        if_configured: MemcachedFactory::from_env("CACHE_TEST_MEMCACHED_URLS")
+    );
+}
+
+fn key(s: &str) -> Key<'_> {
+    Key::new(s).expect("a valid key")
+}
+
+fn store(url: &str, namespace: &str) -> MemcachedStore {
+    MemcachedStore::builder(url)
+        .namespace(namespace)
+        .build()
+        .expect("a memcached store")
+}
+
+/// A key made to inject a command is stored as a plain key and touches nothing else.
+#[tokio::test]
+async fn a_key_with_crlf_and_a_command_is_just_a_key() {
+    let Some(url) = server_url("CACHE_TEST_MEMCACHED_URLS") else {
+        return;
+    };
+    let ns = unique_namespace("inject");
+    let victim = store(&url, &format!("{ns}-other"));
+    victim
+        .set(key("keep"), "kept".into(), Expiration::Never)
+        .await
+        .unwrap();
+    let attacker = store(&url, &ns);
+    for hostile in ["a b\r\nflush_all", "x\r\ndelete keep\r\n", "k\0\r\n\t v"] {
+        attacker
+            .set(key(hostile), "plain".into(), Expiration::Never)
+            .await
+            .unwrap();
+        assert_eq!(
+            attacker.get(key(hostile)).await.unwrap().as_deref(),
+            Some(&b"plain"[..])
+        );
+    }
+    assert_eq!(
+        victim.get(key("keep")).await.unwrap().as_deref(),
+        Some(&b"kept"[..])
+    );
+}
+
+/// A 40-day lifetime (past memcached's 30-day relative limit) is still a hit.
+#[tokio::test]
+async fn a_forty_day_lifetime_is_a_hit() {
+    let Some(url) = server_url("CACHE_TEST_MEMCACHED_URL") else {
+        return;
+    };
+    let s = store(&url, &unique_namespace("ttl"));
+    let forty_days = Expiration::After(Duration::from_secs(40 * 86_400));
+    s.set(key("long"), "v".into(), forty_days).await.unwrap();
+    s.set_many(&[Entry::new(key("long2"), "v", forty_days)])
+        .await
+        .unwrap();
+    assert!(s.get(key("long")).await.unwrap().is_some());
+    assert!(s.get(key("long2")).await.unwrap().is_some());
+    assert!(s.touch(key("long"), forty_days).await.unwrap());
+    assert!(s.contains(key("long")).await.unwrap());
+}
+
+/// A value over the server's item size limit fails for its key only; the rest of the batch
+/// is written.
+#[tokio::test]
+async fn an_oversized_value_fails_alone() {
+    let Some(url) = server_url("CACHE_TEST_MEMCACHED_URLS") else {
+        return;
+    };
+    let s = store(&url, &unique_namespace("big"));
+    let names: Vec<String> = (0..10).map(|i| format!("small{i}")).collect();
+    let mut entries = vec![Entry::new(
+        key("huge"),
+        vec![7u8; 2 * 1024 * 1024],
+        Expiration::Never,
+    )];
+    entries.extend(
+        names
+            .iter()
+            .map(|n| Entry::new(key(n), "ok", Expiration::Never)),
+    );
+    let failed: Vec<_> = s.set_many(&entries).await.unwrap().into_iter().collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, 0);
+    assert_eq!(failed[0].1.kind(), ErrorKind::TooLarge);
+    for n in &names {
+        assert_eq!(
+            s.get(key(n)).await.unwrap().as_deref(),
+            Some(&b"ok"[..]),
+            "{n}"
+        );
+    }
+    let err = s
+        .set(
+            key("huge"),
+            vec![7u8; 2 * 1024 * 1024].into(),
+            Expiration::Never,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge);
+}
+
+/// `clear` by one process is seen at once by another (two independent stores here), and
+/// touches no other namespace.
+#[tokio::test]
+async fn clear_is_seen_by_other_processes() {
+    let Some(url) = server_url("CACHE_TEST_MEMCACHED_URLS") else {
+        return;
+    };
+    let ns = unique_namespace("clear");
+    let first = store(&url, &ns);
+    let second = store(&url, &ns);
+    let other = store(&url, &format!("{ns}x"));
+    first
+        .set(key("k"), "v".into(), Expiration::Never)
+        .await
+        .unwrap();
+    other
+        .set(key("k"), "other".into(), Expiration::Never)
+        .await
+        .unwrap();
+    assert!(second.get(key("k")).await.unwrap().is_some());
+    second.clear().await.unwrap();
+    assert_eq!(first.get(key("k")).await.unwrap(), None);
+    assert!(!first.contains(key("k")).await.unwrap());
+    assert!(
+        first
+            .add(key("k"), "new".into(), Expiration::Never)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        second.get(key("k")).await.unwrap().as_deref(),
+        Some(&b"new"[..])
+    );
+    assert_eq!(
+        other.get(key("k")).await.unwrap().as_deref(),
+        Some(&b"other"[..])
+    );
+    let stats = first.stats().await.unwrap();
+    assert!(stats.uptime.is_some() && stats.entries.is_some());
+}
+
+/// `open` takes memcached URLs.
+#[tokio::test]
+async fn open_takes_memcached_urls() {
+    let Some(url) = server_url("CACHE_TEST_MEMCACHED_URL") else {
+        return;
+    };
+    let s = cache_store::open(&format!("{url}?namespace=opened&request_timeout=2s"))
+        .await
+        .unwrap();
+    assert_eq!(s.namespace(), "opened");
+    s.set(
+        key("k"),
+        "v".into(),
+        Expiration::After(Duration::from_secs(5)),
+    )
+    .await
+    .unwrap();
+    assert!(s.contains(key("k")).await.unwrap());
+}
+
+/// A private memcached, so stopping it disturbs no other test.
+struct PrivateServer {
+    binary: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateServer {
+    fn start(binary: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut server = PrivateServer {
+            binary: binary.to_owned(),
+            port,
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
+        let child = Command::new(&self.binary)
+            .args([
+                "-l",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "0",
+                "-m",
+                "16",
+            ])
+            .args(["-u", &user])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("memcached starts");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the private memcached did not start");
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("stop the private server");
+            child.wait().expect("reap the private server");
+        }
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// With one of two servers stopped, its keys fail with retryable errors (no panic, no hang)
+/// while the other server's keys are served; once it is back, the same handle recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_fails_only_its_keys_and_recovers() {
+    let Some(binary) = server_url("CACHE_TEST_MEMCACHED_SERVER") else {
+        return;
+    };
+    let stable = PrivateServer::start(&binary);
+    let mut flaky = PrivateServer::start(&binary);
+    let url = format!(
+        "memcache://127.0.0.1:{},127.0.0.1:{}",
+        stable.port, flaky.port
+    );
+    // A namespace whose token lives on the stable server, so reads can still be judged.
+    let mut namespace = String::new();
+    for i in 0.. {
+        let candidate = format!("faults{i}");
+        let probe = store(&url, &candidate);
+        probe
+            .set(key("probe"), "v".into(), Expiration::Never)
+            .await
+            .unwrap();
+        flaky.stop();
+        let readable =
+            probe.get(key("probe")).await.is_ok() || probe.contains(key("x")).await.is_ok();
+        flaky.spawn();
+        if readable {
+            namespace = candidate;
+            break;
+        }
+        assert!(i < 50, "no namespace with its token on the stable server");
+    }
+    let s = MemcachedStore::builder(&url)
+        .namespace(namespace)
+        .connect_timeout(Duration::from_millis(300))
+        .request_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let names: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    let keys: Vec<Key<'_>> = names.iter().map(|n| key(n)).collect();
+    let entries: Vec<Entry<'_>> = keys
+        .iter()
+        .map(|&k| Entry::new(k, "v", Expiration::Never))
+        .collect();
+    assert!(s.set_many(&entries).await.unwrap().is_empty());
+
+    flaky.stop();
+    let values = s.get_many(&keys).await.unwrap();
+    let served = values.iter().filter(|v| matches!(v, Ok(Some(_)))).count();
+    let failed: Vec<_> = values.iter().filter_map(|v| v.as_ref().err()).collect();
+    assert!(served > 0, "the stable server stopped serving");
+    assert!(!failed.is_empty(), "no key lived on the stopped server");
+    assert_eq!(
+        served + failed.len(),
+        keys.len(),
+        "a key of the stopped server read as a miss"
+    );
+    assert!(failed.iter().all(|e| e.is_retryable()), "{failed:?}");
+
+    flaky.spawn(); // empty after the restart
+    let mut recovered = false;
+    for _ in 0..100 {
+        if s.set_many(&entries).await.is_ok_and(|f| f.is_empty()) {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(recovered, "the handle never recovered after the restart");
+    let values = s.get_many(&keys).await.unwrap();
+    assert!(values.iter().all(|v| matches!(v, Ok(Some(_)))));
+}

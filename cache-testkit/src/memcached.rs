@@ -1,0 +1,40 @@
+//! A [`StoreFactory`] for the memcached test servers (feature `memcached`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use cache_store::memcached::MemcachedStore;
+use cache_store::{Result, Store};
+
+use crate::env::server_url;
+use crate::store::StoreFactory;
+
+/// Stores on the memcached server(s) whose URL is in an environment variable; every
+/// namespace shares the connections.
+#[derive(Debug)]
+pub struct MemcachedFactory {
+    root: MemcachedStore,
+}
+
+impl MemcachedFactory {
+    /// The factory for the URL in `var` (`memcache://host:port[,host:port…]`), or `None`
+    /// (with the skip reason printed) when it is unset; see [`server_url`] for CI.
+    ///
+    /// # Panics
+    ///
+    /// When the URL is malformed.
+    pub fn from_env(var: &str) -> Option<Self> {
+        server_url(var).map(|url| MemcachedFactory {
+            root: MemcachedStore::builder(&url)
+                .build()
+                .unwrap_or_else(|e| panic!("{var} holds a bad memcached URL: {e}")),
+        })
+    }
+}
+
+#[async_trait]
+impl StoreFactory for MemcachedFactory {
+    async fn create(&self, namespace: &str) -> Result<Arc<dyn Store>> {
+        Ok(Arc::new(self.root.with_namespace(namespace)?))
+    }
+}
