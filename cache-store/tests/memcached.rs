@@ -266,27 +266,10 @@ async fn a_stopped_server_fails_only_its_keys_and_recovers() {
         "memcache://127.0.0.1:{},127.0.0.1:{}",
         stable.port, flaky.port
     );
-    // A namespace whose token lives on the stable server, so reads can still be judged.
-    let mut namespace = String::new();
-    for i in 0.. {
-        let candidate = format!("faults{i}");
-        let probe = store(&url, &candidate);
-        probe
-            .set(key("probe"), "v".into(), Expiration::Never)
-            .await
-            .unwrap();
-        flaky.stop();
-        let readable =
-            probe.get(key("probe")).await.is_ok() || probe.contains(key("x")).await.is_ok();
-        flaky.spawn();
-        if readable {
-            namespace = candidate;
-            break;
-        }
-        assert!(i < 50, "no namespace with its token on the stable server");
-    }
+    // Wherever the namespace token lives, a handle that has seen it keeps judging values with
+    // it while its server is down, and writes it back when the server returns empty.
     let s = MemcachedStore::builder(&url)
-        .namespace(namespace)
+        .namespace("faults")
         .connect_timeout(Duration::from_millis(300))
         .request_timeout(Duration::from_millis(300))
         .build()

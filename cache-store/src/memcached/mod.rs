@@ -27,6 +27,13 @@
 //! The old entries stay in memory until memcached's LRU or their TTL removes them. A write
 //! racing with another process's `clear` may land under the old token and read as absent.
 //!
+//! If the token itself disappears (LRU eviction, or its server restarted empty), a handle
+//! that knows it writes it back on its next read, so what it wrote under it stays visible; a
+//! handle that never saw it creates a new one, and older entries read as absent (a lost
+//! cache, never a wrong value). The one case this cannot tell apart: if another process
+//! cleared the namespace and the new token was then lost too, a handle that still remembers
+//! the old token restores it, and entries from before that `clear` become visible again.
+//!
 //! # Expiry
 //!
 //! Lifetimes are whole seconds, rounded up (so `0 < t < 1 s` lives 1 s); lifetimes over 30

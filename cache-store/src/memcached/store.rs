@@ -132,11 +132,17 @@ impl MemcachedStore {
         Answers { token, replies }
     }
 
-    /// The token to judge values by: the one just read, or (if its server failed) the last
-    /// one seen, so the other servers keep serving.
-    fn judge_token(&self, read: Option<Result<Option<u32>>>) -> Result<Option<u32>> {
+    /// The token to judge values by: the one just read; or, if its server failed, the last
+    /// one seen, so the other servers keep serving; or, if the token is gone (evicted, or its
+    /// server restarted) while this handle knows it, that token, written back, so that what
+    /// this handle wrote under it does not vanish.
+    async fn judge_token(&self, read: Option<Result<Option<u32>>>) -> Result<Option<u32>> {
         match read {
-            Some(Ok(token)) => Ok(token),
+            Some(Ok(Some(token))) => Ok(Some(token)),
+            Some(Ok(None)) => match u32::try_from(self.token.load(Ordering::Acquire)) {
+                Ok(known) if known != 0 => self.restore_token(known).await.map(Some),
+                _ => Ok(None),
+            },
             Some(Err(err)) => match self.token.load(Ordering::Acquire) {
                 0 => Err(err),
                 known => Ok(u32::try_from(known).ok()),
@@ -144,6 +150,34 @@ impl MemcachedStore {
             None => Ok(u32::try_from(self.token.load(Ordering::Acquire))
                 .ok()
                 .filter(|t| *t != 0)),
+        }
+    }
+
+    /// Writes `known` back as the token if there is none (of racing writers, the first
+    /// wins), and returns the token in force.
+    async fn restore_token(&self, known: u32) -> Result<u32> {
+        let key = self.token_key();
+        let server = &self.shared.servers[self.server_of(&key)];
+        let mut payload = Vec::new();
+        protocol::meta_set(
+            &mut payload,
+            &key,
+            known.to_string().as_bytes(),
+            0,
+            0,
+            SetMode::Add,
+        );
+        protocol::meta_get(&mut payload, &key, true, false, None);
+        let replies = server.call(payload, 2).await?;
+        match replies.get(1).map(token_of).transpose()?.flatten() {
+            Some(token) => {
+                self.token.store(u64::from(token), Ordering::Release);
+                Ok(token)
+            }
+            None => Err(Error::new(
+                ErrorKind::Unavailable,
+                "the namespace token vanished while it was being restored",
+            )),
         }
     }
 
@@ -158,7 +192,7 @@ impl MemcachedStore {
         let server = &self.shared.servers[self.server_of(&key)];
         for _ in 0..3 {
             let answers = self.round_trip(self.work(true)).await;
-            if let Some(token) = self.judge_token(answers.token)? {
+            if let Some(token) = self.judge_token(answers.token).await? {
                 return Ok(token);
             }
             // No token yet: create one; of racing creators, the first `add` wins.
@@ -193,7 +227,7 @@ impl MemcachedStore {
         protocol::meta_get(&mut work.payloads[server].0, key, false, true, None);
         work.payloads[server].1 += 1;
         let answers = self.round_trip(work).await;
-        let token = self.judge_token(answers.token)?;
+        let token = self.judge_token(answers.token).await?;
         let replies = answers
             .replies
             .into_iter()
@@ -250,7 +284,7 @@ impl Store for MemcachedStore {
             owners.push(server);
         }
         let answers = self.round_trip(work).await;
-        let token = self.judge_token(answers.token)?;
+        let token = self.judge_token(answers.token).await?;
         let mut per_server: Vec<Result<std::vec::IntoIter<Reply>>> = answers
             .replies
             .into_iter()
@@ -405,7 +439,7 @@ impl Store for MemcachedStore {
         protocol::meta_get(&mut work.payloads[server].0, &key, false, false, Some(ttl));
         work.payloads[server].1 += 1;
         let answers = self.round_trip(work).await;
-        let token = self.judge_token(answers.token)?;
+        let token = self.judge_token(answers.token).await?;
         let replies = answers
             .replies
             .into_iter()
