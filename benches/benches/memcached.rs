@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use async_memcached::{AsciiProtocol, Client};
 use benches::{criterion, keys, runtime, value};
 use bytes::Bytes;
+use cache_pool::{CacheItemPool, Pool};
 use cache_store::memcached::MemcachedStore;
 use cache_store::{Entry, Expiration, Key, Store};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -46,6 +47,7 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("store");
     let simple = Cache::new(store.clone());
+    let pool = Pool::new(store.clone());
     let clients: Vec<Mutex<Client>> = rt.block_on(async {
         let mut clients = Vec::new();
         for _ in 0..CONCURRENT {
@@ -68,7 +70,9 @@ fn bench(c: &mut Criterion) {
         drop(raw);
         clients
     });
-    let (store, simple, keys, raw_keys, clients) = (&store, &simple, &keys, &raw_keys, &clients);
+    let template = rt.block_on(pool.get_item(&keys[0])).expect("get_item");
+    let (store, simple, pool, keys, raw_keys, clients) =
+        (&store, &simple, &pool, &keys, &raw_keys, &clients);
     let batch_count = keys.len() / BATCH;
     let mut i = 0usize;
     let mut next = move || {
@@ -91,6 +95,12 @@ fn bench(c: &mut Criterion) {
         b.to_async(&rt).iter(|| {
             let k = &keys[next()];
             async move { black_box(store.get(Key::new(k).expect("key")).await) }
+        })
+    });
+    group.bench_function("PSR-6 Pool get_item over it", |b| {
+        b.to_async(&rt).iter(|| {
+            let k = &keys[next()];
+            async move { black_box(pool.get_item(k).await) }
         })
     });
     group.bench_function("PSR-16 Cache over it", |b| {
@@ -121,6 +131,13 @@ fn bench(c: &mut Criterion) {
                     .set(Key::new(k).expect("key"), value(), Expiration::After(TTL))
                     .await
             }
+        })
+    });
+    group.bench_function("PSR-6 Pool save over it", |b| {
+        b.to_async(&rt).iter(|| {
+            let mut item = template.clone();
+            item.set(value()).expires(Expiration::After(TTL));
+            async move { pool.save(item).await }
         })
     });
     group.finish();

@@ -147,6 +147,14 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    let template = rt.block_on(pool.get_item(&keys[0])).expect("get_item");
+    group.bench_function("PSR-6 Pool save", |b| {
+        b.to_async(&rt).iter(|| {
+            let mut item = template.clone();
+            item.set(value()).expires(Expiration::After(TTL));
+            async move { pool.save(item).await }
+        })
+    });
     group.bench_function("PSR-16 Cache set", |b| {
         b.to_async(&rt).iter(|| {
             let k = &keys[next()];
