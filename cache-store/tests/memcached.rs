@@ -6,14 +6,12 @@
 //! The URLs come from `CACHE_TEST_MEMCACHED_URL`, `CACHE_TEST_MEMCACHED_URLS` and
 //! `CACHE_TEST_MEMCACHED_SERVER` (scripts/test-servers.sh sets them).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use cache_store::memcached::MemcachedStore;
 use cache_store::{Entry, ErrorKind, Expiration, Key, Store};
 use cache_testkit::memcached::MemcachedFactory;
-use cache_testkit::{server_url, unique_namespace};
+use cache_testkit::{PrivateServer, server_url, unique_namespace};
 
 mod one_server {
     use super::*;
@@ -189,68 +187,24 @@ async fn open_takes_memcached_urls() {
     assert!(s.contains(key("k")).await.unwrap());
 }
 
-/// A private memcached, so stopping it disturbs no other test.
-struct PrivateServer {
-    binary: String,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl PrivateServer {
-    fn start(binary: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut server = PrivateServer {
-            binary: binary.to_owned(),
-            port,
-            child: None,
-        };
-        server.spawn();
-        server
-    }
-
-    fn spawn(&mut self) {
-        let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
-        let child = Command::new(&self.binary)
-            .args([
-                "-l",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "0",
-                "-m",
-                "16",
-            ])
-            .args(["-u", &user])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("memcached starts");
-        self.child = Some(child);
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("the private memcached did not start");
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("stop the private server");
-            child.wait().expect("reap the private server");
-        }
-    }
-}
-
-impl Drop for PrivateServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
+fn private_memcached(binary: &str) -> PrivateServer {
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
+    PrivateServer::start(binary, |port| {
+        [
+            "-l",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "0",
+            "-m",
+            "16",
+            "-u",
+            &user,
+        ]
+        .map(String::from)
+        .to_vec()
+    })
 }
 
 /// With one of two servers stopped, its keys fail with retryable errors (no panic, no hang)
@@ -260,11 +214,12 @@ async fn a_stopped_server_fails_only_its_keys_and_recovers() {
     let Some(binary) = server_url("CACHE_TEST_MEMCACHED_SERVER") else {
         return;
     };
-    let stable = PrivateServer::start(&binary);
-    let mut flaky = PrivateServer::start(&binary);
+    let stable = private_memcached(&binary);
+    let mut flaky = private_memcached(&binary);
     let url = format!(
         "memcache://127.0.0.1:{},127.0.0.1:{}",
-        stable.port, flaky.port
+        stable.port(),
+        flaky.port()
     );
     // Wherever the namespace token lives, a handle that has seen it keeps judging values with
     // it while its server is down, and writes it back when the server returns empty.
@@ -295,7 +250,7 @@ async fn a_stopped_server_fails_only_its_keys_and_recovers() {
     );
     assert!(failed.iter().all(|e| e.is_retryable()), "{failed:?}");
 
-    flaky.spawn(); // empty after the restart
+    flaky.restart(); // empty after the restart
     let mut recovered = false;
     for _ in 0..100 {
         if s.set_many(&entries).await.is_ok_and(|f| f.is_empty()) {

@@ -6,14 +6,12 @@
 //! The URLs come from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_REDIS_CLUSTER_URLS` and
 //! `CACHE_TEST_REDIS_SERVER` (scripts/test-servers.sh sets them).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use cache_store::redis::RedisStore;
 use cache_store::{Entry, ErrorKind, Expiration, Key, Store};
 use cache_testkit::redis::RedisFactory;
-use cache_testkit::{server_url, unique_namespace};
+use cache_testkit::{PrivateServer, server_url, unique_namespace};
 
 mod standalone {
     use super::*;
@@ -193,73 +191,6 @@ async fn open_takes_redis_urls() {
     store.clear().await.unwrap();
 }
 
-/// A private server, so stopping it disturbs no other test.
-struct PrivateServer {
-    binary: String,
-    port: u16,
-    dir: std::path::PathBuf,
-    child: Option<Child>,
-}
-
-impl PrivateServer {
-    fn start(binary: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let dir = std::env::temp_dir().join(format!("cache-redis-restart-{port}"));
-        std::fs::create_dir_all(&dir).expect("a directory for the private server");
-        let mut server = PrivateServer {
-            binary: binary.to_owned(),
-            port,
-            dir,
-            child: None,
-        };
-        server.spawn();
-        server
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new(&self.binary)
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        self.child = Some(child);
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("the private redis-server did not start");
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("stop the private server");
-            child.wait().expect("reap the private server");
-        }
-    }
-}
-
-impl Drop for PrivateServer {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// While the server is down, calls fail with retryable errors within the timeouts (no panic,
 /// no hang); once it is back, the same handle works again without being rebuilt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,8 +198,24 @@ async fn a_handle_survives_a_server_restart() {
     let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
         return;
     };
-    let mut server = PrivateServer::start(&binary);
-    let store = RedisStore::builder(&format!("redis://127.0.0.1:{}/0", server.port))
+    let dir = std::env::temp_dir().join(unique_namespace("redis-restart"));
+    std::fs::create_dir_all(&dir).expect("a directory for the private server");
+    let mut server = PrivateServer::start(&binary, |port| {
+        let dir = dir.display().to_string();
+        [
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            &dir,
+        ]
+        .map(String::from)
+        .to_vec()
+    });
+    let store = RedisStore::builder(&format!("redis://127.0.0.1:{}/0", server.port()))
         .namespace("restart")
         .connect_timeout(Duration::from_millis(300))
         .response_timeout(Duration::from_millis(300))
@@ -298,7 +245,7 @@ async fn a_handle_survives_a_server_restart() {
         assert!(err.is_retryable(), "{err}");
     }
 
-    server.spawn(); // empty: it saves nothing
+    server.restart(); // empty: it saves nothing
     let mut recovered = false;
     for _ in 0..100 {
         if store
@@ -316,4 +263,6 @@ async fn a_handle_survives_a_server_restart() {
         store.get(key("k")).await.unwrap().as_deref(),
         Some(&b"after"[..])
     );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }

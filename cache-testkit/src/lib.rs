@@ -74,12 +74,15 @@ mod env;
 pub mod memcached;
 pub mod over_store;
 pub mod pool;
+mod private_server;
 #[cfg(feature = "redis")]
 pub mod redis;
+mod sequences;
 pub mod simple;
 pub mod store;
 
 pub use env::{REQUIRE_SERVERS_VAR, server_url, unique_namespace};
+pub use private_server::PrivateServer;
 
 /// Runs a kit case to completion on a fresh two-thread tokio runtime (so the concurrency cases
 /// run in parallel).

@@ -10,7 +10,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use doctrine_compat::DoctrineCache;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::TestCaseError;
+
+use crate::sequences::call_failed;
 
 use super::DoctrineFactory;
 use crate::env::unique_namespace;
@@ -159,30 +161,12 @@ impl Model {
 ///
 /// When a cache disagrees with the model; the panic prints the shrunk failing sequence.
 pub fn check_doctrine_model<F: DoctrineFactory + ?Sized>(factory: &F, options: ModelOptions) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime for the property test");
-    let mut runner = TestRunner::new(Config {
-        cases: options.cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let result = runner.run(
-        &strategy(factory.clock().is_some(), options.max_ops.max(1)),
-        |case| runtime.block_on(run(factory, &case)),
+    crate::sequences::run_sequences(
+        "cache",
+        &options,
+        strategy(factory.clock().is_some(), options.max_ops.max(1)),
+        |case| async move { run(factory, &case).await },
     );
-    match result {
-        Ok(()) => {}
-        Err(TestError::Fail(reason, case)) => {
-            panic!("the cache disagrees with the model: {reason}\nminimal failing case:\n{case:?}")
-        }
-        Err(TestError::Abort(reason)) => panic!("the property test aborted: {reason}"),
-    }
-}
-
-fn fail(err: impl fmt::Display) -> TestCaseError {
-    TestCaseError::fail(format!("a cache call failed: {err}"))
 }
 
 async fn run<F: DoctrineFactory + ?Sized>(factory: &F, case: &Case) -> Result<(), TestCaseError> {
@@ -194,7 +178,7 @@ async fn run<F: DoctrineFactory + ?Sized>(factory: &F, case: &Case) -> Result<()
             factory
                 .create(&storage, NAMESPACES[ns])
                 .await
-                .map_err(fail)?,
+                .map_err(call_failed)?,
         );
     }
     let mut model = Model::default();
@@ -204,11 +188,11 @@ async fn run<F: DoctrineFactory + ?Sized>(factory: &F, case: &Case) -> Result<()
         let context = || format!("step {step}: {op:?}");
         match op {
             Op::Fetch(i, k) => {
-                let got = caches[*i].fetch(id(*k)).await.map_err(fail)?;
+                let got = caches[*i].fetch(id(*k)).await.map_err(call_failed)?;
                 prop_assert_eq!(got, model.fetch(*i, *k), "{}", context());
             }
             Op::Contains(i, k) => {
-                let got = caches[*i].contains(id(*k)).await.map_err(fail)?;
+                let got = caches[*i].contains(id(*k)).await.map_err(call_failed)?;
                 prop_assert_eq!(got, model.fetch(*i, *k).is_some(), "{}", context());
             }
             Op::Save(i, k, v, ms) => {
@@ -216,16 +200,19 @@ async fn run<F: DoctrineFactory + ?Sized>(factory: &F, case: &Case) -> Result<()
                 caches[*i]
                     .save(id(*k), value.clone(), life(*ms))
                     .await
-                    .map_err(fail)?;
+                    .map_err(call_failed)?;
                 model.save(*i, *k, value, *ms);
             }
             Op::Delete(i, k) => {
-                caches[*i].delete(id(*k)).await.map_err(fail)?;
+                caches[*i].delete(id(*k)).await.map_err(call_failed)?;
                 model.delete(*i, *k);
             }
             Op::FetchMultiple(i, ks) => {
                 let asked: Vec<&str> = ks.iter().map(|&k| id(k)).collect();
-                let got = caches[*i].fetch_multiple(&asked).await.map_err(fail)?;
+                let got = caches[*i]
+                    .fetch_multiple(&asked)
+                    .await
+                    .map_err(call_failed)?;
                 let mut want = HashMap::new();
                 for &k in ks {
                     if let Some(v) = model.fetch(*i, k) {
@@ -242,14 +229,17 @@ async fn run<F: DoctrineFactory + ?Sized>(factory: &F, case: &Case) -> Result<()
                 caches[*i]
                     .save_multiple(&values, life(*ms))
                     .await
-                    .map_err(fail)?;
+                    .map_err(call_failed)?;
                 for &(k, v) in entries {
                     model.save(*i, k, case.values[v].clone(), *ms);
                 }
             }
             Op::DeleteMultiple(i, ks) => {
                 let asked: Vec<&str> = ks.iter().map(|&k| id(k)).collect();
-                caches[*i].delete_multiple(&asked).await.map_err(fail)?;
+                caches[*i]
+                    .delete_multiple(&asked)
+                    .await
+                    .map_err(call_failed)?;
                 if !ks.is_empty() {
                     for &k in ks {
                         model.delete(*i, k);
@@ -257,13 +247,13 @@ async fn run<F: DoctrineFactory + ?Sized>(factory: &F, case: &Case) -> Result<()
                 }
             }
             Op::DeleteAll(i) => {
-                caches[*i].delete_all().await.map_err(fail)?;
+                caches[*i].delete_all().await.map_err(call_failed)?;
                 let next = model.version(*i) + 1;
                 model.versions.insert(NAMESPACE_OF[*i], next);
                 model.memo[*i] = Some(next);
             }
             Op::FlushAll(i) => {
-                caches[*i].flush_all().await.map_err(fail)?;
+                caches[*i].flush_all().await.map_err(call_failed)?;
                 model.entries.clear();
                 model.versions.clear();
             }
@@ -271,7 +261,7 @@ async fn run<F: DoctrineFactory + ?Sized>(factory: &F, case: &Case) -> Result<()
                 caches[*i] = factory
                     .create(&storage, NAMESPACES[NAMESPACE_OF[*i]])
                     .await
-                    .map_err(fail)?;
+                    .map_err(call_failed)?;
                 model.memo[*i] = None;
             }
             Op::AdvanceMs(ms) => {

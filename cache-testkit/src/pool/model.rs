@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use cache_pool::CacheItemPool;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::TestCaseError;
+
+use crate::sequences::call_failed;
 
 use super::PoolFactory;
 use crate::env::unique_namespace;
@@ -169,38 +171,26 @@ impl Model {
 ///
 /// When a pool disagrees with the model; the panic prints the shrunk failing sequence.
 pub fn check_pool_model<F: PoolFactory + ?Sized>(factory: &F, options: ModelOptions) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime for the property test");
-    let mut runner = TestRunner::new(Config {
-        cases: options.cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let result = runner.run(
-        &strategy(factory.clock().is_some(), options.max_ops.max(1)),
-        |case| runtime.block_on(run(factory, &case)),
+    crate::sequences::run_sequences(
+        "pool",
+        &options,
+        strategy(factory.clock().is_some(), options.max_ops.max(1)),
+        |case| async move { run(factory, &case).await },
     );
-    match result {
-        Ok(()) => {}
-        Err(TestError::Fail(reason, case)) => {
-            panic!("the pool disagrees with the model: {reason}\nminimal failing case:\n{case:?}")
-        }
-        Err(TestError::Abort(reason)) => panic!("the property test aborted: {reason}"),
-    }
-}
-
-fn fail(err: impl fmt::Display) -> TestCaseError {
-    TestCaseError::fail(format!("a pool call failed: {err}"))
 }
 
 async fn run<F: PoolFactory + ?Sized>(factory: &F, case: &Case) -> Result<(), TestCaseError> {
     let clock = factory.clock();
     let namespace = unique_namespace("psr6-model");
     let pools: [Arc<dyn CacheItemPool>; 2] = [
-        factory.create(&namespace, None).await.map_err(fail)?,
-        factory.create(&namespace, None).await.map_err(fail)?,
+        factory
+            .create(&namespace, None)
+            .await
+            .map_err(call_failed)?,
+        factory
+            .create(&namespace, None)
+            .await
+            .map_err(call_failed)?,
     ];
     let mut model = Model {
         now_ms: 0,
@@ -212,7 +202,7 @@ async fn run<F: PoolFactory + ?Sized>(factory: &F, case: &Case) -> Result<(), Te
         let context = || format!("step {step}: {op:?}");
         match op {
             Op::GetItem(p, k) => {
-                let item = pools[*p].get_item(key(*k)).await.map_err(fail)?;
+                let item = pools[*p].get_item(key(*k)).await.map_err(call_failed)?;
                 prop_assert_eq!(item.key(), key(*k), "{}", context());
                 let want = model.get(*p, *k);
                 prop_assert_eq!(item.is_hit(), want.is_some(), "{}", context());
@@ -220,7 +210,7 @@ async fn run<F: PoolFactory + ?Sized>(factory: &F, case: &Case) -> Result<(), Te
             }
             Op::GetItems(p, ks) => {
                 let asked: Vec<&str> = ks.iter().map(|&k| key(k)).collect();
-                let items = pools[*p].get_items(&asked).await.map_err(fail)?;
+                let items = pools[*p].get_items(&asked).await.map_err(call_failed)?;
                 let mut distinct: Vec<usize> = Vec::new();
                 for &k in ks {
                     if !distinct.contains(&k) {
@@ -234,11 +224,11 @@ async fn run<F: PoolFactory + ?Sized>(factory: &F, case: &Case) -> Result<(), Te
                 }
             }
             Op::HasItem(p, k) => {
-                let got = pools[*p].has_item(key(*k)).await.map_err(fail)?;
+                let got = pools[*p].has_item(key(*k)).await.map_err(call_failed)?;
                 prop_assert_eq!(got, model.get(*p, *k).is_some(), "{}", context());
             }
             Op::Save(p, k, v, exp) | Op::SaveDeferred(p, k, v, exp) => {
-                let mut item = pools[*p].get_item(key(*k)).await.map_err(fail)?;
+                let mut item = pools[*p].get_item(key(*k)).await.map_err(call_failed)?;
                 item.set(case.values[*v].clone());
                 match exp {
                     Exp::Unset => {}
@@ -260,31 +250,31 @@ async fn run<F: PoolFactory + ?Sized>(factory: &F, case: &Case) -> Result<(), Te
                 }
                 model.defer(*p, *k, case.values[*v].clone(), *exp);
                 if matches!(op, Op::Save(..)) {
-                    pools[*p].save(item).await.map_err(fail)?;
+                    pools[*p].save(item).await.map_err(call_failed)?;
                     model.commit(*p);
                 } else {
-                    pools[*p].save_deferred(item).await.map_err(fail)?;
+                    pools[*p].save_deferred(item).await.map_err(call_failed)?;
                 }
             }
             Op::Commit(p) => {
-                pools[*p].commit().await.map_err(fail)?;
+                pools[*p].commit().await.map_err(call_failed)?;
                 model.commit(*p);
             }
             Op::DeleteItem(p, k) => {
-                pools[*p].delete_item(key(*k)).await.map_err(fail)?;
+                pools[*p].delete_item(key(*k)).await.map_err(call_failed)?;
                 model.deferred[*p].remove(k);
                 model.stored.remove(k);
             }
             Op::DeleteItems(p, ks) => {
                 let asked: Vec<&str> = ks.iter().map(|&k| key(k)).collect();
-                pools[*p].delete_items(&asked).await.map_err(fail)?;
+                pools[*p].delete_items(&asked).await.map_err(call_failed)?;
                 for k in ks {
                     model.deferred[*p].remove(k);
                     model.stored.remove(k);
                 }
             }
             Op::Clear(p) => {
-                pools[*p].clear().await.map_err(fail)?;
+                pools[*p].clear().await.map_err(call_failed)?;
                 model.deferred[*p].clear();
                 model.stored.clear();
             }
@@ -298,7 +288,7 @@ async fn run<F: PoolFactory + ?Sized>(factory: &F, case: &Case) -> Result<(), Te
     }
     // Commit what is left so the pools do not warn about dropped deferred items.
     for pool in &pools {
-        pool.commit().await.map_err(fail)?;
+        pool.commit().await.map_err(call_failed)?;
     }
     Ok(())
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use cache_store::Expiration;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::TestCaseError;
+
+use crate::sequences::call_failed;
 use simple_cache::SimpleCache;
 
 use super::SimpleCacheFactory;
@@ -161,30 +163,12 @@ impl Model {
 ///
 /// When a cache disagrees with the model; the panic prints the shrunk failing sequence.
 pub fn check_simple_model<F: SimpleCacheFactory + ?Sized>(factory: &F, options: ModelOptions) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime for the property test");
-    let mut runner = TestRunner::new(Config {
-        cases: options.cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let result = runner.run(
-        &strategy(factory.clock().is_some(), options.max_ops.max(1)),
-        |case| runtime.block_on(run(factory, &case)),
+    crate::sequences::run_sequences(
+        "cache",
+        &options,
+        strategy(factory.clock().is_some(), options.max_ops.max(1)),
+        |case| async move { run(factory, &case).await },
     );
-    match result {
-        Ok(()) => {}
-        Err(TestError::Fail(reason, case)) => {
-            panic!("the cache disagrees with the model: {reason}\nminimal failing case:\n{case:?}")
-        }
-        Err(TestError::Abort(reason)) => panic!("the property test aborted: {reason}"),
-    }
-}
-
-fn fail(err: impl fmt::Display) -> TestCaseError {
-    TestCaseError::fail(format!("a cache call failed: {err}"))
 }
 
 async fn run<F: SimpleCacheFactory + ?Sized>(
@@ -194,8 +178,14 @@ async fn run<F: SimpleCacheFactory + ?Sized>(
     let clock = factory.clock();
     let namespace = unique_namespace("psr16-model");
     let caches: [Arc<dyn SimpleCache>; 2] = [
-        factory.create(&namespace, None).await.map_err(fail)?,
-        factory.create(&namespace, None).await.map_err(fail)?,
+        factory
+            .create(&namespace, None)
+            .await
+            .map_err(call_failed)?,
+        factory
+            .create(&namespace, None)
+            .await
+            .map_err(call_failed)?,
     ];
     let mut model = Model {
         now_ms: 0,
@@ -206,12 +196,12 @@ async fn run<F: SimpleCacheFactory + ?Sized>(
         let context = || format!("step {step}: {op:?}");
         match op {
             Op::Get(c, k) => {
-                let got = caches[*c].get(key(*k)).await.map_err(fail)?;
+                let got = caches[*c].get(key(*k)).await.map_err(call_failed)?;
                 prop_assert_eq!(got, model.get(*k), "{}", context());
             }
             Op::GetMultiple(c, ks) => {
                 let asked: Vec<&str> = ks.iter().map(|&k| key(k)).collect();
-                let got = caches[*c].get_multiple(&asked).await.map_err(fail)?;
+                let got = caches[*c].get_multiple(&asked).await.map_err(call_failed)?;
                 let want: Vec<Option<Bytes>> = ks.iter().map(|&k| model.get(k)).collect();
                 prop_assert_eq!(got, want, "{}", context());
             }
@@ -220,7 +210,7 @@ async fn run<F: SimpleCacheFactory + ?Sized>(
                 caches[*c]
                     .set(key(*k), value.clone(), ttl.expiration())
                     .await
-                    .map_err(fail)?;
+                    .map_err(call_failed)?;
                 model.set(*k, value, *ttl);
             }
             Op::SetMultiple(c, entries, ttl) => {
@@ -231,28 +221,31 @@ async fn run<F: SimpleCacheFactory + ?Sized>(
                 caches[*c]
                     .set_multiple(&values, ttl.expiration())
                     .await
-                    .map_err(fail)?;
+                    .map_err(call_failed)?;
                 for &(k, v) in entries {
                     model.set(k, case.values[v].clone(), *ttl);
                 }
             }
             Op::Delete(c, k) => {
-                caches[*c].delete(key(*k)).await.map_err(fail)?;
+                caches[*c].delete(key(*k)).await.map_err(call_failed)?;
                 model.map.remove(k);
             }
             Op::DeleteMultiple(c, ks) => {
                 let asked: Vec<&str> = ks.iter().map(|&k| key(k)).collect();
-                caches[*c].delete_multiple(&asked).await.map_err(fail)?;
+                caches[*c]
+                    .delete_multiple(&asked)
+                    .await
+                    .map_err(call_failed)?;
                 for k in ks {
                     model.map.remove(k);
                 }
             }
             Op::Has(c, k) => {
-                let got = caches[*c].has(key(*k)).await.map_err(fail)?;
+                let got = caches[*c].has(key(*k)).await.map_err(call_failed)?;
                 prop_assert_eq!(got, model.get(*k).is_some(), "{}", context());
             }
             Op::Clear(c) => {
-                caches[*c].clear().await.map_err(fail)?;
+                caches[*c].clear().await.map_err(call_failed)?;
                 model.map.clear();
             }
             Op::AdvanceMs(ms) => {

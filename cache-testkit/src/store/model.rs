@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use cache_store::{Entry, Expiration, Key, Store};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::TestCaseError;
+
+use crate::sequences::call_failed;
 
 use super::{Model, StoreFactory, awkward_keys};
 use crate::env::unique_namespace;
@@ -279,24 +281,12 @@ impl Reference {
 ///
 /// When the store disagrees with the model (the test failing), or a store call errors.
 pub fn check_model<F: StoreFactory + ?Sized>(factory: &F, options: ModelOptions) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime for the property test");
-    let mut runner = TestRunner::new(Config {
-        cases: options.cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let strategy = case_strategy(factory.clock().is_some(), options.max_ops.max(1));
-    let result = runner.run(&strategy, |case| runtime.block_on(run_case(factory, &case)));
-    match result {
-        Ok(()) => {}
-        Err(TestError::Fail(reason, case)) => {
-            panic!("the store disagrees with the model: {reason}\nminimal failing case:\n{case:?}")
-        }
-        Err(TestError::Abort(reason)) => panic!("the property test aborted: {reason}"),
-    }
+    crate::sequences::run_sequences(
+        "store",
+        &options,
+        case_strategy(factory.clock().is_some(), options.max_ops.max(1)),
+        |case| async move { run_case(factory, &case).await },
+    );
 }
 
 async fn run_case<F: StoreFactory + ?Sized>(factory: &F, case: &Case) -> Result<(), TestCaseError> {
@@ -304,8 +294,8 @@ async fn run_case<F: StoreFactory + ?Sized>(factory: &F, case: &Case) -> Result<
     let namespaces = [unique_namespace("model"), unique_namespace("model")];
     let mut handles: Vec<[Arc<dyn Store>; 2]> = Vec::new();
     for ns in &namespaces {
-        let first = factory.create(ns).await.map_err(fail)?;
-        let second = factory.create(ns).await.map_err(fail)?;
+        let first = factory.create(ns).await.map_err(call_failed)?;
+        let second = factory.create(ns).await.map_err(call_failed)?;
         handles.push([first, second]);
     }
     let mut reference = Reference {
@@ -319,7 +309,7 @@ async fn run_case<F: StoreFactory + ?Sized>(factory: &F, case: &Case) -> Result<
     let keys: Vec<Key<'_>> = case
         .keys
         .iter()
-        .map(|k| Key::new(k).map_err(fail))
+        .map(|k| Key::new(k).map_err(call_failed))
         .collect::<Result<_, _>>()?;
     let store = |via: Via| &handles[via.namespace][via.handle];
 
@@ -327,16 +317,16 @@ async fn run_case<F: StoreFactory + ?Sized>(factory: &F, case: &Case) -> Result<
         let context = || format!("step {step}: {op:?}");
         match op {
             Op::Get(via, k) => {
-                let got = store(*via).get(keys[*k]).await.map_err(fail)?;
+                let got = store(*via).get(keys[*k]).await.map_err(call_failed)?;
                 let want = reference.get(via.namespace, *k);
                 prop_assert_eq!(got, want, "{}", context());
             }
             Op::GetMany(via, ks) => {
                 let asked: Vec<Key<'_>> = ks.iter().map(|&k| keys[k]).collect();
-                let got = store(*via).get_many(&asked).await.map_err(fail)?;
+                let got = store(*via).get_many(&asked).await.map_err(call_failed)?;
                 prop_assert_eq!(got.len(), ks.len(), "{}", context());
                 for (slot, (&k, value)) in ks.iter().zip(got).enumerate() {
-                    let value = value.map_err(fail)?;
+                    let value = value.map_err(call_failed)?;
                     let want = reference.get(via.namespace, k);
                     prop_assert_eq!(value, want, "{} slot {}", context(), slot);
                 }
@@ -346,7 +336,7 @@ async fn run_case<F: StoreFactory + ?Sized>(factory: &F, case: &Case) -> Result<
                 store(*via)
                     .set(keys[*k], value.clone(), exp.to_expiration())
                     .await
-                    .map_err(fail)?;
+                    .map_err(call_failed)?;
                 reference.set(via.namespace, *k, value, *exp);
             }
             Op::SetMany(via, entries) => {
@@ -356,25 +346,25 @@ async fn run_case<F: StoreFactory + ?Sized>(factory: &F, case: &Case) -> Result<
                         Entry::new(keys[k], case.values[v].clone(), exp.to_expiration())
                     })
                     .collect();
-                let failed = store(*via).set_many(&batch).await.map_err(fail)?;
+                let failed = store(*via).set_many(&batch).await.map_err(call_failed)?;
                 prop_assert!(failed.is_empty(), "{}: {:?}", context(), failed);
                 for &(k, v, exp) in entries {
                     reference.set(via.namespace, k, case.values[v].clone(), exp);
                 }
             }
             Op::Delete(via, k) => {
-                store(*via).delete(keys[*k]).await.map_err(fail)?;
+                store(*via).delete(keys[*k]).await.map_err(call_failed)?;
                 reference.namespaces[via.namespace].remove(k);
             }
             Op::DeleteMany(via, ks) => {
                 let asked: Vec<Key<'_>> = ks.iter().map(|&k| keys[k]).collect();
-                store(*via).delete_many(&asked).await.map_err(fail)?;
+                store(*via).delete_many(&asked).await.map_err(call_failed)?;
                 for k in ks {
                     reference.namespaces[via.namespace].remove(k);
                 }
             }
             Op::Contains(via, k) => {
-                let got = store(*via).contains(keys[*k]).await.map_err(fail)?;
+                let got = store(*via).contains(keys[*k]).await.map_err(call_failed)?;
                 let want = reference.get(via.namespace, *k).is_some();
                 prop_assert_eq!(got, want, "{}", context());
             }
@@ -383,7 +373,7 @@ async fn run_case<F: StoreFactory + ?Sized>(factory: &F, case: &Case) -> Result<
                 let got = store(*via)
                     .add(keys[*k], value.clone(), exp.to_expiration())
                     .await
-                    .map_err(fail)?;
+                    .map_err(call_failed)?;
                 let want = reference.add(via.namespace, *k, value, *exp);
                 prop_assert_eq!(got, want, "{}", context());
             }
@@ -391,12 +381,12 @@ async fn run_case<F: StoreFactory + ?Sized>(factory: &F, case: &Case) -> Result<
                 let got = store(*via)
                     .touch(keys[*k], exp.to_expiration())
                     .await
-                    .map_err(fail)?;
+                    .map_err(call_failed)?;
                 let want = reference.touch(via.namespace, *k, *exp);
                 prop_assert_eq!(got, want, "{}", context());
             }
             Op::Clear(via) => {
-                store(*via).clear().await.map_err(fail)?;
+                store(*via).clear().await.map_err(call_failed)?;
                 reference.namespaces[via.namespace].clear();
             }
             Op::AdvanceMs(ms) => {
@@ -408,8 +398,4 @@ async fn run_case<F: StoreFactory + ?Sized>(factory: &F, case: &Case) -> Result<
         }
     }
     Ok(())
-}
-
-fn fail(err: impl fmt::Display) -> TestCaseError {
-    TestCaseError::fail(format!("a store call failed: {err}"))
 }
