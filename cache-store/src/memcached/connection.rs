@@ -60,7 +60,8 @@ impl ServerConnection {
     }
 
     /// Sends `payload` (pipelined commands) and waits for `replies` replies, in one round
-    /// trip, within the request timeout.
+    /// trip, within the request timeout. A classic `gets` counts as one reply: its `VALUE`
+    /// items come back followed by the `END` that is counted.
     pub(super) async fn call(&self, payload: Vec<u8>, replies: usize) -> Result<Vec<Reply>> {
         if replies == 0 {
             return Ok(Vec::new());
@@ -190,9 +191,15 @@ async fn read_replies(
             return; // the writer is gone: the connection was dropped
         };
         let mut replies = Vec::with_capacity(expected);
-        while replies.len() < expected {
+        let mut counted = 0;
+        while counted < expected {
             match protocol::parse(&mut buf) {
-                Ok(Some(reply)) => replies.push(reply),
+                Ok(Some(reply)) => {
+                    if !matches!(reply, Reply::Item { .. }) {
+                        counted += 1;
+                    }
+                    replies.push(reply);
+                }
                 Ok(None) => match reader.read_buf(&mut buf).await {
                     Ok(0) => {
                         let _ = respond.send(Err(closed(&address)));

@@ -1,5 +1,6 @@
 //! `Store` for `MemcachedStore`.
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -274,36 +275,61 @@ impl Store for MemcachedStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let mut work = self.work(true);
-        let mut owners = Vec::with_capacity(keys.len());
-        for &key in keys {
+        // Each server's keys as the text its reply names them by, with their slots.
+        let mut asked: Vec<HashMap<Vec<u8>, Vec<usize>>> =
+            vec![HashMap::new(); self.shared.servers.len()];
+        for (slot, &key) in keys.iter().enumerate() {
             let key = self.data_key(key);
             let server = self.server_of(&key);
-            protocol::meta_get(&mut work.payloads[server].0, &key, true, false, None);
-            work.payloads[server].1 += 1;
-            owners.push(server);
+            asked[server]
+                .entry(protocol::key_text(&key))
+                .or_default()
+                .push(slot);
+        }
+        let mut work = self.work(true);
+        for (server, texts) in asked.iter().enumerate() {
+            if !texts.is_empty() {
+                let payload = &mut work.payloads[server];
+                protocol::multi_get(&mut payload.0, texts.keys().map(Vec::as_slice));
+                payload.1 += 1;
+            }
         }
         let answers = self.round_trip(work).await;
         let token = self.judge_token(answers.token).await?;
-        let mut per_server: Vec<Result<std::vec::IntoIter<Reply>>> = answers
-            .replies
-            .into_iter()
-            .map(|r| r.map(Vec::into_iter))
-            .collect();
-        Ok(owners
-            .into_iter()
-            .map(|server| match &mut per_server[server] {
-                Err(err) => Err(err.clone()),
-                Ok(replies) => match replies.next() {
-                    Some(Reply::Value { data, flags }) if Self::is_live(flags, token) => {
-                        Ok(Some(data))
+        let mut values: Vec<Result<Option<Bytes>>> = keys.iter().map(|_| Ok(None)).collect();
+        for (texts, replies) in asked.iter().zip(answers.replies) {
+            if texts.is_empty() {
+                continue;
+            }
+            let replies = match replies {
+                Ok(replies) => replies,
+                Err(err) => {
+                    // This server's keys fail; the other servers' keys are still served.
+                    for &slot in texts.values().flatten() {
+                        values[slot] = Err(err.clone());
                     }
-                    Some(Reply::Value { .. } | Reply::Miss) => Ok(None),
-                    Some(other) => Err(reply_error(&other)),
-                    None => Err(reply_error(&Reply::Miss)),
-                },
-            })
-            .collect())
+                    continue;
+                }
+            };
+            for reply in replies {
+                match reply {
+                    Reply::Item { key, flags, data } => {
+                        let live = token.is_some() && Some(flags) == token;
+                        for &slot in texts.get(&key[..]).into_iter().flatten() {
+                            values[slot] = Ok(live.then(|| data.clone()));
+                        }
+                    }
+                    Reply::End => {}
+                    other => {
+                        let err = reply_error(&other);
+                        for &slot in texts.values().flatten() {
+                            values[slot] = Err(err.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(values)
     }
 
     async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries> {
@@ -516,6 +542,30 @@ impl Store for MemcachedStore {
 
     fn namespace(&self) -> &str {
         &self.namespace
+    }
+
+    /// One key: one `mg` (with the token read pipelined ahead of it on its server) rather
+    /// than a one-key `gets`, which costs a map and a key echo for nothing.
+    async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
+        let key = self.data_key(key);
+        let server = self.server_of(&key);
+        let mut work = self.work(true);
+        protocol::meta_get(&mut work.payloads[server].0, &key, true, false, None);
+        work.payloads[server].1 += 1;
+        let answers = self.round_trip(work).await;
+        let token = self.judge_token(answers.token).await?;
+        let replies = answers
+            .replies
+            .into_iter()
+            .nth(server)
+            .unwrap_or(Ok(Vec::new()))?;
+        match replies.last() {
+            Some(Reply::Value { data, flags }) if Self::is_live(*flags, token) => {
+                Ok(Some(data.clone()))
+            }
+            Some(Reply::Value { .. } | Reply::Miss) | None => Ok(None),
+            Some(other) => Err(reply_error(other)),
+        }
     }
 }
 
