@@ -21,8 +21,7 @@ const CLEAR_BATCH: usize = 1000;
 
 impl RedisStore {
     fn remaining(&self, expiration: Expiration) -> Remaining {
-        let now = std::time::SystemTime::now();
-        expiration.deadline(now, None).remaining(now)
+        remaining_at(expiration, std::time::SystemTime::now())
     }
 
     /// Appends the write of one entry to `pipe`: `SET` with its lifetime, or `UNLINK` when the
@@ -95,6 +94,11 @@ impl RedisStore {
             cursor = next;
         }
     }
+}
+
+/// What is left of `expiration` for a write at `now`.
+fn remaining_at(expiration: Expiration, now: std::time::SystemTime) -> Remaining {
+    expiration.deadline(now, None).remaining(now)
 }
 
 /// `INFO` fields summed over the primaries.
@@ -178,11 +182,14 @@ impl Store for RedisStore {
             return Ok(FailedEntries::new());
         }
         let limit = self.timeouts.call();
+        // One `now` for the whole batch: its entries expire together, and the clock is read
+        // once rather than per entry.
+        let now = std::time::SystemTime::now();
         match &self.connection {
             Connection::Standalone(_) => {
                 let mut pipe = redis::pipe();
                 for entry in entries {
-                    let remaining = self.remaining(entry.expiration);
+                    let remaining = remaining_at(entry.expiration, now);
                     self.push_write(&mut pipe, self.arg(entry.key), &entry.value, remaining);
                 }
                 let () = self
@@ -196,7 +203,7 @@ impl Store for RedisStore {
                 let mut by_slot: HashMap<Slot, Pipeline> = HashMap::new();
                 for entry in entries {
                     let key = self.redis_key(entry.key);
-                    let remaining = self.remaining(entry.expiration);
+                    let remaining = remaining_at(entry.expiration, now);
                     let pipe = by_slot
                         .entry(Slot::for_key(&key))
                         .or_insert_with(redis::pipe);
