@@ -223,24 +223,36 @@ impl MemcachedStore {
 
     /// Whether `key` holds a live entry, with its CAS value.
     async fn probe(&self, key: &[u8]) -> Result<(bool, Option<u64>)> {
+        match self.meta_get_one(key, false, true, None).await? {
+            (Some(Reply::Done { flags } | Reply::Value { flags, .. }), token) => {
+                Ok((Self::is_live(flags, token), flags.cas))
+            }
+            (Some(Reply::Miss) | None, _) => Ok((false, None)),
+            (Some(other), _) => Err(reply_error(&other)),
+        }
+    }
+
+    /// One `mg` of `key`, pipelined behind the namespace token's read: the reply and the
+    /// token to judge it by.
+    async fn meta_get_one(
+        &self,
+        key: &[u8],
+        value: bool,
+        cas: bool,
+        ttl: Option<i64>,
+    ) -> Result<(Option<Reply>, Option<u32>)> {
         let mut work = self.work(true);
         let server = self.server_of(key);
-        protocol::meta_get(&mut work.payloads[server].0, key, false, true, None);
+        protocol::meta_get(&mut work.payloads[server].0, key, value, cas, ttl);
         work.payloads[server].1 += 1;
         let answers = self.round_trip(work).await;
         let token = self.judge_token(answers.token).await?;
-        let replies = answers
+        let mut replies = answers
             .replies
             .into_iter()
             .nth(server)
             .unwrap_or(Ok(Vec::new()))?;
-        match replies.last() {
-            Some(Reply::Done { flags } | Reply::Value { flags, .. }) => {
-                Ok((Self::is_live(*flags, token), flags.cas))
-            }
-            Some(Reply::Miss) | None => Ok((false, None)),
-            Some(other) => Err(reply_error(other)),
-        }
+        Ok((replies.pop(), token))
     }
 
     async fn stats_of(&self, address: &str) -> Result<String> {
@@ -460,24 +472,13 @@ impl Store for MemcachedStore {
             }
             return Ok(live);
         };
-        let mut work = self.work(true);
-        let server = self.server_of(&key);
-        protocol::meta_get(&mut work.payloads[server].0, &key, false, false, Some(ttl));
-        work.payloads[server].1 += 1;
-        let answers = self.round_trip(work).await;
-        let token = self.judge_token(answers.token).await?;
-        let replies = answers
-            .replies
-            .into_iter()
-            .nth(server)
-            .unwrap_or(Ok(Vec::new()))?;
-        match replies.last() {
+        match self.meta_get_one(&key, false, false, Some(ttl)).await? {
             // A cleared entry (old token) got the new TTL too, and stays invisible.
-            Some(Reply::Done { flags } | Reply::Value { flags, .. }) => {
-                Ok(Self::is_live(*flags, token))
+            (Some(Reply::Done { flags } | Reply::Value { flags, .. }), token) => {
+                Ok(Self::is_live(flags, token))
             }
-            Some(Reply::Miss) | None => Ok(false),
-            Some(other) => Err(reply_error(other)),
+            (Some(Reply::Miss) | None, _) => Ok(false),
+            (Some(other), _) => Err(reply_error(&other)),
         }
     }
 
@@ -547,24 +548,15 @@ impl Store for MemcachedStore {
     /// One key: one `mg` (with the token read pipelined ahead of it on its server) rather
     /// than a one-key `gets`, which costs a map and a key echo for nothing.
     async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
-        let key = self.data_key(key);
-        let server = self.server_of(&key);
-        let mut work = self.work(true);
-        protocol::meta_get(&mut work.payloads[server].0, &key, true, false, None);
-        work.payloads[server].1 += 1;
-        let answers = self.round_trip(work).await;
-        let token = self.judge_token(answers.token).await?;
-        let replies = answers
-            .replies
-            .into_iter()
-            .nth(server)
-            .unwrap_or(Ok(Vec::new()))?;
-        match replies.last() {
-            Some(Reply::Value { data, flags }) if Self::is_live(*flags, token) => {
-                Ok(Some(data.clone()))
+        match self
+            .meta_get_one(&self.data_key(key), true, false, None)
+            .await?
+        {
+            (Some(Reply::Value { data, flags }), token) if Self::is_live(flags, token) => {
+                Ok(Some(data))
             }
-            Some(Reply::Value { .. } | Reply::Miss) | None => Ok(None),
-            Some(other) => Err(reply_error(other)),
+            (Some(Reply::Value { .. } | Reply::Miss) | None, _) => Ok(None),
+            (Some(other), _) => Err(reply_error(&other)),
         }
     }
 }

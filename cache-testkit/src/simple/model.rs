@@ -81,18 +81,8 @@ const KEYS: usize = 6;
 const VALUES: usize = 4;
 
 fn strategy(with_clock: bool, max_ops: usize) -> impl Strategy<Value = Case> {
-    let keys = (
-        proptest::sample::subsequence(crate::store::awkward_keys(), 3),
-        proptest::collection::vec("[^{}()/\\\\@:]{1,24}", KEYS - 3),
-    )
-        .prop_map(|(mut a, b)| {
-            a.extend(b);
-            crate::store::keys::distinct(a)
-        });
-    let values = proptest::collection::vec(
-        proptest::collection::vec(any::<u8>(), 0..24).prop_map(Bytes::from),
-        VALUES,
-    );
+    let keys = crate::store::keys::key_slots(3, KEYS - 3, 24);
+    let values = crate::store::keys::value_slots(VALUES, 24);
     let ttl = if with_clock {
         prop_oneof![
             2 => Just(Ttl::Null),

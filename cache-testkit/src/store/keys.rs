@@ -43,3 +43,36 @@ pub(crate) fn distinct(keys: Vec<String>) -> Vec<String> {
         })
         .collect()
 }
+
+/// The key slots of a generated case: `awkward` keys drawn from [`awkward_keys`] and `random`
+/// arbitrary valid keys of 1 to `max_len` characters, all distinct.
+pub(crate) fn key_slots(
+    awkward: usize,
+    random: usize,
+    max_len: usize,
+) -> impl proptest::strategy::Strategy<Value = Vec<String>> {
+    use proptest::strategy::Strategy;
+    let pattern = format!("[^{{}}()/\\\\@:]{{1,{max_len}}}");
+    let random_key = proptest::string::string_regex(&pattern).expect("a valid key pattern");
+    (
+        proptest::sample::subsequence(awkward_keys(), awkward),
+        proptest::collection::vec(random_key, random),
+    )
+        .prop_map(|(mut keys, more)| {
+            keys.extend(more);
+            distinct(keys)
+        })
+}
+
+/// The value slots of a generated case: `count` values of 0 to `max_len - 1` arbitrary bytes.
+pub(crate) fn value_slots(
+    count: usize,
+    max_len: usize,
+) -> impl proptest::strategy::Strategy<Value = Vec<bytes::Bytes>> {
+    use proptest::strategy::Strategy;
+    proptest::collection::vec(
+        proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..max_len)
+            .prop_map(bytes::Bytes::from),
+        count,
+    )
+}

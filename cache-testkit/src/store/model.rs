@@ -13,7 +13,7 @@ use proptest::test_runner::TestCaseError;
 
 use crate::sequences::call_failed;
 
-use super::{Model, StoreFactory, awkward_keys};
+use super::{Model, StoreFactory};
 use crate::env::unique_namespace;
 
 /// How long and how many sequences the property test runs.
@@ -132,19 +132,8 @@ const VALUE_SLOTS: usize = 6;
 
 fn case_strategy(with_clock: bool, max_ops: usize) -> impl Strategy<Value = Case> {
     // Half the key slots come from the awkward list, half are arbitrary valid keys.
-    let awkward = awkward_keys();
-    let keys = (
-        proptest::sample::subsequence(awkward, KEY_SLOTS / 2),
-        proptest::collection::vec("[^{}()/\\\\@:]{1,40}", KEY_SLOTS / 2),
-    )
-        .prop_map(|(mut a, b)| {
-            a.extend(b);
-            super::keys::distinct(a)
-        });
-    let values = proptest::collection::vec(
-        proptest::collection::vec(any::<u8>(), 0..48).prop_map(Bytes::from),
-        VALUE_SLOTS,
-    );
+    let keys = crate::store::keys::key_slots(KEY_SLOTS / 2, KEY_SLOTS / 2, 40);
+    let values = crate::store::keys::value_slots(VALUE_SLOTS, 48);
     let ops = proptest::collection::vec(op_strategy(with_clock), 1..=max_ops);
     (keys, values, ops).prop_map(|(keys, values, ops)| Case { keys, values, ops })
 }
