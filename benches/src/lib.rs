@@ -12,6 +12,9 @@
 //! | `moka_doctrine` | `doctrine-moka/fetch_hit`, `/save`, `/fetch_multiple_100`: raw moka beside `CacheProvider<MokaStore>` |
 //! | `moka_pool` | `psr6-moka/get_item_hit`, `/save`, `/get_items_100`, `/save_deferred_100_commit`: raw moka beside `Pool<MokaStore>` and `Arc<dyn CacheItemPool>` |
 //!
+//! `cargo run -p benches --bin bench-summary` prints the last run as a Markdown table: each
+//! benchmark's median and its ratio to the raw client of its group.
+//!
 //! This library holds what the bench files share.
 #![deny(missing_docs)]
 
