@@ -11,6 +11,8 @@
 //! | `moka_simple` | `psr16-moka/get_hit`, `/get_miss`, `/set`, `/get_multiple_100`, `/set_multiple_100`: raw moka beside `Cache<MokaStore>` |
 //! | `moka_doctrine` | `doctrine-moka/fetch_hit`, `/save`, `/fetch_multiple_100`: raw moka beside `CacheProvider<MokaStore>` |
 //! | `moka_pool` | `psr6-moka/get_item_hit`, `/save`, `/get_items_100`, `/save_deferred_100_commit`: raw moka beside `Pool<MokaStore>` and `Arc<dyn CacheItemPool>` |
+//! | `redis` | `redis/get_hit`, `/set`, `/get_many_100`, `/set_many_100`, `/32_concurrent_gets`: raw redis-rs beside `RedisStore`, `Arc<dyn Store>` and PSR-6, PSR-16 and Doctrine over it (needs `CACHE_TEST_REDIS_URL`) |
+//! | `memcached` | `memcached/get_hit`, `/set`, `/get_many_100`, `/set_many_100`, `/32_concurrent_gets`: async-memcached beside `MemcachedStore` and PSR-6, PSR-16 over it (needs `CACHE_TEST_MEMCACHED_URL`) |
 //!
 //! `cargo run -p benches --bin bench-summary` prints the last run as a Markdown table: each
 //! benchmark's median and its ratio to the raw client of its group.
