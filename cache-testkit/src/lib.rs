@@ -66,6 +66,16 @@
 //!
 //! For a server backend, build the factory from [`server_url`] and use the
 //! `store_suite!(if_configured: ...)` form, which takes an `Option` of a factory.
+//!
+//! # Example: a custom backend gets every abstraction for free
+//!
+//! `cache-testkit/tests/custom_backend.rs` is a backend author's whole test file: a `Store`
+//! over a `BTreeMap` behind a mutex (the eight methods, about a hundred lines), its factory,
+//! and one line, `cache_testkit::backend_suites!(BTreeFactory::new())`, which runs the Store
+//! contract and the PSR-6, PSR-16 and Doctrine kits over it. A backend that keeps its own time
+//! (a server) returns no clock from its factory, and the cases that need to move time are
+//! skipped with the reason printed. `cache-testkit/tests/kit_catches_broken_stores.rs` shows
+//! the kit failing on six deliberately broken variants.
 #![deny(missing_docs)]
 
 pub mod doctrine;
