@@ -27,6 +27,25 @@ mod two_servers {
     );
 }
 
+/// Every abstraction and bridge over memcached answers like the one reference model.
+mod equivalence {
+    use super::*;
+
+    mod one_server {
+        use super::*;
+        cache_testkit::equivalence_suite!(
+            if_configured: MemcachedFactory::from_env("CACHE_TEST_MEMCACHED_URL")
+        );
+    }
+
+    mod two_servers {
+        use super::*;
+        cache_testkit::equivalence_suite!(
+            if_configured: MemcachedFactory::from_env("CACHE_TEST_MEMCACHED_URLS")
+        );
+    }
+}
+
 fn key(s: &str) -> Key<'_> {
     Key::new(s).expect("a valid key")
 }

@@ -156,3 +156,9 @@ async fn clear_frees_the_memory_of_the_namespace() {
     store.run_pending_tasks().await;
     assert_eq!(store.stats().await.unwrap().entries, Some(100));
 }
+
+/// Every abstraction and bridge over moka answers like the one reference model.
+mod equivalence {
+    use super::*;
+    cache_testkit::equivalence_suite!(Moka::new());
+}

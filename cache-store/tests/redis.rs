@@ -25,6 +25,25 @@ mod cluster {
     );
 }
 
+/// Every abstraction and bridge over Redis answers like the one reference model.
+mod equivalence {
+    use super::*;
+
+    mod standalone {
+        use super::*;
+        cache_testkit::equivalence_suite!(
+            if_configured: RedisFactory::from_env("CACHE_TEST_REDIS_URL")
+        );
+    }
+
+    mod cluster {
+        use super::*;
+        cache_testkit::equivalence_suite!(
+            if_configured: RedisFactory::from_env("CACHE_TEST_REDIS_CLUSTER_URLS")
+        );
+    }
+}
+
 fn key(s: &str) -> Key<'_> {
     Key::new(s).expect("a valid key")
 }

@@ -15,6 +15,9 @@
 //! - [`doctrine`]: Doctrine caches: the applicable cases of Doctrine's `CacheTest`,
 //!   namespace versioning between instances included, and a model-based property test.
 //!   Implement [`DoctrineFactory`](doctrine::DoctrineFactory) and invoke [`doctrine_suite!`].
+//! - [`equivalence`]: every abstraction and bridge behaves the same: one vocabulary of
+//!   operations through six combinations over any store, checked against one model; invoke
+//!   [`equivalence_suite!`].
 //! - [`over_store`]: the PSR-6, PSR-16 and Doctrine factories over any store factory, and
 //!   [`backend_suites!`], which runs all four kits over one backend.
 //! - [`server_url`]: read a test server's URL from the environment, skipping with a printed
@@ -80,6 +83,7 @@
 
 pub mod doctrine;
 mod env;
+pub mod equivalence;
 #[cfg(feature = "memcached")]
 pub mod memcached;
 pub mod over_store;
@@ -331,5 +335,46 @@ macro_rules! backend_suites {
     };
     ($factory:expr) => {
         $crate::backend_suites!(if_configured: ::core::option::Option::Some($factory));
+    };
+}
+
+/// Expands to the equivalence property test ([`equivalence::check_equivalence`]) of all six
+/// combinations (PSR-16, PSR-16 over PSR-6, PSR-6, PSR-6 over PSR-16, Doctrine over PSR-6, PSR-6
+/// over Doctrine) over one store factory, 256 sequences each. The forms are those of
+/// [`store_suite!`].
+#[macro_export]
+macro_rules! equivalence_suite {
+    (if_configured: $factory:expr) => {
+        $crate::__equivalence_tests! { ($factory);
+            equivalence_simple_cache => SimpleCache,
+            equivalence_simple_cache_over_pool => SimpleCacheOverPool,
+            equivalence_pool => Pool,
+            equivalence_pool_over_simple_cache => PoolOverSimpleCache,
+            equivalence_doctrine_over_pool => DoctrineOverPool,
+            equivalence_pool_over_doctrine => PoolOverDoctrine,
+        }
+    };
+    ($factory:expr) => {
+        $crate::equivalence_suite!(if_configured: ::core::option::Option::Some($factory));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __equivalence_tests {
+    (($factory:expr); $($name:ident => $combination:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let ::core::option::Option::Some(factory) = $factory else {
+                    return;
+                };
+                $crate::equivalence::check_equivalence(
+                    &factory,
+                    $crate::equivalence::Combination::$combination,
+                    $crate::store::ModelOptions::default(),
+                );
+            }
+        )*
     };
 }

@@ -166,3 +166,9 @@ impl StoreFactory for BTreeFactory {
 // The whole suite for this backend: the Store contract, then PSR-6, PSR-16 and Doctrine over
 // it, each as its own module of tests.
 cache_testkit::backend_suites!(BTreeFactory::new());
+
+/// Every abstraction and bridge over this backend answers like the one reference model.
+mod equivalence {
+    use super::*;
+    cache_testkit::equivalence_suite!(BTreeFactory::new());
+}

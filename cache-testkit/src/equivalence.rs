@@ -1,0 +1,412 @@
+//! Every abstraction and bridge behaves the same: one vocabulary of operations, run through
+//! each of six combinations over any store, every answer checked against one reference model.
+//!
+//! | combination | what answers |
+//! |---|---|
+//! | [`Combination::SimpleCache`] | PSR-16 `Cache` over the store |
+//! | [`Combination::SimpleCacheOverPool`] | PSR-16 bridged over a PSR-6 `Pool` |
+//! | [`Combination::Pool`] | PSR-6 `Pool` over the store |
+//! | [`Combination::PoolOverSimpleCache`] | PSR-6 bridged over a PSR-16 `Cache` |
+//! | [`Combination::DoctrineOverPool`] | Doctrine bridged over a PSR-6 `Pool` |
+//! | [`Combination::PoolOverDoctrine`] | PSR-6 bridged over a Doctrine `CacheProvider` |
+//!
+//! Invoke [`equivalence_suite!`](crate::equivalence_suite) with a store factory.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use cache_pool::{CacheItem, CacheItemPool, Pool};
+use cache_store::{ErrorKind, Expiration, Result, Store};
+use doctrine_compat::{CacheProvider, DoctrineCache, bridge as doctrine_bridge};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use simple_cache::{Cache, SimpleCache, bridge as simple_bridge};
+
+use crate::env::unique_namespace;
+use crate::sequences::{call_failed, run_sequences};
+use crate::store::{ModelOptions, StoreFactory};
+
+/// Which abstraction, or bridge, answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Combination {
+    /// PSR-16 `Cache` directly over the store.
+    SimpleCache,
+    /// PSR-16 over a PSR-6 `Pool` over the store.
+    SimpleCacheOverPool,
+    /// PSR-6 `Pool` directly over the store.
+    Pool,
+    /// PSR-6 over a PSR-16 `Cache` over the store.
+    PoolOverSimpleCache,
+    /// Doctrine over a PSR-6 `Pool` over the store.
+    DoctrineOverPool,
+    /// PSR-6 over a Doctrine `CacheProvider` over the store.
+    PoolOverDoctrine,
+}
+
+/// The shared vocabulary's lifetimes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ttl {
+    Forever,
+    AfterMs(u64),
+    /// Already expired: the write deletes.
+    Expired,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Get(usize),
+    Set(usize, usize, Ttl),
+    Delete(usize),
+    Has(usize),
+    GetMany(Vec<usize>),
+    SetMany(Vec<(usize, usize)>, Ttl),
+    DeleteMany(Vec<usize>),
+    Clear,
+    /// A call with an invalid key, which every PSR abstraction refuses.
+    InvalidKey(usize),
+    AdvanceMs(u64),
+}
+
+/// One answering subject, whatever its abstraction.
+enum Subject {
+    Simple(Arc<dyn SimpleCache>),
+    Pool(Arc<dyn CacheItemPool>),
+    Doctrine(Arc<dyn DoctrineCache>),
+}
+
+fn expiration(ttl: Ttl) -> Expiration {
+    match ttl {
+        Ttl::Forever => Expiration::Never,
+        Ttl::AfterMs(ms) => Expiration::After(Duration::from_millis(ms)),
+        Ttl::Expired => Expiration::After(Duration::ZERO),
+    }
+}
+
+impl Subject {
+    async fn build(store: Arc<dyn Store>, combination: Combination) -> Subject {
+        match combination {
+            Combination::SimpleCache => Subject::Simple(Arc::new(Cache::new(store))),
+            Combination::SimpleCacheOverPool => Subject::Simple(
+                simple_bridge::simple_cache_over_pool(Arc::new(Pool::new(store))),
+            ),
+            Combination::Pool => Subject::Pool(Arc::new(Pool::new(store))),
+            Combination::PoolOverSimpleCache => Subject::Pool(
+                simple_bridge::pool_over_simple_cache(Arc::new(Cache::new(store))),
+            ),
+            Combination::DoctrineOverPool => Subject::Doctrine(
+                doctrine_bridge::doctrine_over_pool(Arc::new(Pool::new(store))),
+            ),
+            Combination::PoolOverDoctrine => Subject::Pool(doctrine_bridge::pool_over_doctrine(
+                Arc::new(CacheProvider::new(store)),
+            )),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        match self {
+            Subject::Simple(c) => c.get(key).await,
+            Subject::Pool(p) => {
+                let item = p.get_item(key).await?;
+                Ok(if item.is_hit() {
+                    item.into_value()
+                } else {
+                    None
+                })
+            }
+            Subject::Doctrine(d) => d.fetch(key).await,
+        }
+    }
+
+    async fn set(&self, key: &str, value: Bytes, ttl: Ttl) -> Result<()> {
+        match self {
+            Subject::Simple(c) => c.set(key, value, expiration(ttl)).await,
+            Subject::Pool(p) => {
+                let mut item = CacheItem::new(key)?;
+                item.set(value).expires(expiration(ttl));
+                p.save(item).await
+            }
+            // Doctrine has no "already expired" lifetime: writing one means deleting.
+            Subject::Doctrine(d) => match ttl {
+                Ttl::Forever => d.save(key, value, Duration::ZERO).await,
+                Ttl::AfterMs(ms) => d.save(key, value, Duration::from_millis(ms)).await,
+                Ttl::Expired => d.delete(key).await,
+            },
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        match self {
+            Subject::Simple(c) => c.delete(key).await,
+            Subject::Pool(p) => p.delete_item(key).await,
+            Subject::Doctrine(d) => d.delete(key).await,
+        }
+    }
+
+    async fn has(&self, key: &str) -> Result<bool> {
+        match self {
+            Subject::Simple(c) => c.has(key).await,
+            Subject::Pool(p) => p.has_item(key).await,
+            Subject::Doctrine(d) => d.contains(key).await,
+        }
+    }
+
+    /// One answer per key asked, in order.
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        match self {
+            Subject::Simple(c) => c.get_multiple(keys).await,
+            Subject::Pool(p) => {
+                let items = p.get_items(keys).await?;
+                let found: HashMap<&str, Option<Bytes>> = items
+                    .iter()
+                    .map(|i| (i.key(), if i.is_hit() { i.value().cloned() } else { None }))
+                    .collect();
+                Ok(keys
+                    .iter()
+                    .map(|k| found.get(k).cloned().flatten())
+                    .collect())
+            }
+            Subject::Doctrine(d) => {
+                let found = d.fetch_multiple(keys).await?;
+                Ok(keys.iter().map(|k| found.get(*k).cloned()).collect())
+            }
+        }
+    }
+
+    async fn set_many(&self, values: &[(&str, Bytes)], ttl: Ttl) -> Result<()> {
+        match self {
+            Subject::Simple(c) => c.set_multiple(values, expiration(ttl)).await,
+            Subject::Pool(p) => {
+                for (key, value) in values {
+                    let mut item = CacheItem::new(key)?;
+                    item.set(value.clone()).expires(expiration(ttl));
+                    p.save_deferred(item).await?;
+                }
+                p.commit().await
+            }
+            Subject::Doctrine(d) => match ttl {
+                Ttl::Forever => d.save_multiple(values, Duration::ZERO).await,
+                Ttl::AfterMs(ms) => d.save_multiple(values, Duration::from_millis(ms)).await,
+                Ttl::Expired => {
+                    let keys: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
+                    d.delete_multiple(&keys).await
+                }
+            },
+        }
+    }
+
+    async fn delete_many(&self, keys: &[&str]) -> Result<()> {
+        match self {
+            Subject::Simple(c) => c.delete_multiple(keys).await,
+            Subject::Pool(p) => p.delete_items(keys).await,
+            Subject::Doctrine(d) => d.delete_multiple(keys).await,
+        }
+    }
+
+    async fn clear(&self) -> Result<()> {
+        match self {
+            Subject::Simple(c) => c.clear().await,
+            Subject::Pool(p) => p.clear().await,
+            Subject::Doctrine(d) => d.delete_all().await,
+        }
+    }
+
+    /// Doctrine ids may be any string; only the PSR abstractions refuse keys.
+    fn refuses_invalid_keys(&self) -> bool {
+        !matches!(self, Subject::Doctrine(_))
+    }
+}
+
+#[derive(Clone)]
+struct Case {
+    keys: Vec<String>,
+    values: Vec<Bytes>,
+    ops: Vec<Op>,
+}
+
+impl fmt::Debug for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "keys: {:?}", self.keys)?;
+        writeln!(f, "values: {:?}", self.values)?;
+        writeln!(f, "operations:")?;
+        for op in &self.ops {
+            writeln!(f, "  {op:?}")?;
+        }
+        Ok(())
+    }
+}
+
+const KEYS: usize = 6;
+const VALUES: usize = 4;
+
+fn strategy(with_clock: bool, max_ops: usize) -> impl Strategy<Value = Case> {
+    let keys = crate::store::keys::key_slots(3, KEYS - 3, 24);
+    let values = crate::store::keys::value_slots(VALUES, 24);
+    let ttl = if with_clock {
+        prop_oneof![3 => Just(Ttl::Forever), 1 => Just(Ttl::Expired), 3 => (1u64..5_000).prop_map(Ttl::AfterMs)].boxed()
+    } else {
+        prop_oneof![3 => Just(Ttl::Forever), 1 => Just(Ttl::Expired), 2 => Just(Ttl::AfterMs(3_600_000))].boxed()
+    };
+    let k = 0..KEYS;
+    let ks = proptest::collection::vec(0..KEYS, 0..5);
+    let op = prop_oneof![
+        4 => k.clone().prop_map(Op::Get),
+        4 => (k.clone(), 0..VALUES, ttl.clone()).prop_map(|(k, v, t)| Op::Set(k, v, t)),
+        2 => k.clone().prop_map(Op::Delete),
+        2 => k.clone().prop_map(Op::Has),
+        2 => ks.clone().prop_map(Op::GetMany),
+        2 => (proptest::collection::vec((0..KEYS, 0..VALUES), 0..5), ttl)
+            .prop_map(|(es, t)| Op::SetMany(es, t)),
+        1 => ks.prop_map(Op::DeleteMany),
+        1 => Just(Op::Clear),
+        1 => (0..crate::pool::cases::INVALID_KEYS.len()).prop_map(Op::InvalidKey),
+    ];
+    let op = if with_clock {
+        prop_oneof![10 => op, 2 => (1u64..4_000).prop_map(Op::AdvanceMs)].boxed()
+    } else {
+        op.boxed()
+    };
+    (keys, values, proptest::collection::vec(op, 1..=max_ops))
+        .prop_map(|(keys, values, ops)| Case { keys, values, ops })
+}
+
+#[derive(Default)]
+struct Model {
+    now_ms: u64,
+    map: HashMap<usize, (Bytes, Option<u64>)>,
+}
+
+impl Model {
+    fn get(&self, k: usize) -> Option<Bytes> {
+        self.map
+            .get(&k)
+            .filter(|(_, d)| d.is_none_or(|d| d > self.now_ms))
+            .map(|(v, _)| v.clone())
+    }
+
+    fn set(&mut self, k: usize, v: Bytes, ttl: Ttl) {
+        match ttl {
+            Ttl::Forever => {
+                self.map.insert(k, (v, None));
+            }
+            Ttl::AfterMs(ms) => {
+                self.map.insert(k, (v, Some(self.now_ms + ms)));
+            }
+            Ttl::Expired => {
+                self.map.remove(&k);
+            }
+        }
+    }
+}
+
+/// Runs the equivalence property test of `combination` over stores from `factory`: random
+/// sequences of the shared vocabulary, every answer checked against the reference model.
+///
+/// # Panics
+///
+/// When the combination disagrees with the model; the panic prints the shrunk sequence.
+pub fn check_equivalence<F: StoreFactory + ?Sized>(
+    factory: &F,
+    combination: Combination,
+    options: ModelOptions,
+) {
+    let subject = format!("{combination:?} combination");
+    run_sequences(
+        &subject,
+        &options,
+        strategy(factory.clock().is_some(), options.max_ops.max(1)),
+        |case| async move { run(factory, combination, &case).await },
+    );
+}
+
+async fn run<F: StoreFactory + ?Sized>(
+    factory: &F,
+    combination: Combination,
+    case: &Case,
+) -> std::result::Result<(), TestCaseError> {
+    let store = factory
+        .create(&unique_namespace("equivalence"))
+        .await
+        .map_err(call_failed)?;
+    let subject = Subject::build(store, combination).await;
+    let clock = factory.clock();
+    let mut model = Model::default();
+    let key = |k: usize| case.keys[k].as_str();
+    for (step, op) in case.ops.iter().enumerate() {
+        let context = || format!("step {step}: {op:?}");
+        match op {
+            Op::Get(k) => {
+                let got = subject.get(key(*k)).await.map_err(call_failed)?;
+                prop_assert_eq!(got, model.get(*k), "{}", context());
+            }
+            Op::Set(k, v, ttl) => {
+                let value = case.values[*v].clone();
+                subject
+                    .set(key(*k), value.clone(), *ttl)
+                    .await
+                    .map_err(call_failed)?;
+                model.set(*k, value, *ttl);
+            }
+            Op::Delete(k) => {
+                subject.delete(key(*k)).await.map_err(call_failed)?;
+                model.map.remove(k);
+            }
+            Op::Has(k) => {
+                let got = subject.has(key(*k)).await.map_err(call_failed)?;
+                prop_assert_eq!(got, model.get(*k).is_some(), "{}", context());
+            }
+            Op::GetMany(ks) => {
+                let asked: Vec<&str> = ks.iter().map(|&k| key(k)).collect();
+                let got = subject.get_many(&asked).await.map_err(call_failed)?;
+                let want: Vec<Option<Bytes>> = ks.iter().map(|&k| model.get(k)).collect();
+                prop_assert_eq!(got, want, "{}", context());
+            }
+            Op::SetMany(entries, ttl) => {
+                let values: Vec<(&str, Bytes)> = entries
+                    .iter()
+                    .map(|&(k, v)| (key(k), case.values[v].clone()))
+                    .collect();
+                subject.set_many(&values, *ttl).await.map_err(call_failed)?;
+                for &(k, v) in entries {
+                    model.set(k, case.values[v].clone(), *ttl);
+                }
+            }
+            Op::DeleteMany(ks) => {
+                let asked: Vec<&str> = ks.iter().map(|&k| key(k)).collect();
+                subject.delete_many(&asked).await.map_err(call_failed)?;
+                for k in ks {
+                    model.map.remove(k);
+                }
+            }
+            Op::Clear => {
+                subject.clear().await.map_err(call_failed)?;
+                model.map.clear();
+            }
+            Op::InvalidKey(i) => {
+                let bad = crate::pool::cases::INVALID_KEYS[*i];
+                let got = subject.get(bad).await;
+                if subject.refuses_invalid_keys() {
+                    prop_assert!(
+                        matches!(&got, Err(e) if e.kind() == ErrorKind::InvalidKey),
+                        "{}: {:?} must be refused, got {:?}",
+                        context(),
+                        bad,
+                        got
+                    );
+                } else {
+                    // Doctrine stores any id: one never written reads as absent.
+                    prop_assert_eq!(got.map_err(call_failed)?, None, "{}", context());
+                }
+            }
+            Op::AdvanceMs(ms) => {
+                if let Some(clock) = &clock {
+                    clock.advance(Duration::from_millis(*ms));
+                    model.now_ms += ms;
+                }
+            }
+        }
+    }
+    Ok(())
+}
