@@ -23,6 +23,8 @@ struct BTreeStore {
     map: Map,
     namespace: String,
     clock: ManualClock,
+    /// A deliberate bug, for the test that the kit catches it: entries never expire.
+    ignores_expiry: bool,
 }
 
 impl BTreeStore {
@@ -35,7 +37,7 @@ impl BTreeStore {
     }
 
     fn live(&self, slot: Option<&(Bytes, Deadline)>) -> Option<Bytes> {
-        slot.filter(|(_, deadline)| !deadline.is_expired(self.clock.now()))
+        slot.filter(|(_, deadline)| self.ignores_expiry || !deadline.is_expired(self.clock.now()))
             .map(|(value, _)| value.clone())
     }
 
@@ -136,6 +138,7 @@ impl Store for BTreeStore {
 struct BTreeFactory {
     map: Map,
     clock: ManualClock,
+    ignores_expiry: bool,
 }
 
 impl BTreeFactory {
@@ -143,6 +146,15 @@ impl BTreeFactory {
         BTreeFactory {
             map: Map::default(),
             clock: ManualClock::starting_now(),
+            ignores_expiry: false,
+        }
+    }
+
+    /// The same backend with a bug: it keeps entries past their deadline.
+    fn ignoring_expiry() -> Self {
+        BTreeFactory {
+            ignores_expiry: true,
+            ..BTreeFactory::new()
         }
     }
 }
@@ -155,6 +167,7 @@ impl StoreFactory for BTreeFactory {
             map: Arc::clone(&self.map),
             namespace: namespace.to_owned(),
             clock: self.clock.clone(),
+            ignores_expiry: self.ignores_expiry,
         }))
     }
 
@@ -171,4 +184,33 @@ cache_testkit::backend_suites!(BTreeFactory::new());
 mod equivalence {
     use super::*;
     cache_testkit::equivalence_suite!(BTreeFactory::new());
+}
+
+/// The kit catches the broken variant: the Store model test, a contract case, the PSR-16 kit
+/// and the equivalence test each fail on a backend that ignores expiry.
+#[test]
+fn the_kit_catches_a_backend_that_ignores_expiry() {
+    use cache_testkit::store::ModelOptions;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let fails = |check: &dyn Fn()| catch_unwind(AssertUnwindSafe(check)).is_err();
+    assert!(fails(&|| cache_testkit::store::check_model(
+        &BTreeFactory::ignoring_expiry(),
+        ModelOptions::default()
+    )));
+    assert!(fails(&|| cache_testkit::block_on(
+        cache_testkit::store::cases::entries_expire_exactly_at_their_deadline(
+            &BTreeFactory::ignoring_expiry()
+        )
+    )));
+    assert!(fails(&|| cache_testkit::simple::check_simple_model(
+        &cache_testkit::over_store::SimpleCachesOver(BTreeFactory::ignoring_expiry()),
+        ModelOptions::default()
+    )));
+    assert!(fails(&|| cache_testkit::equivalence::check_equivalence(
+        &BTreeFactory::ignoring_expiry(),
+        cache_testkit::equivalence::Combination::PoolOverDoctrine,
+        ModelOptions::default()
+    )));
+    // And the correct backend passes the same checks.
+    cache_testkit::store::check_model(&BTreeFactory::new(), ModelOptions::default());
 }
