@@ -117,10 +117,6 @@ impl CacheItem {
         self.key.as_str()
     }
 
-    pub(crate) fn owned_key(&self) -> &OwnedKey {
-        &self.key
-    }
-
     /// Whether the lookup that produced this item found a live value. [`set`](Self::set) does
     /// not change it.
     pub fn is_hit(&self) -> bool {
@@ -136,6 +132,16 @@ impl CacheItem {
     /// The value, consuming the item.
     pub fn into_value(self) -> Option<Bytes> {
         self.value
+    }
+
+    /// Key, value (empty when unset), expiration and metadata, without copying the key.
+    pub(crate) fn into_parts(self) -> (OwnedKey, Bytes, Expiration, Option<Metadata>) {
+        (
+            self.key,
+            self.value.unwrap_or_default(),
+            self.expiration,
+            self.metadata,
+        )
     }
 
     /// Replaces the value to save. Nothing is written until the item is saved.

@@ -176,10 +176,9 @@ impl<S: Store + 'static> Pool<S> {
         }
     }
 
-    fn enqueue(&self, item: CacheItem, metadata: Option<Metadata>) {
-        let expiration = self.resolve(item.expiration());
-        let key = item.owned_key().clone();
-        let value = item.into_value().unwrap_or_default();
+    fn enqueue(&self, item: CacheItem) {
+        let (key, value, expiration, metadata) = item.into_parts();
+        let expiration = self.resolve(expiration);
         self.with_queue(|queue| queue.insert(key, value, metadata, expiration));
     }
 
@@ -354,21 +353,22 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
     }
 
     async fn save(&self, item: CacheItem) -> Result<()> {
-        let metadata = item.metadata();
         if self.pending() == 0 {
             // Nothing deferred to write along with it: write the item straight through.
-            let expiration = self.resolve(item.expiration());
-            let key = item.owned_key().clone();
-            let value = envelope::wrap(item.into_value().unwrap_or_default(), metadata);
-            return self.shared.store.set(key.as_key(), value, expiration).await;
+            let (key, value, expiration, metadata) = item.into_parts();
+            let value = envelope::wrap(value, metadata);
+            return self
+                .shared
+                .store
+                .set(key.as_key(), value, self.resolve(expiration))
+                .await;
         }
-        self.enqueue(item, metadata);
+        self.enqueue(item);
         self.commit_queue().await
     }
 
     async fn save_deferred(&self, item: CacheItem) -> Result<()> {
-        let metadata = item.metadata();
-        self.enqueue(item, metadata);
+        self.enqueue(item);
         Ok(())
     }
 
