@@ -282,3 +282,107 @@ async fn a_stopped_server_fails_only_its_keys_and_recovers() {
     let values = s.get_many(&keys).await.unwrap();
     assert!(values.iter().all(|v| matches!(v, Ok(Some(_)))));
 }
+
+/// The remaining TTL memcached itself reports for the item `namespace:key` (`mg <key> t`): -1
+/// for none, `None` for a miss.
+async fn server_ttl(url: &str, namespace: &str, key: &str) -> Option<i64> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let raw = format!("{namespace}:{key}").into_bytes();
+    let mut text = String::new();
+    for chunk in raw.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            text.push(if i <= chunk.len() {
+                TABLE[(n >> shift) as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+    }
+    let address = url
+        .trim_start_matches("memcache://")
+        .split(',')
+        .next()
+        .expect("talking to memcached");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream
+        .write_all(format!("mg {text} t\r\n").as_bytes())
+        .await
+        .expect("talking to memcached");
+    let mut line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut line)
+        .await
+        .expect("read");
+    let line = line.trim_end();
+    if line == "EN" {
+        return None;
+    }
+    let ttl = line
+        .strip_prefix("HD t")
+        .unwrap_or_else(|| panic!("unexpected reply {line:?}"));
+    Some(ttl.parse().expect("a TTL"))
+}
+
+/// Each write path sends the lifetime asked for, as memcached reports it: seconds rounded up,
+/// no TTL for Never, and a 40-day lifetime (sent as an absolute time) still 40 days away.
+#[tokio::test]
+async fn writes_send_the_lifetime_asked_for() {
+    let Some(url) = server_url("CACHE_TEST_MEMCACHED_URL") else {
+        return;
+    };
+    let ns = unique_namespace("ttl");
+    let s = store(&url, &ns);
+    let after = |secs| Expiration::After(Duration::from_secs(secs));
+
+    s.set(key("set"), "v".into(), after(10)).await.unwrap();
+    let ttl = server_ttl(&url, &ns, "set").await.unwrap();
+    assert!((9..=10).contains(&ttl), "set sent {ttl} s for 10 s");
+
+    s.set_many(&[
+        Entry::new(key("never"), "v", Expiration::Never),
+        Entry::new(
+            key("sub"),
+            "v",
+            Expiration::After(Duration::from_millis(300)),
+        ),
+        Entry::new(key("forty"), "v", after(40 * 86_400)),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(server_ttl(&url, &ns, "never").await, Some(-1));
+    let ttl = server_ttl(&url, &ns, "sub").await.unwrap();
+    assert!(
+        (0..=1).contains(&ttl),
+        "300 ms must round up to 1 s, not 0 (forever): {ttl}"
+    );
+    // Sent as an absolute Unix time; memcached's clock ticks once a second and may lag ours by
+    // up to one, so it can report one second more.
+    let ttl = server_ttl(&url, &ns, "forty").await.unwrap();
+    assert!(
+        (40 * 86_400 - 2..=40 * 86_400 + 1).contains(&ttl),
+        "40 days became {ttl} s"
+    );
+
+    assert!(s.add(key("added"), "v".into(), after(30)).await.unwrap());
+    let ttl = server_ttl(&url, &ns, "added").await.unwrap();
+    assert!((29..=30).contains(&ttl), "add sent {ttl} s for 30 s");
+
+    assert!(s.touch(key("set"), after(60)).await.unwrap());
+    let ttl = server_ttl(&url, &ns, "set").await.unwrap();
+    assert!((59..=60).contains(&ttl), "touch sent {ttl} s for 60 s");
+    assert!(s.touch(key("set"), Expiration::Never).await.unwrap());
+    assert_eq!(
+        server_ttl(&url, &ns, "set").await,
+        Some(-1),
+        "touch(Never) must clear the TTL"
+    );
+}

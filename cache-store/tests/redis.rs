@@ -285,3 +285,73 @@ async fn a_handle_survives_a_server_restart() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+async fn pttl(raw: &mut redis::aio::MultiplexedConnection, key: String) -> i64 {
+    redis::cmd("PTTL")
+        .arg(key)
+        .query_async(raw)
+        .await
+        .expect("PTTL")
+}
+
+/// Each write path sends the lifetime asked for, read back from Redis itself (`PTTL`): TTLs are
+/// checked on a server that keeps its own time, without sleeping.
+#[tokio::test]
+async fn writes_send_the_lifetime_asked_for() {
+    let Some(url) = server_url("CACHE_TEST_REDIS_URL") else {
+        return;
+    };
+    let ns = unique_namespace("ttl");
+    let s = RedisStore::builder(&url)
+        .namespace(&ns)
+        .connect()
+        .await
+        .unwrap();
+    let mut raw = raw_connection(&url).await;
+    let within = |ms: i64, from: i64, to: i64| ms > from && ms <= to;
+    let after = |secs| Expiration::After(Duration::from_secs(secs));
+
+    s.set(key("set"), "v".into(), after(10)).await.unwrap();
+    let ms = pttl(&mut raw, format!("{ns}:set")).await;
+    assert!(within(ms, 9_000, 10_000), "set sent {ms} ms for 10 s");
+
+    s.set_many(&[
+        Entry::new(key("many"), "v", after(20)),
+        Entry::new(key("never"), "v", Expiration::Never),
+    ])
+    .await
+    .unwrap();
+    let ms = pttl(&mut raw, format!("{ns}:many")).await;
+    assert!(within(ms, 19_000, 20_000), "set_many sent {ms} ms for 20 s");
+    assert_eq!(
+        pttl(&mut raw, format!("{ns}:never")).await,
+        -1,
+        "Never must have no TTL"
+    );
+
+    assert!(s.add(key("added"), "v".into(), after(30)).await.unwrap());
+    let ms = pttl(&mut raw, format!("{ns}:added")).await;
+    assert!(within(ms, 29_000, 30_000), "add sent {ms} ms for 30 s");
+
+    assert!(s.touch(key("set"), after(60)).await.unwrap());
+    let ms = pttl(&mut raw, format!("{ns}:set")).await;
+    assert!(within(ms, 59_000, 60_000), "touch sent {ms} ms for 60 s");
+    assert!(s.touch(key("set"), Expiration::Never).await.unwrap());
+    assert_eq!(
+        pttl(&mut raw, format!("{ns}:set")).await,
+        -1,
+        "touch(Never) must persist"
+    );
+
+    // A sub-millisecond remainder rounds up: never 0 (which would be an error, or forever).
+    s.set(
+        key("tiny"),
+        "v".into(),
+        Expiration::After(Duration::from_micros(300_500)),
+    )
+    .await
+    .unwrap();
+    let ms = pttl(&mut raw, format!("{ns}:tiny")).await;
+    assert!(within(ms, 250, 301), "set sent {ms} ms for 300.5 ms");
+    s.clear().await.unwrap();
+}
