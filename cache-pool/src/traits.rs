@@ -217,6 +217,45 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
     async fn stats(&self) -> Result<Option<Stats>> {
         Ok(None)
     }
+
+    /// Saves `item` only if its key holds no live entry, atomically: of many concurrent
+    /// `add_item`s of one absent key exactly one returns `true`. Not part of PSR-6; it is
+    /// what locks and collision-safe session creation are built on.
+    ///
+    /// A deferred item counts as present; [`Pool`](crate::Pool) commits its queue first when
+    /// the key is queued.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`](cache_store::ErrorKind::Unsupported) from pools that cannot
+    /// do it atomically (the default); an invalid key; a backend failure.
+    async fn add_item(&self, item: CacheItem) -> Result<bool> {
+        let _ = item;
+        Err(not_provided("add_item (an atomic save-if-absent)"))
+    }
+
+    /// Gives the live entry under `key` a new expiration without rewriting its value, and
+    /// says whether there was one. An expiration already reached deletes the entry. Not part
+    /// of PSR-6; sessions use it to refresh a lifetime cheaply.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`](cache_store::ErrorKind::Unsupported) from pools that cannot
+    /// (the default); an invalid key; a backend failure.
+    async fn touch_item(&self, key: &str, expiration: Expiration) -> Result<bool> {
+        let _ = (key, expiration);
+        Err(not_provided(
+            "touch_item (an expiry change without a rewrite)",
+        ))
+    }
+}
+
+/// The error of an optional operation a pool does not implement.
+fn not_provided(what: &str) -> cache_store::Error {
+    cache_store::Error::new(
+        cache_store::ErrorKind::Unsupported,
+        format!("this pool does not provide {what}"),
+    )
 }
 
 /// A shared pool is a pool, so `Arc<dyn CacheItemPool>` can be handed to anything generic
@@ -263,6 +302,12 @@ impl<P: CacheItemPool + ?Sized> CacheItemPool for Arc<P> {
     }
     async fn stats(&self) -> Result<Option<Stats>> {
         (**self).stats().await
+    }
+    async fn add_item(&self, item: CacheItem) -> Result<bool> {
+        (**self).add_item(item).await
+    }
+    async fn touch_item(&self, key: &str, expiration: Expiration) -> Result<bool> {
+        (**self).touch_item(key, expiration).await
     }
 }
 

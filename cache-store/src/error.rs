@@ -32,6 +32,9 @@ pub enum ErrorKind {
     /// The caller's computation of a value (the `compute` of a stampede-protected `get`)
     /// failed; its error is the source.
     Compute,
+    /// A lock (a session's) is held by someone else: it could not be taken within the
+    /// configured retries, or it expired and was taken over before the holder wrote.
+    Locked,
 }
 
 impl ErrorKind {
@@ -46,6 +49,7 @@ impl ErrorKind {
             ErrorKind::Decode => "decode error",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Compute => "computing the value failed",
+            ErrorKind::Locked => "locked",
         }
     }
 }
@@ -89,10 +93,14 @@ struct Inner {
 }
 
 impl Error {
-    /// A new error. [`ErrorKind::Unavailable`] and [`ErrorKind::Timeout`] start out retryable;
-    /// a backend that knows better says so with [`Error::with_retryable`].
+    /// A new error. [`ErrorKind::Unavailable`], [`ErrorKind::Timeout`] and
+    /// [`ErrorKind::Locked`] start out retryable; a backend that knows better says so with
+    /// [`Error::with_retryable`].
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
-        let retryable = matches!(kind, ErrorKind::Unavailable | ErrorKind::Timeout);
+        let retryable = matches!(
+            kind,
+            ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::Locked
+        );
         Error {
             inner: Box::new(Inner {
                 kind,

@@ -1,60 +1,17 @@
 //! The Store kit over the moka backend, on a manual clock (no test here sleeps).
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use cache_store::moka::MokaStore;
 use cache_store::{Expiration, Key, ManualClock, Store};
-use cache_testkit::store::StoreFactory;
+use cache_testkit::moka::MokaFactory;
 
-/// Every namespace the kit asks for is a handle on one shared cache, as in production.
-struct Moka {
-    clock: ManualClock,
-    root: MokaStore,
-}
-
-impl Moka {
-    fn new() -> Self {
-        let clock = ManualClock::starting_now();
-        let root = MokaStore::builder()
-            .max_capacity_bytes(256 * 1024 * 1024)
-            .clock(clock.clone())
-            .build()
-            .expect("moka store");
-        Moka { clock, root }
-    }
-}
-
-#[async_trait]
-impl StoreFactory for Moka {
-    async fn create(&self, namespace: &str) -> cache_store::Result<Arc<dyn Store>> {
-        Ok(Arc::new(self.root.with_namespace(namespace)?))
-    }
-
-    fn clock(&self) -> Option<ManualClock> {
-        Some(self.clock.clone())
-    }
-}
-
-cache_testkit::store_suite!(Moka::new());
+cache_testkit::store_suite!(MokaFactory::with_manual_clock());
 
 /// The same kit through moka's timers: the wall clock, where moka itself frees expired
 /// entries (only cases that need no clock movement run).
 mod wall_clock {
     use super::*;
 
-    struct WallClockMoka(MokaStore);
-
-    #[async_trait]
-    impl StoreFactory for WallClockMoka {
-        async fn create(&self, namespace: &str) -> cache_store::Result<Arc<dyn Store>> {
-            Ok(Arc::new(self.0.with_namespace(namespace)?))
-        }
-    }
-
-    cache_testkit::store_suite!(WallClockMoka(
-        MokaStore::builder().build().expect("moka store")
-    ));
+    cache_testkit::store_suite!(MokaFactory::with_wall_clock());
 }
 
 /// The store's default lifetime applies to `Expiration::Default`, and only to it.
@@ -160,5 +117,5 @@ async fn clear_frees_the_memory_of_the_namespace() {
 /// Every abstraction and bridge over moka answers like the one reference model.
 mod equivalence {
     use super::*;
-    cache_testkit::equivalence_suite!(Moka::new());
+    cache_testkit::equivalence_suite!(MokaFactory::with_manual_clock());
 }

@@ -18,8 +18,13 @@
 //! - [`equivalence`]: every abstraction and bridge behaves the same: one vocabulary of
 //!   operations through six combinations over any store, checked against one model; invoke
 //!   [`equivalence_suite!`].
+//! - [`session`]: session handlers: the contract of PHP's handler interfaces (unknown ids,
+//!   lifetimes, malformed ids, strict mode, locking under real concurrency), and a property
+//!   test that the PSR-6, PSR-16 and Doctrine adapters give identical results. Implement
+//!   [`SessionFactory`](session::SessionFactory) and invoke [`session_suite!`], or invoke
+//!   [`session_suites!`] with a store factory.
 //! - [`over_store`]: the PSR-6, PSR-16 and Doctrine factories over any store factory, and
-//!   [`backend_suites!`], which runs all four kits over one backend.
+//!   [`backend_suites!`], which runs every kit (sessions included) over one backend.
 //! - [`server_url`]: read a test server's URL from the environment, skipping with a printed
 //!   reason when it is unset, and failing instead when
 //!   [`CACHE_TEST_REQUIRE_SERVERS`](REQUIRE_SERVERS_VAR) is set (as CI does).
@@ -86,12 +91,15 @@ mod env;
 pub mod equivalence;
 #[cfg(feature = "memcached")]
 pub mod memcached;
+#[cfg(feature = "moka")]
+pub mod moka;
 pub mod over_store;
 pub mod pool;
 mod private_server;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod sequences;
+pub mod session;
 pub mod simple;
 pub mod store;
 
@@ -305,10 +313,96 @@ macro_rules! doctrine_suite {
     };
 }
 
-/// Expands to all four suites over one store backend: `store`, `pool` (PSR-6 `Pool` over it),
-/// `simple` (PSR-16 `Cache` over it) and `doctrine` (`CacheProvider` over it), each a module
-/// of tests. The forms are those of [`store_suite!`]; the factory expression is evaluated
-/// afresh in each test.
+/// Expands to the session suite: one `#[test]` per case of [`session::cases`] over a
+/// [`SessionFactory`](session::SessionFactory). Forms as for [`store_suite!`].
+#[macro_export]
+macro_rules! session_suite {
+    (if_configured: $factory:expr) => {
+        $crate::__session_cases! { ($factory);
+            open_close_and_gc_succeed,
+            read_of_an_unknown_id_is_empty,
+            write_then_read_returns_the_data,
+            requests_share_sessions_by_id,
+            destroy_succeeds_whether_or_not_the_session_exists,
+            created_ids_are_distinct_url_safe_and_long_enough,
+            malformed_ids_are_refused,
+            strict_mode_accepts_only_known_ids,
+            every_write_sets_the_max_lifetime,
+            update_timestamp_restarts_the_lifetime_without_rewriting,
+            update_timestamp_of_a_vanished_session_writes_it,
+            write_with_lifetime_uses_it_and_zero_deletes,
+            create_writes_only_a_new_session,
+            prefixes_keep_applications_apart,
+            without_locking_reads_do_not_wait,
+            a_held_lock_blocks_other_requests_until_close,
+            destroy_releases_the_lock,
+            a_dropped_request_releases_its_lock,
+            an_expired_lock_is_taken_over_and_owner_checked,
+            concurrent_requests_with_locking_lose_no_write,
+        }
+    };
+    ($factory:expr) => {
+        $crate::session_suite!(if_configured: ::core::option::Option::Some($factory));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __session_cases {
+    (($factory:expr); $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let ::core::option::Option::Some(factory) = $factory else {
+                    return;
+                };
+                $crate::block_on($crate::session::cases::$case(&factory));
+            }
+        )*
+    };
+}
+
+/// Expands to the session suite through each of the three adapters over the stores of a
+/// [`StoreFactory`](store::StoreFactory) (modules `pool`, `simple_cache`, `doctrine`), and the
+/// property test [`session::check_sessions_agree`], which requires the three to give the same
+/// results as a model at every step. Forms as for [`store_suite!`].
+#[macro_export]
+macro_rules! session_suites {
+    (if_configured: $factory:expr) => {
+        mod pool {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::session_suite!(if_configured: ($factory).map(|f| $crate::session::SessionsOver::new(f, $crate::session::Adapter::Pool)));
+        }
+        mod simple_cache {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::session_suite!(if_configured: ($factory).map(|f| $crate::session::SessionsOver::new(f, $crate::session::Adapter::SimpleCache)));
+        }
+        mod doctrine {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::session_suite!(if_configured: ($factory).map(|f| $crate::session::SessionsOver::new(f, $crate::session::Adapter::Doctrine)));
+        }
+
+        #[test]
+        fn session_adapters_agree_property() {
+            let ::core::option::Option::Some(factory) = $factory else {
+                return;
+            };
+            $crate::session::check_sessions_agree(factory, $crate::store::ModelOptions::default());
+        }
+    };
+    ($factory:expr) => {
+        $crate::session_suites!(if_configured: ::core::option::Option::Some($factory));
+    };
+}
+
+/// Expands to every kit over one store backend: `store`, `pool` (PSR-6 `Pool` over it),
+/// `simple` (PSR-16 `Cache` over it), `doctrine` (`CacheProvider` over it) and `session`
+/// (the session suites through the three adapters, see [`session_suites!`]), each a module of
+/// tests. The forms are those of [`store_suite!`]; the factory expression is evaluated afresh
+/// in each test.
 #[macro_export]
 macro_rules! backend_suites {
     (if_configured: $factory:expr) => {
@@ -331,6 +425,11 @@ macro_rules! backend_suites {
             #[allow(unused_imports)]
             use super::*;
             $crate::doctrine_suite!(if_configured: ($factory).map($crate::over_store::DoctrinesOver));
+        }
+        mod session {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::session_suites!(if_configured: $factory);
         }
     };
     ($factory:expr) => {

@@ -129,6 +129,17 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
         self.store.delete(Key::new(key)?).await
     }
 
+    async fn add(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<bool> {
+        let key = Key::new(key)?;
+        self.store
+            .add(key, envelope::wrap(value, None), self.ttl(ttl))
+            .await
+    }
+
+    async fn touch(&self, key: &str, ttl: Expiration) -> Result<bool> {
+        self.store.touch(Key::new(key)?, self.ttl(ttl)).await
+    }
+
     async fn clear(&self) -> Result<()> {
         self.store.clear().await
     }

@@ -392,6 +392,33 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
     async fn stats(&self) -> Result<Option<Stats>> {
         self.shared.store.stats().await.map(Some)
     }
+
+    async fn add_item(&self, item: CacheItem) -> Result<bool> {
+        self.commit_if_queued(item.key()).await?;
+        let (key, value, expiration, metadata) = item.into_parts();
+        let value = envelope::wrap(value, metadata);
+        self.shared
+            .store
+            .add(key.as_key(), value, self.resolve(expiration))
+            .await
+    }
+
+    async fn touch_item(&self, key: &str, expiration: Expiration) -> Result<bool> {
+        let key = Key::new(key)?;
+        self.commit_if_queued(key.as_str()).await?;
+        self.shared.store.touch(key, self.resolve(expiration)).await
+    }
+}
+
+impl<S: Store + 'static> Pool<S> {
+    /// Writes the deferred queue if `key` is in it, so that an operation that goes straight to
+    /// the store (add, touch) sees what the pool already shows.
+    async fn commit_if_queued(&self, key: &str) -> Result<()> {
+        if self.pending() > 0 && self.queue().get(key).is_some() {
+            self.commit_queue().await?;
+        }
+        Ok(())
+    }
 }
 
 impl<S: Store + 'static> Pool<S> {

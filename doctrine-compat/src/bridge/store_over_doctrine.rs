@@ -6,16 +6,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_store::{
-    Clock, Entry, Error, ErrorKind, Expiration, FailedEntries, Key, Remaining, Result, Stats, Store,
+    Clock, Entry, ErrorKind, Expiration, FailedEntries, Key, Remaining, Result, Stats, Store,
 };
 
 use crate::traits::DoctrineCache;
 
 /// A [`Store`] whose storage is a [`DoctrineCache`], what lets
 /// [`DoctrineBackedPool`](super::DoctrineBackedPool) give full PSR-6 semantics over Doctrine.
-/// Keys go to Doctrine unchanged (every PSR-6 key is a Doctrine id). Doctrine has no atomic
-/// set-if-absent nor a way to change an expiry alone, so [`add`](Store::add) and
-/// [`touch`](Store::touch) answer [`ErrorKind::Unsupported`]; a pool never calls them.
+/// Keys go to Doctrine unchanged (every PSR-6 key is a Doctrine id). [`add`](Store::add) and
+/// [`touch`](Store::touch) go to the cache's own [`Cache::add`](crate::Cache::add) and
+/// [`Cache::touch`](crate::Cache::touch) (which Doctrine lacks; a cache that does not provide
+/// them answers [`ErrorKind::Unsupported`]).
 #[derive(Debug)]
 pub struct StoreOverDoctrine {
     cache: Arc<dyn DoctrineCache>,
@@ -44,13 +45,6 @@ impl StoreOverDoctrine {
             Remaining::Expired => None,
         }
     }
-}
-
-fn unsupported(what: &str) -> Error {
-    Error::new(
-        ErrorKind::Unsupported,
-        format!("{what} has no Doctrine equivalent, so a store over a Doctrine cache cannot do it"),
-    )
 }
 
 #[async_trait]
@@ -99,14 +93,23 @@ impl Store for StoreOverDoctrine {
         self.cache.contains(key.as_str()).await
     }
 
-    async fn add(&self, _key: Key<'_>, _value: Bytes, _expiration: Expiration) -> Result<bool> {
-        Err(unsupported("an atomic set-if-absent"))
+    async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
+        match self.life_time(expiration) {
+            Some(life_time) => self.cache.add(key.as_str(), value, life_time).await,
+            // Born expired: nothing is written, and the answer is whether the key was free.
+            None => Ok(!self.cache.contains(key.as_str()).await?),
+        }
     }
 
-    async fn touch(&self, _key: Key<'_>, _expiration: Expiration) -> Result<bool> {
-        Err(unsupported(
-            "changing an expiry without rewriting the value",
-        ))
+    async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool> {
+        match self.life_time(expiration) {
+            Some(life_time) => self.cache.touch(key.as_str(), life_time).await,
+            None => {
+                let was_live = self.cache.contains(key.as_str()).await?;
+                self.cache.delete(key.as_str()).await?;
+                Ok(was_live)
+            }
+        }
     }
 
     async fn clear(&self) -> Result<()> {

@@ -165,6 +165,16 @@ impl<P: CacheItemPool> Cache for DoctrineProvider<P> {
         self.pool.delete_item(&self.key(id).await?).await
     }
 
+    async fn add(&self, id: &str, data: Bytes, life_time: Duration) -> Result<bool> {
+        let key = self.key(id).await?;
+        self.pool.add_item(item(&key, data, life_time)?).await
+    }
+
+    async fn touch(&self, id: &str, life_time: Duration) -> Result<bool> {
+        let key = self.key(id).await?;
+        self.pool.touch_item(&key, expiration(life_time)).await
+    }
+
     async fn stats(&self) -> Result<Option<CacheStats>> {
         Ok(self.pool.stats().await?.map(CacheStats::from))
     }

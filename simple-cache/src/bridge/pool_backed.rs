@@ -58,6 +58,14 @@ impl SimpleCache for PoolBackedCache {
         self.pool.delete_item(key).await
     }
 
+    async fn add(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<bool> {
+        self.pool.add_item(item(key, value, ttl)?).await
+    }
+
+    async fn touch(&self, key: &str, ttl: Expiration) -> Result<bool> {
+        self.pool.touch_item(key, ttl).await
+    }
+
     async fn clear(&self) -> Result<()> {
         self.pool.clear().await
     }

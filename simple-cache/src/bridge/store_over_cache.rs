@@ -5,17 +5,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_store::{
-    Clock, Entry, Error, ErrorKind, Expiration, FailedEntries, Key, Result, Stats, Store,
-};
+use cache_store::{Clock, Entry, ErrorKind, Expiration, FailedEntries, Key, Result, Stats, Store};
 
 use crate::traits::SimpleCache;
 
 /// A [`Store`] whose storage is a [`SimpleCache`]: what lets
 /// [`CacheBackedPool`](super::CacheBackedPool) give full PSR-6 semantics over any PSR-16
-/// cache. PSR-16 has no atomic set-if-absent nor a way to change an expiry alone, so
-/// [`add`](Store::add) and [`touch`](Store::touch) answer
-/// [`ErrorKind::Unsupported`]; a pool never calls them.
+/// cache. [`add`](Store::add) and [`touch`](Store::touch) go to the cache's own
+/// [`SimpleCache::add`] and [`SimpleCache::touch`] (which PSR-16 lacks; a cache that does not
+/// provide them answers [`ErrorKind::Unsupported`]).
 #[derive(Debug)]
 pub struct StoreOverSimpleCache {
     cache: Arc<dyn SimpleCache>,
@@ -46,13 +44,6 @@ fn record(failed: &mut FailedEntries, members: &[usize], written: Result<()>) ->
         }
         Err(err) => Err(err),
     }
-}
-
-fn unsupported(what: &str) -> Error {
-    Error::new(
-        ErrorKind::Unsupported,
-        format!("{what} has no PSR-16 equivalent, so a store over a SimpleCache cannot do it"),
-    )
 }
 
 #[async_trait]
@@ -111,14 +102,12 @@ impl Store for StoreOverSimpleCache {
         self.cache.has(key.as_str()).await
     }
 
-    async fn add(&self, _key: Key<'_>, _value: Bytes, _expiration: Expiration) -> Result<bool> {
-        Err(unsupported("an atomic set-if-absent"))
+    async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
+        self.cache.add(key.as_str(), value, expiration).await
     }
 
-    async fn touch(&self, _key: Key<'_>, _expiration: Expiration) -> Result<bool> {
-        Err(unsupported(
-            "changing an expiry without rewriting the value",
-        ))
+    async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool> {
+        self.cache.touch(key.as_str(), expiration).await
     }
 
     async fn clear(&self) -> Result<()> {
