@@ -83,6 +83,14 @@ impl<H: SessionHandler + 'static> TowerSessionStore<H> {
     }
 }
 
+impl<H: Clone> Clone for TowerSessionStore<H> {
+    fn clone(&self) -> Self {
+        TowerSessionStore {
+            handler: self.handler.clone(),
+        }
+    }
+}
+
 impl<H: fmt::Debug> fmt::Debug for TowerSessionStore<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TowerSessionStore")
