@@ -12,7 +12,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use async_memcached::{AsciiProtocol, Client};
-use benches::{criterion, keys, runtime, value};
+use benches::{
+    SESSION_LIFETIME_SECS, criterion, keys, runtime, session_data, session_handlers, session_ids,
+    value,
+};
 use bytes::Bytes;
 use cache_pool::{CacheItemPool, Pool};
 use cache_store::memcached::MemcachedStore;
@@ -247,6 +250,56 @@ fn bench(c: &mut Criterion) {
             start.elapsed()
         })
     });
+    group.finish();
+
+    // A session cycle, as php-memcached's handler does it: get, then set with the lifetime.
+    let ids = session_ids();
+    let raw_session_keys: Vec<String> = ids.iter().map(|id| format!("raw:sess_{id}")).collect();
+    let handlers = session_handlers(store);
+    let lifetime = i64::try_from(SESSION_LIFETIME_SECS).expect("a small lifetime");
+    rt.block_on(async {
+        let mut raw = clients[0].lock().await;
+        for (id, raw_key) in ids.iter().zip(&raw_session_keys) {
+            raw.set(raw_key, &session_data()[..], Some(lifetime), None)
+                .await
+                .expect("raw set");
+            for (_, handler) in &handlers {
+                handler.write(id, session_data()).await.expect("write");
+            }
+        }
+    });
+    let (ids, raw_session_keys) = (&ids, &raw_session_keys);
+    let mut group = c.benchmark_group("memcached/session_cycle");
+    group.bench_function("async-memcached get + set", |b| {
+        b.to_async(&rt).iter_custom(|iters| async move {
+            let mut raw = clients[0].lock().await;
+            let start = Instant::now();
+            for n in 0..iters {
+                let k = &raw_session_keys[n as usize % raw_session_keys.len()];
+                let data = raw
+                    .get(k)
+                    .await
+                    .expect("get")
+                    .and_then(|v| v.data)
+                    .unwrap_or_default();
+                raw.set(k, &black_box(data)[..], Some(lifetime), None)
+                    .await
+                    .expect("set");
+            }
+            start.elapsed()
+        })
+    });
+    for (name, handler) in &handlers {
+        group.bench_function(*name, |b| {
+            b.to_async(&rt).iter(|| {
+                let id = &ids[next()];
+                async move {
+                    let data = handler.read(id).await.expect("read");
+                    handler.write(id, black_box(data)).await.expect("write");
+                }
+            })
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("memcached/32_concurrent_gets");

@@ -9,7 +9,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use benches::{criterion, keys, runtime, value};
+use benches::{
+    SESSION_LIFETIME_SECS, criterion, keys, runtime, session_data, session_handlers, session_ids,
+    value,
+};
 use bytes::Bytes;
 use cache_pool::{CacheItemPool, Pool};
 use cache_store::redis::RedisStore;
@@ -273,6 +276,51 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    group.finish();
+
+    // A session cycle, as PHP's phpredis handler does it: GET, then SET with EX.
+    let ids = session_ids();
+    let raw_session_keys: Vec<String> = ids.iter().map(|id| format!("raw:sess_{id}")).collect();
+    let handlers = session_handlers(store);
+    rt.block_on(async {
+        let mut raw = raw.clone();
+        for (id, raw_key) in ids.iter().zip(&raw_session_keys) {
+            let _: () = raw
+                .set_ex(raw_key, &session_data()[..], SESSION_LIFETIME_SECS)
+                .await
+                .expect("raw set");
+            for (_, handler) in &handlers {
+                handler.write(id, session_data()).await.expect("write");
+            }
+        }
+    });
+    let (ids, raw_session_keys) = (&ids, &raw_session_keys);
+    let mut group = c.benchmark_group("redis/session_cycle");
+    group.bench_function("raw redis-rs GET + SET EX", |b| {
+        b.to_async(&rt).iter(|| {
+            let k = &raw_session_keys[next()];
+            let mut raw = raw.clone();
+            async move {
+                let data: Option<Vec<u8>> = raw.get(k).await.expect("get");
+                let data = data.unwrap_or_default();
+                let _: () = raw
+                    .set_ex(k, black_box(data), SESSION_LIFETIME_SECS)
+                    .await
+                    .expect("set");
+            }
+        })
+    });
+    for (name, handler) in &handlers {
+        group.bench_function(*name, |b| {
+            b.to_async(&rt).iter(|| {
+                let id = &ids[next()];
+                async move {
+                    let data = handler.read(id).await.expect("read");
+                    handler.write(id, black_box(data)).await.expect("write");
+                }
+            })
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("redis/32_concurrent_gets");
