@@ -49,6 +49,12 @@ fn bench(c: &mut Criterion) {
         .namespace("bench")
         .build()
         .expect("store");
+    // The same namespace, with reads trusting the namespace token for a second.
+    let trusting = MemcachedStore::builder(&url)
+        .namespace("bench")
+        .token_refresh(Duration::from_secs(1))
+        .build()
+        .expect("store");
     let simple = Cache::new(store.clone());
     let pool = Pool::new(store.clone());
     let clients: Vec<Mutex<Client>> = rt.block_on(async {
@@ -74,8 +80,9 @@ fn bench(c: &mut Criterion) {
         clients
     });
     let template = rt.block_on(pool.get_item(&keys[0])).expect("get_item");
-    let (store, simple, pool, keys, raw_keys, clients) =
-        (&store, &simple, &pool, &keys, &raw_keys, &clients);
+    let (store, trusting, simple, pool, keys, raw_keys, clients) = (
+        &store, &trusting, &simple, &pool, &keys, &raw_keys, &clients,
+    );
     let batch_count = keys.len() / BATCH;
     let mut i = 0usize;
     let mut next = move || {
@@ -98,6 +105,12 @@ fn bench(c: &mut Criterion) {
         b.to_async(&rt).iter(|| {
             let k = &keys[next()];
             async move { black_box(store.get(Key::new(k).expect("key")).await) }
+        })
+    });
+    group.bench_function("MemcachedStore, token_refresh 1 s", |b| {
+        b.to_async(&rt).iter(|| {
+            let k = &keys[next()];
+            async move { black_box(trusting.get(Key::new(k).expect("key")).await) }
         })
     });
     group.bench_function("PSR-6 Pool get_item over it", |b| {
@@ -157,20 +170,25 @@ fn bench(c: &mut Criterion) {
             start.elapsed()
         })
     });
-    group.bench_function("MemcachedStore get_many", |b| {
-        b.to_async(&rt).iter_custom(|iters| async move {
-            let start = Instant::now();
-            for n in 0..iters {
-                let batch = (n as usize % batch_count) * BATCH;
-                let asked: Vec<Key<'_>> = keys[batch..batch + BATCH]
-                    .iter()
-                    .map(|k| Key::new(k).expect("key"))
-                    .collect();
-                black_box(store.get_many(&asked).await.ok());
-            }
-            start.elapsed()
-        })
-    });
+    for (name, store) in [
+        ("MemcachedStore get_many", store),
+        ("MemcachedStore get_many, token_refresh 1 s", trusting),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter_custom(|iters| async move {
+                let start = Instant::now();
+                for n in 0..iters {
+                    let batch = (n as usize % batch_count) * BATCH;
+                    let asked: Vec<Key<'_>> = keys[batch..batch + BATCH]
+                        .iter()
+                        .map(|k| Key::new(k).expect("key"))
+                        .collect();
+                    black_box(store.get_many(&asked).await.ok());
+                }
+                start.elapsed()
+            })
+        });
+    }
     group.bench_function("PSR-16 get_multiple over it", |b| {
         b.to_async(&rt).iter_custom(|iters| async move {
             let start = Instant::now();

@@ -20,7 +20,9 @@ use crate::store::Store;
 /// Query parameters are optional: `namespace` (default empty) for every scheme, `capacity`
 /// (bytes, with an optional `KB`/`KiB`/`MB`/`MiB`/`GB`/`GiB` suffix) and `default_ttl`
 /// (`ms`, `s`, `m` or `h`; bare numbers are seconds) for moka, `connect_timeout` and
-/// `response_timeout` (durations) for Redis; Redis's own parameters (such as `protocol`) are
+/// `response_timeout` (durations) for Redis, `connect_timeout`, `request_timeout` and
+/// `token_refresh` (durations; see `MemcachedStoreBuilder::token_refresh`) for memcached;
+/// Redis's own parameters (such as `protocol`) are
 /// passed through. Unknown schemes and unknown
 /// parameters are errors, so a typo never silently falls back to a default.
 ///
@@ -141,8 +143,19 @@ fn open_memcached(
     authority: &str,
     params: &[(String, String)],
 ) -> Result<Arc<dyn Store>> {
-    only(params, &["namespace", "connect_timeout", "request_timeout"])?;
+    only(
+        params,
+        &[
+            "namespace",
+            "connect_timeout",
+            "request_timeout",
+            "token_refresh",
+        ],
+    )?;
     let mut builder = crate::memcached::MemcachedStore::builder(&format!("{scheme}://{authority}"));
+    if let Some(t) = param(params, "token_refresh") {
+        builder = builder.token_refresh(parse_duration(t)?);
+    }
     if let Some(ns) = param(params, "namespace") {
         builder = builder.namespace(ns);
     }

@@ -27,6 +27,16 @@ mod two_servers {
     );
 }
 
+/// Every kit again with reads trusting the namespace token for a while (the kits' handles
+/// share one process, so their clears must still be seen at once).
+mod token_refresh {
+    use super::*;
+    cache_testkit::backend_suites!(
+        if_configured: MemcachedFactory::from_env("CACHE_TEST_MEMCACHED_URLS")
+            .map(|f| f.with_token_refresh(Duration::from_secs(3600)))
+    );
+}
+
 /// Every abstraction and bridge over memcached answers like the one reference model.
 mod equivalence {
     use super::*;
@@ -55,6 +65,55 @@ fn store(url: &str, namespace: &str) -> MemcachedStore {
         .namespace(namespace)
         .build()
         .expect("a memcached store")
+}
+
+/// With a token refresh interval, reads trust the last token for that long: a `clear` by
+/// another process is seen once the interval has passed, and a `clear` through any handle of
+/// this process at once (its handles share the token).
+#[tokio::test]
+async fn with_a_token_refresh_interval_clears_are_seen_within_it() {
+    let Some(url) = server_url("CACHE_TEST_MEMCACHED_URLS") else {
+        return;
+    };
+    let ns = unique_namespace("refresh");
+    let interval = Duration::from_millis(300);
+    let cached = MemcachedStore::builder(&url)
+        .namespace(&ns)
+        .token_refresh(interval)
+        .build()
+        .unwrap();
+    let elsewhere = store(&url, &ns);
+    cached
+        .set(key("k"), "v".into(), Expiration::Never)
+        .await
+        .unwrap();
+    assert!(cached.get(key("k")).await.unwrap().is_some());
+    elsewhere.clear().await.unwrap();
+    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    assert_eq!(
+        cached.get(key("k")).await.unwrap(),
+        None,
+        "another process's clear was not seen after the refresh interval"
+    );
+    assert_eq!(
+        cached.get_many(&[key("k")]).await.unwrap()[0]
+            .as_ref()
+            .unwrap(),
+        &None
+    );
+
+    cached
+        .set(key("k"), "again".into(), Expiration::Never)
+        .await
+        .unwrap();
+    assert!(cached.get(key("k")).await.unwrap().is_some());
+    let sibling = cached.with_namespace(&ns).unwrap();
+    sibling.clear().await.unwrap();
+    assert_eq!(
+        cached.get(key("k")).await.unwrap(),
+        None,
+        "a clear in this process was not seen at once"
+    );
 }
 
 /// A key made to inject a command is stored as a plain key and touches nothing else.

@@ -13,6 +13,7 @@ use crate::store::StoreFactory;
 /// namespace shares the connections.
 #[derive(Debug)]
 pub struct MemcachedFactory {
+    url: String,
     root: MemcachedStore,
 }
 
@@ -25,10 +26,25 @@ impl MemcachedFactory {
     /// When the URL is malformed.
     pub fn from_env(var: &str) -> Option<Self> {
         server_url(var).map(|url| MemcachedFactory {
+            url: url.clone(),
             root: MemcachedStore::builder(&url)
                 .build()
                 .unwrap_or_else(|e| panic!("{var} holds a bad memcached URL: {e}")),
         })
+    }
+
+    /// The same servers, with reads trusting the namespace token for `interval`
+    /// ([`MemcachedStoreBuilder::token_refresh`](cache_store::memcached::MemcachedStoreBuilder::token_refresh)).
+    ///
+    /// # Panics
+    ///
+    /// Never: the URL was checked already.
+    pub fn with_token_refresh(self, interval: std::time::Duration) -> Self {
+        let root = MemcachedStore::builder(&self.url)
+            .token_refresh(interval)
+            .build()
+            .expect("a URL that was accepted once");
+        MemcachedFactory { root, ..self }
     }
 }
 

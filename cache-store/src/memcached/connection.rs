@@ -1,13 +1,15 @@
 //! One multiplexed connection per server: concurrent callers share one socket, their
 //! pipelined commands written in order and their replies matched in order, as redis-rs does.
 //!
-//! A writer task writes each request's bytes and hands the caller's reply slot to a reader
-//! task, in the same order; the reader parses replies and completes the slots. Separate tasks
-//! keep a large batch from deadlocking (a server stops reading while its replies are not
-//! read). A connection that fails is dropped, and the next call dials a new one.
+//! A caller writes its request from its own task, under the connection's write lock, after
+//! queueing its reply slot for the reader task in the same critical section (so slots and
+//! requests keep one order). The reader task parses replies and completes the slots. Writing
+//! from the caller saves a task hop per request; reading in a task of its own keeps a large
+//! batch from deadlocking (a server stops reading while its replies are not read). A
+//! connection that fails is dropped, and the next call dials a new one.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -21,15 +23,16 @@ use crate::error::{Error, ErrorKind, Result};
 
 type Respond = oneshot::Sender<Result<Vec<Reply>>>;
 
-struct Request {
-    payload: Vec<u8>,
-    replies: usize,
-    respond: Respond,
+/// The write side of a live connection: the socket, and the reader's queue of reply slots.
+struct Writer {
+    socket: OwnedWriteHalf,
+    slots: mpsc::UnboundedSender<(usize, Respond)>,
 }
 
-/// A live connection: the writer's queue, and whether either task has seen it fail.
+/// A live connection. Dropping the last handle closes the socket's write side, which ends the
+/// reader task once the server closes too.
 struct Live {
-    requests: mpsc::UnboundedSender<Request>,
+    writer: Mutex<Writer>,
     broken: Arc<AtomicBool>,
 }
 
@@ -38,7 +41,27 @@ pub(super) struct ServerConnection {
     address: String,
     connect_timeout: Duration,
     request_timeout: Duration,
-    live: Mutex<Option<Live>>,
+    live: std::sync::Mutex<Option<Arc<Live>>>,
+    /// Held while dialing, so that concurrent callers after a failure dial once.
+    dialing: Mutex<()>,
+}
+
+/// Marks a connection broken unless disarmed: a write interrupted half-way (the caller's
+/// future dropped, or timed out) leaves the stream mid-command, unusable for anyone.
+struct BreakUnlessDone<'a>(Option<&'a AtomicBool>);
+
+impl BreakUnlessDone<'_> {
+    fn done(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for BreakUnlessDone<'_> {
+    fn drop(&mut self) {
+        if let Some(broken) = self.0 {
+            broken.store(true, Ordering::Release);
+        }
+    }
 }
 
 impl ServerConnection {
@@ -51,7 +74,8 @@ impl ServerConnection {
             address,
             connect_timeout,
             request_timeout,
-            live: Mutex::new(None),
+            live: std::sync::Mutex::new(None),
+            dialing: Mutex::new(()),
         }
     }
 
@@ -62,27 +86,18 @@ impl ServerConnection {
     /// Sends `payload` (pipelined commands) and waits for `replies` replies, in one round
     /// trip, within the request timeout. A classic `gets` counts as one reply: its `VALUE`
     /// items come back followed by the `END` that is counted.
-    pub(super) async fn call(&self, payload: Vec<u8>, replies: usize) -> Result<Vec<Reply>> {
+    pub(super) async fn call(&self, payload: &[u8], replies: usize) -> Result<Vec<Reply>> {
         if replies == 0 {
             return Ok(Vec::new());
         }
-        let requests = self.requests().await?;
-        let (respond, response) = oneshot::channel();
-        let request = Request {
-            payload,
-            replies,
-            respond,
-        };
-        if requests.send(request).is_err() {
-            self.forget().await;
-            return Err(self.unavailable("the connection closed"));
-        }
-        match tokio::time::timeout(self.request_timeout, response).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(self.unavailable("the connection closed before replying")),
+        let live = self.live().await?;
+        match tokio::time::timeout(self.request_timeout, self.exchange(&live, payload, replies))
+            .await
+        {
+            Ok(result) => result,
             Err(_) => {
                 // The server may be stuck: dial afresh next time rather than queue behind it.
-                self.forget().await;
+                live.broken.store(true, Ordering::Release);
                 Err(Error::new(
                     ErrorKind::Timeout,
                     format!(
@@ -94,6 +109,31 @@ impl ServerConnection {
         }
     }
 
+    async fn exchange(&self, live: &Live, payload: &[u8], replies: usize) -> Result<Vec<Reply>> {
+        let (respond, response) = oneshot::channel();
+        {
+            let mut writer = live.writer.lock().await;
+            if live.broken.load(Ordering::Acquire) {
+                return Err(self.unavailable("the connection broke"));
+            }
+            if writer.slots.send((replies, respond)).is_err() {
+                live.broken.store(true, Ordering::Release);
+                return Err(self.unavailable("the connection closed"));
+            }
+            let interrupted = BreakUnlessDone(Some(&live.broken));
+            if let Err(e) = writer.socket.write_all(payload).await {
+                // The reader fails the queued slots when the socket closes.
+                let _ = writer.socket.shutdown().await;
+                return Err(self.unavailable("writing failed").with_source(e));
+            }
+            interrupted.done();
+        }
+        match response.await {
+            Ok(result) => result,
+            Err(_) => Err(self.unavailable("the connection closed before replying")),
+        }
+    }
+
     fn unavailable(&self, what: &str) -> Error {
         Error::new(
             ErrorKind::Unavailable,
@@ -101,17 +141,23 @@ impl ServerConnection {
         )
     }
 
-    async fn forget(&self) {
-        *self.live.lock().await = None;
+    /// The live connection, if there is one that has not failed.
+    fn current(&self) -> Option<Arc<Live>> {
+        // Only ever replaced whole; a panic elsewhere cannot leave it half-written.
+        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.as_ref()
+            .filter(|l| !l.broken.load(Ordering::Acquire))
+            .cloned()
     }
 
-    /// The live connection's queue, dialing one if there is none or it broke.
-    async fn requests(&self) -> Result<mpsc::UnboundedSender<Request>> {
-        let mut live = self.live.lock().await;
-        if let Some(current) = live.as_ref()
-            && !current.broken.load(Ordering::Acquire)
-        {
-            return Ok(current.requests.clone());
+    /// The live connection, dialing one if there is none or it broke.
+    async fn live(&self) -> Result<Arc<Live>> {
+        if let Some(live) = self.current() {
+            return Ok(live);
+        }
+        let _dialing = self.dialing.lock().await;
+        if let Some(live) = self.current() {
+            return Ok(live); // another caller dialed while this one waited
         }
         let stream =
             match tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.address))
@@ -131,50 +177,21 @@ impl ServerConnection {
             };
         // Small pipelined requests must not wait for Nagle.
         stream.set_nodelay(true).ok();
-        let (reader, writer) = stream.into_split();
-        let (requests, queue) = mpsc::unbounded_channel();
+        let (reader, socket) = stream.into_split();
         let (slots, slot_queue) = mpsc::unbounded_channel();
         let broken = Arc::new(AtomicBool::new(false));
-        tokio::spawn(write_requests(writer, queue, slots, Arc::clone(&broken)));
         tokio::spawn(read_replies(
             reader,
             slot_queue,
             Arc::clone(&broken),
             self.address.clone(),
         ));
-        *live = Some(Live {
-            requests: requests.clone(),
+        let live = Arc::new(Live {
+            writer: Mutex::new(Writer { socket, slots }),
             broken,
         });
-        Ok(requests)
-    }
-}
-
-/// Writes requests in order, handing each reply slot to the reader first.
-async fn write_requests(
-    mut writer: OwnedWriteHalf,
-    mut queue: mpsc::UnboundedReceiver<Request>,
-    slots: mpsc::UnboundedSender<(usize, Respond)>,
-    broken: Arc<AtomicBool>,
-) {
-    while let Some(request) = queue.recv().await {
-        if broken.load(Ordering::Acquire) {
-            let _ = request.respond.send(Err(Error::new(
-                ErrorKind::Unavailable,
-                "memcached connection broke",
-            )));
-            continue;
-        }
-        if slots.send((request.replies, request.respond)).is_err() {
-            broken.store(true, Ordering::Release);
-            continue;
-        }
-        if let Err(e) = writer.write_all(&request.payload).await {
-            tracing::debug!(error = %e, "memcached write failed");
-            broken.store(true, Ordering::Release);
-            // The reader fails the slots when the socket closes.
-            let _ = writer.shutdown().await;
-        }
+        *self.live.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&live));
+        Ok(live)
     }
 }
 

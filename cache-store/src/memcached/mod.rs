@@ -66,9 +66,9 @@ mod store;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -94,14 +94,51 @@ pub struct MemcachedStore {
     namespace: Arc<str>,
     /// `namespace:`.
     prefix: Arc<[u8]>,
-    /// This namespace's token as last seen (0: not known yet); shared by the handles of the
-    /// namespace.
-    token: Arc<AtomicU64>,
+    /// This namespace's token as last seen, shared by the handles of the namespace.
+    token: Arc<TokenSlot>,
+}
+
+/// A namespace's token as last seen (0: not known yet), and when it was last read from the
+/// server.
+#[derive(Default)]
+pub(super) struct TokenSlot {
+    pub(super) value: AtomicU64,
+    /// Milliseconds since [`epoch`] at the last read (0: never read).
+    read_at_ms: AtomicU64,
+}
+
+/// The instant token read times count from.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+impl TokenSlot {
+    fn now_ms() -> u64 {
+        u64::try_from(epoch().elapsed().as_millis()).map_or(u64::MAX, |ms| ms.saturating_add(1))
+    }
+
+    /// Records that the token was just read from the server.
+    pub(super) fn mark_read(&self) {
+        self.read_at_ms.store(Self::now_ms(), Ordering::Release);
+    }
+
+    /// Whether a read must fetch the token again: it is unknown, or older than `refresh`.
+    pub(super) fn is_stale(&self, refresh: Duration) -> bool {
+        if refresh.is_zero() || self.value.load(Ordering::Acquire) == 0 {
+            return true;
+        }
+        let read_at = self.read_at_ms.load(Ordering::Acquire);
+        let refresh_ms = u64::try_from(refresh.as_millis()).unwrap_or(u64::MAX);
+        read_at == 0 || Self::now_ms().saturating_sub(read_at) >= refresh_ms
+    }
 }
 
 struct Shared {
     servers: Vec<ServerConnection>,
-    tokens: Mutex<HashMap<String, Arc<AtomicU64>>>,
+    tokens: Mutex<HashMap<String, Arc<TokenSlot>>>,
+    /// How long a read may rely on the last token read instead of fetching it again.
+    token_refresh: Duration,
 }
 
 /// Configures a [`MemcachedStore`].
@@ -111,6 +148,7 @@ pub struct MemcachedStoreBuilder {
     namespace: String,
     connect_timeout: Duration,
     request_timeout: Duration,
+    token_refresh: Duration,
 }
 
 impl MemcachedStore {
@@ -122,6 +160,7 @@ impl MemcachedStore {
             namespace: String::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            token_refresh: Duration::ZERO,
         }
     }
 
@@ -162,6 +201,9 @@ impl MemcachedStore {
 
     /// The server that owns `key`.
     fn server_of(&self, key: &[u8]) -> usize {
+        if self.shared.servers.len() == 1 {
+            return 0;
+        }
         routing::owner(
             self.shared.servers.iter().map(ServerConnection::address),
             key,
@@ -175,7 +217,7 @@ fn prefix(namespace: &str) -> Arc<[u8]> {
     prefix.into()
 }
 
-fn token_slot(shared: &Shared, namespace: &str) -> Arc<AtomicU64> {
+fn token_slot(shared: &Shared, namespace: &str) -> Arc<TokenSlot> {
     let mut tokens = shared
         .tokens
         .lock()
@@ -202,6 +244,20 @@ impl MemcachedStoreBuilder {
         self
     }
 
+    /// How long reads may trust the namespace token they last fetched before fetching it again
+    /// (default zero: every read fetches it, in the same round trip as the values).
+    ///
+    /// With zero, a `clear` by any process is seen by the next read everywhere. With a
+    /// positive interval, reads skip the token's fetch (about 1.5 µs of server work per read
+    /// on a loopback server sharing the client's CPU) and a `clear` by **another process** is
+    /// seen within that interval; handles in this process share the token, so their own clears
+    /// are still seen at once. Symfony's `MemcachedAdapter` memoizes the token for the life of
+    /// the adapter, which is this with an unbounded interval.
+    pub fn token_refresh(mut self, interval: Duration) -> Self {
+        self.token_refresh = interval;
+        self
+    }
+
     /// The store. Nothing is dialed yet.
     ///
     /// # Errors
@@ -218,6 +274,7 @@ impl MemcachedStoreBuilder {
                 })
                 .collect(),
             tokens: Mutex::new(HashMap::new()),
+            token_refresh: self.token_refresh,
         });
         Ok(MemcachedStore {
             token: token_slot(&shared, &self.namespace),

@@ -5,6 +5,8 @@
 //! multi-key `gets`, so both address the same item), so no key byte (space, CR LF, NUL,
 //! control bytes) ever reaches the text protocol raw.
 
+use std::ops::Range;
+
 use bytes::{Buf, Bytes, BytesMut};
 
 /// One reply line (and value, for `VA`).
@@ -96,54 +98,79 @@ pub(super) fn meta_delete(out: &mut Vec<u8>, key: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends one classic `gets k1 k2 …` for many keys, given as their [`key_text`]: memcached
-/// serves that far more cheaply than one `mg` per key. Its reply is the hits' `VALUE`
-/// blocks, then `END`.
-pub(super) fn multi_get<'a>(out: &mut Vec<u8>, key_texts: impl IntoIterator<Item = &'a [u8]>) {
-    out.extend_from_slice(b"gets");
-    for text in key_texts {
-        out.push(b' ');
-        out.extend_from_slice(text);
-    }
+/// Starts one classic `get k1 k2 …` for many keys: memcached serves that far more cheaply
+/// than one `mg` per key. Its reply is the hits' `VALUE` blocks, in the order the keys were
+/// asked (a key asked twice is answered twice), then `END`.
+pub(super) fn multi_get_start(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"get");
+}
+
+/// Appends one key to a multi-get, and returns where its text (what the `VALUE` reply names
+/// it by) lies in `out`.
+pub(super) fn multi_get_key(out: &mut Vec<u8>, key: &[u8]) -> Range<usize> {
+    out.push(b' ');
+    let start = out.len();
+    base64(out, key);
+    start..out.len()
+}
+
+/// Ends a multi-get.
+pub(super) fn multi_get_end(out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// The base64 text of `key`, as commands carry it.
-pub(super) fn key_text(key: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(key.len().div_ceil(3) * 4);
-    base64(&mut out, key);
-    out
+/// The end of the first line of `buf` (the index of its CR LF), if it holds a whole line.
+fn line_end(buf: &[u8]) -> Option<usize> {
+    let newline = buf.iter().position(|&b| b == b'\n')?;
+    Some(newline.saturating_sub(1)).filter(|&end| buf.get(end) == Some(&b'\r'))
+}
+
+/// A decimal number; `None` unless every byte is a digit and it fits.
+fn number(word: &[u8]) -> Option<u64> {
+    if word.is_empty() || word.len() > 19 {
+        return None;
+    }
+    word.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
+}
+
+fn length(word: Option<&[u8]>) -> Option<usize> {
+    word.and_then(number).and_then(|n| usize::try_from(n).ok())
+}
+
+fn shown(line: &[u8]) -> String {
+    String::from_utf8_lossy(line).into_owned()
 }
 
 /// Parses one reply from the front of `buf`, consuming it; `Ok(None)` when more bytes are
-/// needed.
+/// needed. Works on the bytes as they are, with no allocation per line.
 ///
 /// # Errors
 ///
-/// A reply that is not meta protocol (the connection is then unusable).
+/// A reply that is not memcached protocol (the connection is then unusable).
 pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<Reply>, String> {
-    let Some(line_end) = buf.windows(2).position(|w| w == b"\r\n") else {
+    let Some(end) = line_end(buf) else {
         if buf.len() > 64 * 1024 {
             return Err("a reply line longer than 64 KiB".to_owned());
         }
+        if buf.contains(&b'\n') {
+            return Err("a reply line not ended by CR LF".to_owned());
+        }
         return Ok(None);
     };
-    let line = std::str::from_utf8(&buf[..line_end])
-        .map_err(|_| "a reply line that is not text".to_owned())?
-        .to_owned();
-    let mut words = line.split(' ');
+    let line = &buf[..end];
+    let mut words = line.split(|&b| b == b' ');
     let code = words.next().unwrap_or_default();
     let reply = match code {
-        "VA" => {
-            let len: usize = words
-                .next()
-                .and_then(|l| l.parse().ok())
-                .ok_or_else(|| format!("a VA reply without a length: {line:?}"))?;
+        b"VA" => {
+            let len = length(words.next())
+                .ok_or_else(|| format!("a VA reply without a length: {:?}", shown(line)))?;
             let flags = parse_flags(words);
-            if buf.len() < line_end + 2 + len + 2 {
+            if buf.len() < end + 2 + len + 2 {
                 return Ok(None);
             }
-            buf.advance(line_end + 2);
+            buf.advance(end + 2);
             let data = buf.split_to(len).freeze();
             if &buf[..2] != b"\r\n" {
                 return Err("a value not followed by CR LF".to_owned());
@@ -151,20 +178,24 @@ pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<Reply>, String> {
             buf.advance(2);
             return Ok(Some(Reply::Value { data, flags }));
         }
-        "VALUE" => {
-            let key = words
+        b"VALUE" => {
+            let key_len = words.next().map_or(0, <[u8]>::len);
+            let flags = words
                 .next()
-                .ok_or_else(|| format!("a VALUE reply without a key: {line:?}"))?;
-            let flags: u32 = words.next().and_then(|f| f.parse().ok()).unwrap_or(0);
-            let len: usize = words
-                .next()
-                .and_then(|l| l.parse().ok())
-                .ok_or_else(|| format!("a VALUE reply without a length: {line:?}"))?;
-            if buf.len() < line_end + 2 + len + 2 {
+                .and_then(number)
+                .and_then(|f| u32::try_from(f).ok());
+            let len = length(words.next());
+            let (Some(flags), Some(len)) = (flags, len) else {
+                return Err(format!("a malformed VALUE reply: {:?}", shown(line)));
+            };
+            if key_len == 0 {
+                return Err("a VALUE reply without a key".to_owned());
+            }
+            if buf.len() < end + 2 + len + 2 {
                 return Ok(None);
             }
-            let key = Bytes::copy_from_slice(key.as_bytes());
-            buf.advance(line_end + 2);
+            let head = buf.split_to(end + 2).freeze();
+            let key = head.slice(6..6 + key_len);
             let data = buf.split_to(len).freeze();
             if &buf[..2] != b"\r\n" {
                 return Err("a value not followed by CR LF".to_owned());
@@ -172,28 +203,29 @@ pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<Reply>, String> {
             buf.advance(2);
             return Ok(Some(Reply::Item { key, flags, data }));
         }
-        "END" => Reply::End,
-        "HD" => Reply::Done {
+        b"END" => Reply::End,
+        b"HD" => Reply::Done {
             flags: parse_flags(words),
         },
-        "EN" => Reply::Miss,
-        "NS" => Reply::NotStored,
-        "EX" => Reply::Exists,
-        "NF" => Reply::NotFound,
-        "SERVER_ERROR" | "CLIENT_ERROR" | "ERROR" => Reply::Error(line.clone()),
-        _ => return Err(format!("an unexpected reply: {line:?}")),
+        b"EN" => Reply::Miss,
+        b"NS" => Reply::NotStored,
+        b"EX" => Reply::Exists,
+        b"NF" => Reply::NotFound,
+        b"SERVER_ERROR" | b"CLIENT_ERROR" | b"ERROR" => Reply::Error(shown(line)),
+        _ => return Err(format!("an unexpected reply: {:?}", shown(line))),
     };
-    buf.advance(line_end + 2);
+    buf.advance(end + 2);
     Ok(Some(reply))
 }
 
-fn parse_flags<'a>(words: impl Iterator<Item = &'a str>) -> Flags {
+fn parse_flags<'a>(words: impl Iterator<Item = &'a [u8]>) -> Flags {
     let mut flags = Flags::default();
     for word in words {
-        let (flag, value) = word.split_at(word.len().min(1));
-        match flag {
-            "f" => flags.client = value.parse().ok(),
-            "c" => flags.cas = value.parse().ok(),
+        match word.split_first() {
+            Some((b'f', value)) => {
+                flags.client = number(value).and_then(|f| u32::try_from(f).ok());
+            }
+            Some((b'c', value)) => flags.cas = number(value),
             _ => {}
         }
     }
@@ -258,9 +290,14 @@ mod tests {
         assert!(!text.contains("flush_all"));
         assert!(text.starts_with("mg YSBiDQpmbHVzaF9hbGwA f v c T5\r\n"));
         assert!(text.contains("ms YSBiDQpmbHVzaF9hbGwA 1 F7 T0 ME\r\nv\r\n"));
-        let mut gets = Vec::new();
-        multi_get(&mut gets, [&key_text(key)[..], &key_text(b"k")[..]]);
-        assert_eq!(gets, b"gets YSBiDQpmbHVzaF9hbGwA aw==\r\n");
+        let mut get = Vec::new();
+        multi_get_start(&mut get);
+        let first = multi_get_key(&mut get, key);
+        let second = multi_get_key(&mut get, b"k");
+        multi_get_end(&mut get);
+        assert_eq!(get, b"get YSBiDQpmbHVzaF9hbGwA aw==\r\n");
+        assert_eq!(&get[first], b"YSBiDQpmbHVzaF9hbGwA");
+        assert_eq!(&get[second], b"aw==");
     }
 
     #[test]
@@ -305,8 +342,16 @@ mod tests {
             })
         );
         assert_eq!(parse(&mut classic).unwrap(), Some(Reply::End));
-        let mut bad = BytesMut::from(&b"WAT\r\n"[..]);
-        assert!(parse(&mut bad).is_err());
+        for bad in [
+            &b"WAT\r\n"[..],
+            b"VA x f1\r\n",
+            b"VALUE k 1\r\n",
+            b"VALUE k f 1\r\n",
+            b"VALUE k 99999999999 1\r\n",
+            b"HD\n",
+        ] {
+            assert!(parse(&mut BytesMut::from(bad)).is_err(), "{bad:?} parsed");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `Store` for `MemcachedStore`.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -108,19 +108,20 @@ impl MemcachedStore {
     }
 
     /// Sends every server its work at once: one round trip per server.
-    async fn round_trip(&self, work: Work) -> Answers {
+    async fn round_trip(&self, work: &Work) -> Answers {
         let calls = self
             .shared
             .servers
             .iter()
-            .zip(work.payloads)
-            .map(|(server, (payload, replies))| server.call(payload, replies));
+            .zip(&work.payloads)
+            .map(|(server, (payload, replies))| server.call(payload, *replies));
         let mut replies = join_all(calls).await;
         let token = work.token_server.map(|server| match &mut replies[server] {
             Ok(server_replies) if !server_replies.is_empty() => {
                 let token = token_of(&server_replies.remove(0));
                 if let Ok(Some(token)) = token {
-                    self.token.store(u64::from(token), Ordering::Release);
+                    self.token.value.store(u64::from(token), Ordering::Release);
+                    self.token.mark_read();
                 }
                 token
             }
@@ -140,15 +141,15 @@ impl MemcachedStore {
     async fn judge_token(&self, read: Option<Result<Option<u32>>>) -> Result<Option<u32>> {
         match read {
             Some(Ok(Some(token))) => Ok(Some(token)),
-            Some(Ok(None)) => match u32::try_from(self.token.load(Ordering::Acquire)) {
+            Some(Ok(None)) => match u32::try_from(self.token.value.load(Ordering::Acquire)) {
                 Ok(known) if known != 0 => self.restore_token(known).await.map(Some),
                 _ => Ok(None),
             },
-            Some(Err(err)) => match self.token.load(Ordering::Acquire) {
+            Some(Err(err)) => match self.token.value.load(Ordering::Acquire) {
                 0 => Err(err),
                 known => Ok(u32::try_from(known).ok()),
             },
-            None => Ok(u32::try_from(self.token.load(Ordering::Acquire))
+            None => Ok(u32::try_from(self.token.value.load(Ordering::Acquire))
                 .ok()
                 .filter(|t| *t != 0)),
         }
@@ -169,10 +170,10 @@ impl MemcachedStore {
             SetMode::Add,
         );
         protocol::meta_get(&mut payload, &key, true, false, None);
-        let replies = server.call(payload, 2).await?;
+        let replies = server.call(&payload, 2).await?;
         match replies.get(1).map(token_of).transpose()?.flatten() {
             Some(token) => {
-                self.token.store(u64::from(token), Ordering::Release);
+                self.token.value.store(u64::from(token), Ordering::Release);
                 Ok(token)
             }
             None => Err(Error::new(
@@ -184,7 +185,7 @@ impl MemcachedStore {
 
     /// The token to write under: the last one seen, or read (and created if absent).
     async fn token_for_write(&self) -> Result<u32> {
-        if let Ok(known) = u32::try_from(self.token.load(Ordering::Acquire))
+        if let Ok(known) = u32::try_from(self.token.value.load(Ordering::Acquire))
             && known != 0
         {
             return Ok(known);
@@ -192,7 +193,7 @@ impl MemcachedStore {
         let key = self.token_key();
         let server = &self.shared.servers[self.server_of(&key)];
         for _ in 0..3 {
-            let answers = self.round_trip(self.work(true)).await;
+            let answers = self.round_trip(&self.work(true)).await;
             if let Some(token) = self.judge_token(answers.token).await? {
                 return Ok(token);
             }
@@ -201,9 +202,9 @@ impl MemcachedStore {
             let mut payload = Vec::new();
             let digits = token.to_string();
             protocol::meta_set(&mut payload, &key, digits.as_bytes(), 0, 0, SetMode::Add);
-            match server.call(payload, 1).await?.first() {
+            match server.call(&payload, 1).await?.first() {
                 Some(Reply::Done { .. }) => {
-                    self.token.store(u64::from(token), Ordering::Release);
+                    self.token.value.store(u64::from(token), Ordering::Release);
                     return Ok(token);
                 }
                 Some(Reply::NotStored) => continue,
@@ -241,11 +242,11 @@ impl MemcachedStore {
         cas: bool,
         ttl: Option<i64>,
     ) -> Result<(Option<Reply>, Option<u32>)> {
-        let mut work = self.work(true);
+        let mut work = self.work(self.token.is_stale(self.shared.token_refresh));
         let server = self.server_of(key);
         protocol::meta_get(&mut work.payloads[server].0, key, value, cas, ttl);
         work.payloads[server].1 += 1;
-        let answers = self.round_trip(work).await;
+        let answers = self.round_trip(&work).await;
         let token = self.judge_token(answers.token).await?;
         let mut replies = answers
             .replies
@@ -287,55 +288,76 @@ impl Store for MemcachedStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        // Each server's keys as the text its reply names them by, with their slots.
-        let mut asked: Vec<HashMap<Vec<u8>, Vec<usize>>> =
-            vec![HashMap::new(); self.shared.servers.len()];
+        // One multi-get per server, asked in the order of `keys`; each server's reply names
+        // its hits in that same order, so replies are matched by walking the asked keys, with
+        // no hashing and no copy of the key texts (they are read back from the payload).
+        let mut work = self.work(self.token.is_stale(self.shared.token_refresh));
+        let mut asked: Vec<Vec<(usize, Range<usize>)>> = vec![Vec::new(); work.payloads.len()];
         for (slot, &key) in keys.iter().enumerate() {
             let key = self.data_key(key);
             let server = self.server_of(&key);
-            asked[server]
-                .entry(protocol::key_text(&key))
-                .or_default()
-                .push(slot);
+            let payload = &mut work.payloads[server].0;
+            if asked[server].is_empty() {
+                protocol::multi_get_start(payload);
+            }
+            asked[server].push((slot, protocol::multi_get_key(payload, &key)));
         }
-        let mut work = self.work(true);
-        for (server, texts) in asked.iter().enumerate() {
-            if !texts.is_empty() {
+        for (server, slots) in asked.iter().enumerate() {
+            if !slots.is_empty() {
                 let payload = &mut work.payloads[server];
-                protocol::multi_get(&mut payload.0, texts.keys().map(Vec::as_slice));
+                protocol::multi_get_end(&mut payload.0);
                 payload.1 += 1;
             }
         }
-        let answers = self.round_trip(work).await;
+        let answers = self.round_trip(&work).await;
         let token = self.judge_token(answers.token).await?;
         let mut values: Vec<Result<Option<Bytes>>> = keys.iter().map(|_| Ok(None)).collect();
-        for (texts, replies) in asked.iter().zip(answers.replies) {
-            if texts.is_empty() {
+        for ((slots, replies), (payload, _)) in
+            asked.iter().zip(answers.replies).zip(&work.payloads)
+        {
+            if slots.is_empty() {
                 continue;
             }
             let replies = match replies {
                 Ok(replies) => replies,
                 Err(err) => {
                     // This server's keys fail; the other servers' keys are still served.
-                    for &slot in texts.values().flatten() {
-                        values[slot] = Err(err.clone());
+                    for (slot, _) in slots {
+                        values[*slot] = Err(err.clone());
                     }
                     continue;
                 }
             };
+            let mut pending = slots.iter();
             for reply in replies {
                 match reply {
                     Reply::Item { key, flags, data } => {
-                        let live = token.is_some() && Some(flags) == token;
-                        for &slot in texts.get(&key[..]).into_iter().flatten() {
-                            values[slot] = Ok(live.then(|| data.clone()));
+                        // Keys asked before this one and not named were misses.
+                        let hit = pending
+                            .by_ref()
+                            .find(|(_, text)| payload[text.clone()] == key[..]);
+                        match hit {
+                            Some((slot, _)) => {
+                                let live = token.is_some() && Some(flags) == token;
+                                values[*slot] = Ok(live.then_some(data));
+                            }
+                            None => {
+                                let err = Error::new(
+                                    ErrorKind::Decode,
+                                    "memcached answered a multi-get with a key that was not asked, or out of order",
+                                );
+                                for (slot, _) in slots {
+                                    values[*slot] = Err(err.clone());
+                                }
+                                break;
+                            }
                         }
                     }
                     Reply::End => {}
                     other => {
                         let err = reply_error(&other);
-                        for &slot in texts.values().flatten() {
-                            values[slot] = Err(err.clone());
+                        for (slot, _) in slots {
+                            values[*slot] = Err(err.clone());
                         }
                     }
                 }
@@ -364,7 +386,7 @@ impl Store for MemcachedStore {
             payload.1 += 1;
             owners.push(server);
         }
-        let answers = self.round_trip(work).await;
+        let answers = self.round_trip(&work).await;
         if let Some(Err(err)) = answers.replies.iter().find(|r| r.is_err())
             && answers
                 .replies
@@ -404,7 +426,7 @@ impl Store for MemcachedStore {
             protocol::meta_delete(&mut work.payloads[server].0, &key);
             work.payloads[server].1 += 1;
         }
-        let answers = self.round_trip(work).await;
+        let answers = self.round_trip(&work).await;
         for replies in answers.replies {
             for reply in replies? {
                 if !matches!(reply, Reply::Done { .. } | Reply::NotFound) {
@@ -429,7 +451,7 @@ impl Store for MemcachedStore {
         for _ in 0..5 {
             let mut payload = Vec::new();
             protocol::meta_set(&mut payload, &key, &value, token, ttl, SetMode::Add);
-            match server.call(payload, 1).await?.first() {
+            match server.call(&payload, 1).await?.first() {
                 Some(Reply::Done { .. }) => return Ok(true),
                 Some(Reply::NotStored) => {}
                 Some(other) => return Err(reply_error(other)),
@@ -446,7 +468,7 @@ impl Store for MemcachedStore {
             };
             let mut payload = Vec::new();
             protocol::meta_set(&mut payload, &key, &value, token, ttl, SetMode::Cas(cas));
-            match server.call(payload, 1).await?.first() {
+            match server.call(&payload, 1).await?.first() {
                 Some(Reply::Done { .. }) => return Ok(true),
                 Some(Reply::Exists | Reply::NotFound | Reply::NotStored) => {}
                 Some(other) => return Err(reply_error(other)),
@@ -467,7 +489,7 @@ impl Store for MemcachedStore {
                 let mut payload = Vec::new();
                 protocol::meta_delete(&mut payload, &key);
                 self.shared.servers[self.server_of(&key)]
-                    .call(payload, 1)
+                    .call(&payload, 1)
                     .await?;
             }
             return Ok(live);
@@ -484,7 +506,7 @@ impl Store for MemcachedStore {
 
     async fn clear(&self) -> Result<()> {
         let key = self.token_key();
-        let token = new_token(self.token.load(Ordering::Acquire));
+        let token = new_token(self.token.value.load(Ordering::Acquire));
         let mut payload = Vec::new();
         protocol::meta_set(
             &mut payload,
@@ -495,12 +517,12 @@ impl Store for MemcachedStore {
             SetMode::Set,
         );
         match self.shared.servers[self.server_of(&key)]
-            .call(payload, 1)
+            .call(&payload, 1)
             .await?
             .first()
         {
             Some(Reply::Done { .. }) => {
-                self.token.store(u64::from(token), Ordering::Release);
+                self.token.value.store(u64::from(token), Ordering::Release);
                 Ok(())
             }
             Some(other) => Err(reply_error(other)),
