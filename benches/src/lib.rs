@@ -7,19 +7,21 @@
 //!
 //! | bench | groups |
 //! |---|---|
-//! | `moka_store` | `moka/get_hit`, `moka/get_miss`, `moka/set`: raw `moka::future::Cache` beside [`MokaStore`](cache_store::moka::MokaStore) and `Arc<dyn Store>` |
-//! | `moka_simple` | `psr16-moka/get_hit`, `/get_miss`, `/set`, `/get_multiple_100`, `/set_multiple_100`: raw moka beside `Cache<MokaStore>` |
-//! | `moka_doctrine` | `doctrine-moka/fetch_hit`, `/save`, `/fetch_multiple_100`: raw moka beside `CacheProvider<MokaStore>` |
-//! | `moka_pool` | `psr6-moka/get_item_hit`, `/save`, `/get_items_100`, `/save_deferred_100_commit`: raw moka beside `Pool<MokaStore>` and `Arc<dyn CacheItemPool>` |
-//! | `redis` | `redis/get_hit`, `/set`, `/get_many_100`, `/set_many_100`, `/32_concurrent_gets`: raw redis-rs beside `RedisStore`, `Arc<dyn Store>` and PSR-6, PSR-16 and Doctrine over it (needs `CACHE_TEST_REDIS_URL`) |
-//! | `memcached` | `memcached/get_hit`, `/set`, `/get_many_100`, `/set_many_100`, `/32_concurrent_gets`: async-memcached beside `MemcachedStore` and PSR-6, PSR-16 over it (needs `CACHE_TEST_MEMCACHED_URL`) |
-//! | `moka_session`, and `redis/session_cycle`, `memcached/session_cycle` in the two above | a session cycle (read 1 KiB, write it back with the 1440 s lifetime) through the session handler over each of PSR-6, PSR-16 and Doctrine, beside the raw client's get + set with a TTL |
+//! | `moka` | `moka/<operation>`: raw `moka::future::Cache` beside `MokaStore` and every abstraction over it |
+//! | `redis` | `redis/<operation>`: raw redis-rs beside `RedisStore` and every abstraction over it (needs `CACHE_TEST_REDIS_URL`) |
+//! | `memcached` | `memcached/<operation>`: async-memcached beside `MemcachedStore` and every abstraction over it (needs `CACHE_TEST_MEMCACHED_URL`) |
+//!
+//! The operations, the same for every backend, are listed in [`harness`]: get hit, get miss,
+//! set, get of 100 keys, set of 100 keys, PSR-6's 100 `save_deferred` + `commit`, a session
+//! cycle, and 32 concurrent gets through one shared handle.
 //!
 //! `cargo run -p benches --bin bench-summary` prints the last run as a Markdown table: each
 //! benchmark's median and its ratio to the raw client of its group.
 //!
 //! This library holds what the bench files share.
 #![deny(missing_docs)]
+
+pub mod harness;
 
 use std::sync::Arc;
 use std::time::Duration;

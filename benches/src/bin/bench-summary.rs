@@ -1,5 +1,7 @@
-//! Prints a Markdown table of the last criterion run: each benchmark's median and its ratio to
-//! the raw client of its group (the function named `raw …`, or `async-memcached…`).
+//! Prints Markdown tables of the last criterion run: for each backend, one row per operation
+//! (criterion group `<backend>/<operation>`) with the raw client's median and every other
+//! implementation's ratio to it; then every benchmark's median in one long table. The raw
+//! client of a group is the function named `raw …` or `async-memcached`.
 //!
 //!     cargo run -p benches --bin bench-summary [-- target/criterion]
 
@@ -46,12 +48,10 @@ fn main() {
         );
         std::process::exit(1);
     }
+    print_matrices(&groups);
     println!("| group | implementation | median | ratio to the raw client |");
     println!("|---|---|---|---|");
     for (group, mut measured) in groups {
-        let is_raw = |m: &Measured| {
-            m.function.starts_with("raw") || m.function.starts_with("async-memcached")
-        };
         measured.sort_by_key(|m| (!is_raw(m), m.function.clone()));
         // The first raw function (by name) is the baseline; other raw rows are compared to it.
         let raw = measured.first().filter(|m| is_raw(m)).map(|m| m.median_ns);
@@ -68,6 +68,109 @@ fn main() {
             );
         }
     }
+}
+
+fn is_raw(m: &Measured) -> bool {
+    m.function.starts_with("raw") || m.function.starts_with("async-memcached")
+}
+
+/// One table per backend: operations down, implementations across, ratios to the raw client.
+fn print_matrices(groups: &BTreeMap<String, Vec<Measured>>) {
+    let mut backends: BTreeMap<&str, Vec<(&str, &Vec<Measured>)>> = BTreeMap::new();
+    for (group, measured) in groups {
+        if let Some((backend, operation)) = group.split_once('/') {
+            backends
+                .entry(backend)
+                .or_default()
+                .push((operation, measured));
+        }
+    }
+    for (backend, operations) in backends {
+        // Columns in the order the harness first shows them.
+        let mut columns: Vec<&str> = Vec::new();
+        for (_, measured) in &operations {
+            for m in measured.iter().filter(|m| !is_raw(m)) {
+                if !columns.contains(&column_of(&m.function)) {
+                    columns.push(column_of(&m.function));
+                }
+            }
+        }
+        columns.sort_by_key(|c| column_rank(c));
+        let mut operations = operations;
+        operations.sort_by_key(|(operation, _)| operation_rank(operation));
+        println!("**{backend}** (ratio to the raw client's median; lower is better)\n");
+        println!("| operation | raw client | {} |", columns.join(" | "));
+        println!("|---|---|{}", "---|".repeat(columns.len()));
+        for (operation, measured) in operations {
+            let raw = measured
+                .iter()
+                .filter(|m| is_raw(m))
+                .min_by(|a, b| a.function.cmp(&b.function));
+            let Some(raw) = raw else { continue };
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|column| {
+                    measured
+                        .iter()
+                        .find(|m| column_of(&m.function) == *column)
+                        .map_or("–".to_owned(), |m| {
+                            format!("{:.2}x", m.median_ns / raw.median_ns)
+                        })
+                })
+                .collect();
+            println!(
+                "| {operation} | {} ({}) | {} |",
+                human(raw.median_ns),
+                raw.function,
+                cells.join(" | ")
+            );
+        }
+        println!();
+    }
+}
+
+/// Where an operation's row goes: the order of `benches::harness`, unknown ones last.
+fn operation_rank(operation: &str) -> (usize, String) {
+    const ORDER: [&str; 8] = [
+        "get_hit",
+        "get_miss",
+        "set",
+        "get_many_100",
+        "set_many_100",
+        "save_deferred_100_commit",
+        "session_cycle",
+        "32_concurrent_gets",
+    ];
+    let rank = ORDER
+        .iter()
+        .position(|known| *known == operation)
+        .unwrap_or(ORDER.len());
+    (rank, operation.to_owned())
+}
+
+/// The column of a function: the session cycle's handlers go under the abstraction they use.
+fn column_of(function: &str) -> &str {
+    function
+        .strip_prefix("session handler over ")
+        .unwrap_or(function)
+}
+
+/// Where an implementation's column goes: the store first, then PSR-6, PSR-16, Doctrine.
+fn column_rank(name: &str) -> (u8, String) {
+    let rank = if name.starts_with("Store") {
+        0
+    } else if name.starts_with("Arc<dyn Store>") {
+        1
+    } else if name.starts_with("PSR-6") {
+        2
+    } else if name.starts_with("PSR-16") {
+        3
+    } else if name.starts_with("Doctrine") {
+        4
+    } else {
+        5
+    };
+    (rank, name.to_owned())
 }
 
 /// The `new` result directories (one per benchmark) below `root`.

@@ -1,0 +1,68 @@
+//! moka: the store and every abstraction beside raw `moka::future::Cache` doing the same work
+//! (the groups are listed in `benches::harness`). Raw moka has no per-entry TTL without an
+//! `Expiry` type, so its writes carry none: it is the floor, not an equal.
+//!
+//! `taskset -c 0 cargo bench -p benches --bench moka`.
+
+use benches::harness::{self, CONCURRENT, RawClient};
+use benches::{criterion, raw_moka, runtime};
+use bytes::Bytes;
+use cache_store::moka::MokaStore;
+use criterion::{Criterion, criterion_group, criterion_main};
+use futures_util::future::join_all;
+use std::time::Duration;
+
+struct RawMoka(moka::future::Cache<String, Bytes>);
+
+impl RawClient for RawMoka {
+    fn name(&self) -> &'static str {
+        "raw moka"
+    }
+
+    async fn get(&self, key: &str) -> Option<Bytes> {
+        self.0.get(key).await
+    }
+
+    async fn set(&self, key: &str, value: Bytes, _ttl: Duration) {
+        self.0.insert(key.to_owned(), value).await;
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> usize {
+        let mut found = 0;
+        for key in keys {
+            found += usize::from(self.0.get(*key).await.is_some());
+        }
+        found
+    }
+
+    async fn set_many(&self, entries: &[(&str, Bytes)], _ttl: Duration) {
+        for (key, value) in entries {
+            self.0.insert((*key).to_owned(), value.clone()).await;
+        }
+    }
+
+    async fn concurrent_gets(&self, keys: &[&str]) -> usize {
+        debug_assert_eq!(keys.len(), CONCURRENT);
+        join_all(keys.iter().map(|k| self.0.get(*k)))
+            .await
+            .iter()
+            .filter(|v| v.is_some())
+            .count()
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let store = MokaStore::builder()
+        .max_capacity_bytes(benches::CAPACITY)
+        .namespace("bench")
+        .build()
+        .expect("store");
+    harness::run(c, &runtime(), "moka", store, RawMoka(raw_moka()), &[]);
+}
+
+criterion_group! {
+    name = benches;
+    config = criterion();
+    targets = bench
+}
+criterion_main!(benches);
