@@ -218,6 +218,52 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
         Ok(None)
     }
 
+    /// The values of `keys` (hits' values, `None` for misses), one slot per key asked,
+    /// duplicates included, in one store batch: what `get_items` answers, without building an
+    /// item per key. Not part of PSR-6; the batch reads of PSR-16 and Doctrine over a pool use
+    /// it.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_items`](Self::get_items).
+    async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let items = self.get_items(keys).await?;
+        // Items come one per distinct key, in order of first appearance: a key that is not
+        // the next item's repeats an earlier one.
+        let mut values: Vec<Option<Bytes>> = Vec::with_capacity(keys.len());
+        let mut firsts: Vec<usize> = Vec::with_capacity(items.len());
+        let mut items = items.into_iter().peekable();
+        for (slot, key) in keys.iter().enumerate() {
+            if let Some(item) = items.next_if(|item| item.key() == *key) {
+                firsts.push(slot);
+                values.push(if item.is_hit() {
+                    item.into_value()
+                } else {
+                    None
+                });
+            } else {
+                let first = firsts.iter().copied().find(|&first| keys[first] == *key);
+                values.push(first.and_then(|first| values[first].clone()));
+            }
+        }
+        Ok(values)
+    }
+
+    /// Saves every item of `items` in one store batch: what `save_deferred` of each and then
+    /// `commit` do, without the trip through the deferred queue where the pool can skip it.
+    /// Not part of PSR-6; the batch writes of PSR-16 and Doctrine over a pool use it.
+    ///
+    /// # Errors
+    ///
+    /// As [`commit`](Self::commit): a backend failure, or values the backend refuses (the
+    /// others are saved).
+    async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
+        for item in items {
+            self.save_deferred(item).await?;
+        }
+        self.commit().await
+    }
+
     /// Saves `item` only if its key holds no live entry, atomically: of many concurrent
     /// `add_item`s of one absent key exactly one returns `true`. Not part of PSR-6; it is
     /// what locks and collision-safe session creation are built on.
@@ -302,6 +348,12 @@ impl<P: CacheItemPool + ?Sized> CacheItemPool for Arc<P> {
     }
     async fn stats(&self) -> Result<Option<Stats>> {
         (**self).stats().await
+    }
+    async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        (**self).get_values(keys).await
+    }
+    async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
+        (**self).save_items(items).await
     }
     async fn add_item(&self, item: CacheItem) -> Result<bool> {
         (**self).add_item(item).await

@@ -231,6 +231,8 @@ macro_rules! pool_suite {
             get_shares_errors_and_does_not_cache_them,
             recursive_get,
             dont_save_when_asked_not_to,
+            save_items_is_deferred_saves_and_a_commit,
+            get_values_answers_like_get_items,
             get_records_metadata,
             default_lifetime,
             short_and_very_long_lifetimes,

@@ -3,7 +3,7 @@
 mod deferred;
 mod stampede;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cache_store::envelope::{self, Metadata};
 use cache_store::{
-    Clock, Entry, Error, ErrorKind, Expiration, Key, OwnedKey, Result, Stats, Store,
+    Clock, Entry, Error, ErrorKind, Expiration, FailedEntries, Key, OwnedKey, Result, Stats, Store,
 };
 
 use crate::item::{CacheItem, ItemClock};
@@ -246,30 +246,36 @@ impl<S: Store + 'static> Pool<S> {
             .collect();
         // On a failed batch everything stays queued for the next commit.
         let failed = self.shared.store.set_many(&entries).await?;
-        let mut refused = Vec::new();
         self.with_queue(|queue| {
             for (key, pending) in &snapshot {
                 queue.remove_if_unchanged(key, pending.seq);
             }
         });
-        for (index, err) in failed {
-            let key = snapshot[index].0.as_str();
-            tracing::warn!(key, error = %err, "deferred item was not saved");
-            refused.push((key.to_owned(), err));
-        }
-        match refused.len() {
-            0 => Ok(()),
-            n => {
-                let (key, first) = &refused[0];
-                Err(Error::new(
-                    first.kind(),
-                    format!(
-                        "{n} of {} items were not saved; the first, {key:?}: {first}",
-                        snapshot.len()
-                    ),
-                )
-                .with_retryable(first.is_retryable()))
-            }
+        refusals(failed, entries.len(), |index| snapshot[index].0.as_str())
+    }
+}
+
+/// The error for the entries of a batch the store refused (each logged), if any.
+fn refusals<'a>(
+    failed: FailedEntries,
+    total: usize,
+    key_of: impl Fn(usize) -> &'a str,
+) -> Result<()> {
+    let mut refused = Vec::new();
+    for (index, err) in failed {
+        let key = key_of(index);
+        tracing::warn!(key, error = %err, "item was not saved");
+        refused.push((key, err));
+    }
+    match refused.len() {
+        0 => Ok(()),
+        n => {
+            let (key, first) = &refused[0];
+            Err(Error::new(
+                first.kind(),
+                format!("{n} of {total} items were not saved; the first, {key:?}: {first}"),
+            )
+            .with_retryable(first.is_retryable()))
         }
     }
 }
@@ -393,6 +399,62 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         self.shared.store.stats().await.map(Some)
     }
 
+    async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let keys = valid_keys(keys)?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.pending() > 0 {
+            // Deferred items must show: through the items, which consult the queue.
+            let asked: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+            let items = self.get_items(&asked).await?;
+            let found: HashMap<&str, Option<Bytes>> = items
+                .iter()
+                .map(|item| (item.key(), item.value().filter(|_| item.is_hit()).cloned()))
+                .collect();
+            return Ok(asked
+                .iter()
+                .map(|k| found.get(k).cloned().flatten())
+                .collect());
+        }
+        let found = self.shared.store.get_many(&keys).await?;
+        // As in get_items: a key whose value cannot be read (or whose server failed alone)
+        // is a miss for that key, logged.
+        Ok(keys
+            .iter()
+            .zip(found)
+            .map(|(key, found)| match found {
+                Ok(None) => None,
+                Ok(Some(stored)) => self.readable(*key, envelope::unwrap(stored)),
+                Err(err) => self.readable(*key, Err(err)),
+            })
+            .collect())
+    }
+
+    async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
+        if self.pending() > 0 {
+            // Queued items go out in the same batch, and a queued older value of one of these
+            // keys must not win: through the queue, as save_deferred and commit would.
+            for item in items {
+                self.enqueue(item);
+            }
+            return self.commit_queue().await;
+        }
+        let parts: Vec<_> = items.into_iter().map(CacheItem::into_parts).collect();
+        let entries: Vec<Entry<'_>> = parts
+            .iter()
+            .map(|(key, value, expiration, metadata)| {
+                Entry::new(
+                    key.as_key(),
+                    envelope::wrap(value.clone(), *metadata),
+                    self.resolve(*expiration),
+                )
+            })
+            .collect();
+        let failed = self.shared.store.set_many(&entries).await?;
+        refusals(failed, entries.len(), |index| parts[index].0.as_str())
+    }
+
     async fn add_item(&self, item: CacheItem) -> Result<bool> {
         self.commit_if_queued(item.key()).await?;
         let (key, value, expiration, metadata) = item.into_parts();
@@ -411,6 +473,21 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
 }
 
 impl<S: Store + 'static> Pool<S> {
+    /// A stored value as read: its value, or a miss (logged) when it cannot be read.
+    fn readable(
+        &self,
+        key: Key<'_>,
+        unwrapped: Result<(Bytes, Option<Metadata>)>,
+    ) -> Option<Bytes> {
+        match unwrapped {
+            Ok((value, _)) => Some(value),
+            Err(err) => {
+                tracing::warn!(key = key.as_str(), error = %err, "stored value cannot be read; treating it as a miss");
+                None
+            }
+        }
+    }
+
     /// Writes the deferred queue if `key` is in it, so that an operation that goes straight to
     /// the store (add, touch) sees what the pool already shows.
     async fn commit_if_queued(&self, key: &str) -> Result<()> {

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use cache_pool::{CacheItemPool, CacheItemPoolExt, Computed};
-use cache_store::{Clock, Error, ErrorKind, ManualClock};
+use cache_pool::{CacheItem, CacheItemPool, CacheItemPoolExt, Computed};
+use cache_store::{Clock, Error, ErrorKind, Expiration, ManualClock};
 use serde::{Deserialize, Serialize};
 
 use super::PoolFactory;
@@ -328,6 +328,68 @@ pub async fn commit(f: &dyn PoolFactory) {
     pool.commit()
         .await
         .expect("a commit with nothing pending succeeds");
+}
+
+/// `get_values` (an extension) answers what `get_items` does, one slot per key asked:
+/// duplicates repeated, misses as `None`, deferred items visible, invalid keys refused.
+pub async fn get_values_answers_like_get_items(f: &dyn PoolFactory) {
+    let pool = fresh(f).await;
+    save(&*pool, "a", "1").await;
+    defer(&*pool, "d", "deferred").await;
+    let values = pool
+        .get_values(&["a", "missing", "a", "d", "missing"])
+        .await
+        .expect("get_values");
+    assert_eq!(values, vec![b("1"), None, b("1"), b("deferred"), None]);
+    pool.commit().await.expect("commit");
+    let values = pool.get_values(&["d", "a"]).await.expect("get_values");
+    assert_eq!(values, vec![b("deferred"), b("1")]);
+    assert!(pool.get_values(&[]).await.expect("no keys").is_empty());
+    let err = pool
+        .get_values(&["a", "bad:key"])
+        .await
+        .expect_err("an invalid key");
+    assert_eq!(err.kind(), ErrorKind::InvalidKey);
+}
+
+/// `save_items` (an extension) saves every item as `save_deferred` of each and `commit`
+/// would: the last of two items with one key wins, an already expired item leaves its key
+/// absent, and items deferred before are written in the same batch without beating a newer
+/// value of their key.
+pub async fn save_items_is_deferred_saves_and_a_commit(f: &dyn PoolFactory) {
+    let pool = fresh(f).await;
+    let item = |key: &str, value: &'static str, expiration: Expiration| {
+        let mut item = CacheItem::new(key).expect("a valid key");
+        item.set(value).expires(expiration);
+        item
+    };
+    save(&*pool, "expired", "old").await;
+    pool.save_items(vec![
+        item("a", "first", Expiration::Never),
+        item("b", "b", Expiration::Never),
+        item("a", "second", Expiration::Never),
+        item("expired", "gone", Expiration::After(Duration::ZERO)),
+    ])
+    .await
+    .expect("save_items");
+    assert_eq!(value(&*pool, "a").await, b("second"));
+    assert_eq!(value(&*pool, "b").await, b("b"));
+    assert_eq!(value(&*pool, "expired").await, None);
+
+    defer(&*pool, "queued", "deferred").await;
+    defer(&*pool, "a", "deferred a").await;
+    pool.save_items(vec![item("a", "newest a", Expiration::Never)])
+        .await
+        .expect("save_items");
+    assert_eq!(value(&*pool, "a").await, b("newest a"));
+    assert_eq!(value(&*pool, "queued").await, b("deferred"));
+    pool.commit().await.expect("commit");
+    assert_eq!(
+        value(&*pool, "a").await,
+        b("newest a"),
+        "the older deferred value won"
+    );
+    pool.save_items(Vec::new()).await.expect("an empty batch");
 }
 
 /// testExpiration: an item saved with a 2 s lifetime misses 3 s later.

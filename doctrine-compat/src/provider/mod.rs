@@ -3,7 +3,7 @@
 
 mod layout;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -211,22 +211,19 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
             return Ok(HashMap::new());
         }
         let version = self.version().await?;
-        // The encoding is one-to-one, so distinct ids are distinct keys, and the pool's items
-        // (one per distinct key, in order) line up with the distinct ids.
-        let mut seen = HashSet::with_capacity(ids.len());
-        let distinct: Vec<&str> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
-        let keys: Vec<String> = distinct
+        let keys: Vec<String> = ids
             .iter()
             .map(|id| layout::id_key(&self.namespace, id, version))
             .collect();
         let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let items = self.pool.get_items(&asked).await?;
-        Ok(distinct
-            .into_iter()
-            .zip(items)
-            .filter(|(_, item)| item.is_hit())
-            .filter_map(|(id, item)| Some((id.to_owned(), item.into_value()?)))
-            .collect())
+        let values = self.pool.get_values(&asked).await?;
+        let mut found = HashMap::with_capacity(ids.len());
+        for (id, value) in ids.iter().zip(values) {
+            if let Some(value) = value {
+                found.insert((*id).to_owned(), value);
+            }
+        }
+        Ok(found)
     }
 
     async fn save_multiple(&self, entries: &[(&str, Bytes)], life_time: Duration) -> Result<()> {
@@ -234,13 +231,17 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
             return Ok(());
         }
         let version = self.version().await?;
-        for (id, data) in entries {
-            let key = layout::id_key(&self.namespace, id, version);
-            self.pool
-                .save_deferred(item(&key, data.clone(), life_time)?)
-                .await?;
-        }
-        self.pool.commit().await
+        let items = entries
+            .iter()
+            .map(|(id, data)| {
+                item(
+                    &layout::id_key(&self.namespace, id, version),
+                    data.clone(),
+                    life_time,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.pool.save_items(items).await
     }
 
     async fn delete_multiple(&self, ids: &[&str]) -> Result<()> {

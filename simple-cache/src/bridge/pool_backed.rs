@@ -1,12 +1,11 @@
 //! PSR-16 over a PSR-6 pool.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_pool::{CacheItem, CacheItemPool};
-use cache_store::{Clock, Expiration, Key, Result};
+use cache_store::{Clock, Expiration, Result};
 
 use crate::traits::SimpleCache;
 
@@ -75,29 +74,16 @@ impl SimpleCache for PoolBackedCache {
     }
 
     async fn get_multiple(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        // The pool collapses duplicates; PSR-16 here answers every slot asked.
-        let items = self.pool.get_items(keys).await?;
-        let found: HashMap<&str, Option<Bytes>> = items
-            .iter()
-            .map(|i| (i.key(), if i.is_hit() { i.value().cloned() } else { None }))
-            .collect();
-        Ok(keys
-            .iter()
-            .map(|k| found.get(k).cloned().flatten())
-            .collect())
+        self.pool.get_values(keys).await
     }
 
     async fn set_multiple(&self, values: &[(&str, Bytes)], ttl: Expiration) -> Result<()> {
-        // Every key is checked before anything is queued.
-        for (key, _) in values {
-            Key::new(key)?;
-        }
-        for (key, value) in values {
-            self.pool
-                .save_deferred(item(key, value.clone(), ttl)?)
-                .await?;
-        }
-        self.pool.commit().await
+        // Every key is checked (by building its item) before anything is written.
+        let items = values
+            .iter()
+            .map(|(key, value)| item(key, value.clone(), ttl))
+            .collect::<Result<Vec<_>>>()?;
+        self.pool.save_items(items).await
     }
 
     async fn delete_multiple(&self, keys: &[&str]) -> Result<()> {
