@@ -20,7 +20,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use cache_pool::{CacheItem, CacheItemPool, Pool};
 use cache_store::{Entry, Expiration, Key, Store};
-use criterion::Criterion;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
 use doctrine_compat::{Cache as _, CacheProvider, MultiOperationCache};
 use futures_util::future::join_all;
 use simple_cache::{Cache, SimpleCache};
@@ -141,352 +142,215 @@ pub fn run<S, R>(
         ("get_miss", raw_missing, missing),
     ] {
         let mut group = c.benchmark_group(format!("{backend}/{name}"));
-        group.bench_function(raw.name(), |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(
-                    n,
-                    |i| async move { black_box(raw.get(&raw_list[at(i)]).await) },
-                )
-                .await
-            })
+        measure(&mut group, rt, raw.name(), |i| async move {
+            black_box(raw.get(&raw_list[at(i)]).await)
         });
-        group.bench_function("Store", |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    black_box(store.get(Key::new(&list[at(i)]).expect("key")).await.ok())
-                })
-                .await
-            })
+        measure(&mut group, rt, "Store", |i| async move {
+            black_box(store.get(Key::new(&list[at(i)]).expect("key")).await.ok())
         });
-        group.bench_function("Arc<dyn Store>", |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    black_box(
-                        dyn_store
-                            .get(Key::new(&list[at(i)]).expect("key"))
-                            .await
-                            .ok(),
-                    )
-                })
-                .await
-            })
+        measure(&mut group, rt, "Arc<dyn Store>", |i| async move {
+            black_box(
+                dyn_store
+                    .get(Key::new(&list[at(i)]).expect("key"))
+                    .await
+                    .ok(),
+            )
         });
         for (label, variant) in variants {
-            group.bench_function(format!("Store, {label}"), |b| {
-                b.to_async(rt).iter_custom(|n| async move {
-                    timed(n, |i| async move {
-                        black_box(variant.get(Key::new(&list[at(i)]).expect("key")).await.ok())
-                    })
-                    .await
-                })
+            measure(&mut group, rt, format!("Store, {label}"), |i| async move {
+                black_box(variant.get(Key::new(&list[at(i)]).expect("key")).await.ok())
             });
         }
-        group.bench_function("PSR-6 Pool", |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    black_box(pool.get_item(&list[at(i)]).await.ok())
-                })
-                .await
-            })
+        measure(&mut group, rt, "PSR-6 Pool", |i| async move {
+            black_box(pool.get_item(&list[at(i)]).await.ok())
         });
-        group.bench_function("PSR-16 Cache", |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    black_box(simple.get(&list[at(i)]).await.ok())
-                })
-                .await
-            })
+        measure(&mut group, rt, "PSR-16 Cache", |i| async move {
+            black_box(simple.get(&list[at(i)]).await.ok())
         });
-        group.bench_function("Doctrine CacheProvider", |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    black_box(doctrine.fetch(&list[at(i)]).await.ok())
-                })
-                .await
-            })
+        measure(&mut group, rt, "Doctrine CacheProvider", |i| async move {
+            black_box(doctrine.fetch(&list[at(i)]).await.ok())
         });
         group.finish();
     }
 
     let mut group = c.benchmark_group(format!("{backend}/set"));
-    group.bench_function(raw.name(), |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                raw.set(&raw_keys[at(i)], value(), TTL).await
-            })
-            .await
-        })
+    measure(&mut group, rt, raw.name(), |i| async move {
+        raw.set(&raw_keys[at(i)], value(), TTL).await
     });
-    group.bench_function("Store", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let key = Key::new(&keys[at(i)]).expect("key");
-                black_box(store.set(key, value(), Expiration::After(TTL)).await.ok())
-            })
-            .await
-        })
+    measure(&mut group, rt, "Store", |i| async move {
+        let key = Key::new(&keys[at(i)]).expect("key");
+        black_box(store.set(key, value(), Expiration::After(TTL)).await.ok())
     });
-    group.bench_function("PSR-6 Pool", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let mut item = CacheItem::new(&keys[at(i)]).expect("key");
-                item.set(value()).expires(Expiration::After(TTL));
-                black_box(pool.save(item).await.ok())
-            })
-            .await
-        })
+    measure(&mut group, rt, "PSR-6 Pool", |i| async move {
+        let mut item = CacheItem::new(&keys[at(i)]).expect("key");
+        item.set(value()).expires(Expiration::After(TTL));
+        black_box(pool.save(item).await.ok())
     });
-    group.bench_function("PSR-16 Cache", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                black_box(
-                    simple
-                        .set(&keys[at(i)], value(), Expiration::After(TTL))
-                        .await
-                        .ok(),
-                )
-            })
-            .await
-        })
+    measure(&mut group, rt, "PSR-16 Cache", |i| async move {
+        black_box(
+            simple
+                .set(&keys[at(i)], value(), Expiration::After(TTL))
+                .await
+                .ok(),
+        )
     });
-    group.bench_function("Doctrine CacheProvider", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                black_box(doctrine.save(&keys[at(i)], value(), TTL).await.ok())
-            })
-            .await
-        })
+    measure(&mut group, rt, "Doctrine CacheProvider", |i| async move {
+        black_box(doctrine.save(&keys[at(i)], value(), TTL).await.ok())
     });
     group.finish();
 
     let mut group = c.benchmark_group(format!("{backend}/get_many_100"));
-    group.bench_function(raw.name(), |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let asked: Vec<&str> = raw_keys[batch(i)].iter().map(String::as_str).collect();
-                black_box(raw.get_many(&asked).await)
-            })
-            .await
-        })
+    measure(&mut group, rt, raw.name(), |i| async move {
+        let asked: Vec<&str> = raw_keys[batch(i)].iter().map(String::as_str).collect();
+        black_box(raw.get_many(&asked).await)
     });
-    group.bench_function("Store", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let asked: Vec<Key<'_>> = keys[batch(i)]
-                    .iter()
-                    .map(|k| Key::new(k).expect("key"))
-                    .collect();
-                black_box(store.get_many(&asked).await.ok())
-            })
-            .await
-        })
+    measure(&mut group, rt, "Store", |i| async move {
+        let asked: Vec<Key<'_>> = keys[batch(i)]
+            .iter()
+            .map(|k| Key::new(k).expect("key"))
+            .collect();
+        black_box(store.get_many(&asked).await.ok())
     });
     for (label, variant) in variants {
-        group.bench_function(format!("Store, {label}"), |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    let asked: Vec<Key<'_>> = keys[batch(i)]
-                        .iter()
-                        .map(|k| Key::new(k).expect("key"))
-                        .collect();
-                    black_box(variant.get_many(&asked).await.ok())
-                })
-                .await
-            })
+        measure(&mut group, rt, format!("Store, {label}"), |i| async move {
+            let asked: Vec<Key<'_>> = keys[batch(i)]
+                .iter()
+                .map(|k| Key::new(k).expect("key"))
+                .collect();
+            black_box(variant.get_many(&asked).await.ok())
         });
     }
-    group.bench_function("PSR-6 Pool", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let asked: Vec<&str> = keys[batch(i)].iter().map(String::as_str).collect();
-                black_box(pool.get_items(&asked).await.ok())
-            })
-            .await
-        })
+    measure(&mut group, rt, "PSR-6 Pool", |i| async move {
+        let asked: Vec<&str> = keys[batch(i)].iter().map(String::as_str).collect();
+        black_box(pool.get_items(&asked).await.ok())
     });
-    group.bench_function("PSR-16 Cache", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let asked: Vec<&str> = keys[batch(i)].iter().map(String::as_str).collect();
-                black_box(simple.get_multiple(&asked).await.ok())
-            })
-            .await
-        })
+    measure(&mut group, rt, "PSR-16 Cache", |i| async move {
+        let asked: Vec<&str> = keys[batch(i)].iter().map(String::as_str).collect();
+        black_box(simple.get_multiple(&asked).await.ok())
     });
-    group.bench_function("Doctrine CacheProvider", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let asked: Vec<&str> = keys[batch(i)].iter().map(String::as_str).collect();
-                black_box(doctrine.fetch_multiple(&asked).await.ok())
-            })
-            .await
-        })
+    measure(&mut group, rt, "Doctrine CacheProvider", |i| async move {
+        let asked: Vec<&str> = keys[batch(i)].iter().map(String::as_str).collect();
+        black_box(doctrine.fetch_multiple(&asked).await.ok())
     });
     group.finish();
 
     for name in ["set_many_100", "save_deferred_100_commit"] {
         let mut group = c.benchmark_group(format!("{backend}/{name}"));
-        group.bench_function(raw.name(), |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    let entries: Vec<(&str, Bytes)> = raw_keys[batch(i)]
-                        .iter()
-                        .map(|k| (k.as_str(), value()))
-                        .collect();
-                    raw.set_many(&entries, TTL).await
-                })
-                .await
-            })
+        measure(&mut group, rt, raw.name(), |i| async move {
+            let entries: Vec<(&str, Bytes)> = raw_keys[batch(i)]
+                .iter()
+                .map(|k| (k.as_str(), value()))
+                .collect();
+            raw.set_many(&entries, TTL).await
         });
         if name == "save_deferred_100_commit" {
-            group.bench_function("PSR-6 Pool", |b| {
-                b.to_async(rt).iter_custom(|n| async move {
-                    timed(n, |i| async move {
-                        for k in &keys[batch(i)] {
-                            let mut item = CacheItem::new(k).expect("key");
-                            item.set(value()).expires(Expiration::After(TTL));
-                            pool.save_deferred(item).await.expect("save_deferred");
-                        }
-                        black_box(pool.commit().await.ok())
-                    })
-                    .await
-                })
+            measure(&mut group, rt, "PSR-6 Pool", |i| async move {
+                for k in &keys[batch(i)] {
+                    let mut item = CacheItem::new(k).expect("key");
+                    item.set(value()).expires(Expiration::After(TTL));
+                    pool.save_deferred(item).await.expect("save_deferred");
+                }
+                black_box(pool.commit().await.ok())
             });
             group.finish();
             continue;
         }
-        group.bench_function("Store", |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    let entries: Vec<Entry<'_>> = keys[batch(i)]
-                        .iter()
-                        .map(|k| {
-                            Entry::new(Key::new(k).expect("key"), value(), Expiration::After(TTL))
-                        })
-                        .collect();
-                    black_box(store.set_many(&entries).await.ok())
-                })
-                .await
-            })
+        measure(&mut group, rt, "Store", |i| async move {
+            let entries: Vec<Entry<'_>> = keys[batch(i)]
+                .iter()
+                .map(|k| Entry::new(Key::new(k).expect("key"), value(), Expiration::After(TTL)))
+                .collect();
+            black_box(store.set_many(&entries).await.ok())
         });
-        group.bench_function("PSR-16 Cache", |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    let entries: Vec<(&str, Bytes)> = keys[batch(i)]
-                        .iter()
-                        .map(|k| (k.as_str(), value()))
-                        .collect();
-                    black_box(
-                        simple
-                            .set_multiple(&entries, Expiration::After(TTL))
-                            .await
-                            .ok(),
-                    )
-                })
-                .await
-            })
+        measure(&mut group, rt, "PSR-16 Cache", |i| async move {
+            let entries: Vec<(&str, Bytes)> = keys[batch(i)]
+                .iter()
+                .map(|k| (k.as_str(), value()))
+                .collect();
+            black_box(
+                simple
+                    .set_multiple(&entries, Expiration::After(TTL))
+                    .await
+                    .ok(),
+            )
         });
-        group.bench_function("Doctrine CacheProvider", |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    let entries: Vec<(&str, Bytes)> = keys[batch(i)]
-                        .iter()
-                        .map(|k| (k.as_str(), value()))
-                        .collect();
-                    black_box(doctrine.save_multiple(&entries, TTL).await.ok())
-                })
-                .await
-            })
+        measure(&mut group, rt, "Doctrine CacheProvider", |i| async move {
+            let entries: Vec<(&str, Bytes)> = keys[batch(i)]
+                .iter()
+                .map(|k| (k.as_str(), value()))
+                .collect();
+            black_box(doctrine.save_multiple(&entries, TTL).await.ok())
         });
         group.finish();
     }
 
     let mut group = c.benchmark_group(format!("{backend}/session_cycle"));
     let lifetime = Duration::from_secs(SESSION_LIFETIME_SECS);
-    group.bench_function(raw.name(), |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let key = &raw_sessions[at(i)];
-                let data = raw.get(key).await.unwrap_or_default();
-                raw.set(key, black_box(data), lifetime).await
-            })
-            .await
-        })
+    measure(&mut group, rt, raw.name(), |i| async move {
+        let key = &raw_sessions[at(i)];
+        let data = raw.get(key).await.unwrap_or_default();
+        raw.set(key, black_box(data), lifetime).await
     });
     for (name, handler) in &sessions {
-        group.bench_function(*name, |b| {
-            b.to_async(rt).iter_custom(|n| async move {
-                timed(n, |i| async move {
-                    let id = &ids[at(i)];
-                    let data = handler.read(id).await.expect("read");
-                    handler.write(id, black_box(data)).await.expect("write")
-                })
-                .await
-            })
+        measure(&mut group, rt, *name, |i| async move {
+            let id = &ids[at(i)];
+            let data = handler.read(id).await.expect("read");
+            handler.write(id, black_box(data)).await.expect("write")
         });
     }
     group.finish();
 
     let mut group = c.benchmark_group(format!("{backend}/{CONCURRENT}_concurrent_gets"));
-    group.bench_function(raw.name(), |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let first = at(i * CONCURRENT as u64).min(ENTRIES - CONCURRENT);
-                let asked: Vec<&str> = raw_keys[first..first + CONCURRENT]
-                    .iter()
-                    .map(String::as_str)
-                    .collect();
-                black_box(raw.concurrent_gets(&asked).await)
-            })
-            .await
-        })
+    measure(&mut group, rt, raw.name(), |i| async move {
+        let first = at(i * CONCURRENT as u64).min(ENTRIES - CONCURRENT);
+        let asked: Vec<&str> = raw_keys[first..first + CONCURRENT]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        black_box(raw.concurrent_gets(&asked).await)
     });
     let first = |i: u64| at(i * CONCURRENT as u64).min(ENTRIES - CONCURRENT);
-    group.bench_function("Store", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let gets = keys[first(i)..first(i) + CONCURRENT]
-                    .iter()
-                    .map(|k| store.get(Key::new(k).expect("key")));
-                black_box(join_all(gets).await)
-            })
-            .await
-        })
+    measure(&mut group, rt, "Store", |i| async move {
+        let gets = keys[first(i)..first(i) + CONCURRENT]
+            .iter()
+            .map(|k| store.get(Key::new(k).expect("key")));
+        black_box(join_all(gets).await)
     });
-    group.bench_function("PSR-6 Pool", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let gets = keys[first(i)..first(i) + CONCURRENT]
-                    .iter()
-                    .map(|k| pool.get_item(k));
-                black_box(join_all(gets).await)
-            })
-            .await
-        })
+    measure(&mut group, rt, "PSR-6 Pool", |i| async move {
+        let gets = keys[first(i)..first(i) + CONCURRENT]
+            .iter()
+            .map(|k| pool.get_item(k));
+        black_box(join_all(gets).await)
     });
-    group.bench_function("PSR-16 Cache", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let gets = keys[first(i)..first(i) + CONCURRENT]
-                    .iter()
-                    .map(|k| simple.get(k));
-                black_box(join_all(gets).await)
-            })
-            .await
-        })
+    measure(&mut group, rt, "PSR-16 Cache", |i| async move {
+        let gets = keys[first(i)..first(i) + CONCURRENT]
+            .iter()
+            .map(|k| simple.get(k));
+        black_box(join_all(gets).await)
     });
-    group.bench_function("Doctrine CacheProvider", |b| {
-        b.to_async(rt).iter_custom(|n| async move {
-            timed(n, |i| async move {
-                let gets = keys[first(i)..first(i) + CONCURRENT]
-                    .iter()
-                    .map(|k| doctrine.fetch(k));
-                black_box(join_all(gets).await)
-            })
-            .await
-        })
+    measure(&mut group, rt, "Doctrine CacheProvider", |i| async move {
+        let gets = keys[first(i)..first(i) + CONCURRENT]
+            .iter()
+            .map(|k| doctrine.fetch(k));
+        black_box(join_all(gets).await)
     });
     group.finish();
+}
+
+/// Adds `name` to `group`: criterion's iterations of `op(i)`, one after the other.
+fn measure<F, Fut, T>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &Runtime,
+    name: impl Into<String>,
+    op: F,
+) where
+    F: Fn(u64) -> Fut + Copy,
+    Fut: std::future::Future<Output = T>,
+{
+    group.bench_function(name.into(), |b| {
+        b.to_async(rt)
+            .iter_custom(|n| async move { timed(n, op).await })
+    });
 }
 
 /// Runs `op(0..n)` one after the other and returns the time it took.

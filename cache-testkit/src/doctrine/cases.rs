@@ -96,14 +96,7 @@ fn b(s: &'static str) -> Option<Bytes> {
 }
 
 fn clock_or_skip(f: &dyn DoctrineFactory, case: &str) -> Option<ManualClock> {
-    let clock = f.clock();
-    if clock.is_none() {
-        eprintln!(
-            "skipped {case}: the backend keeps its own time, so the kit cannot move it without \
-             sleeping (no DoctrineFactory::clock)"
-        );
-    }
-    clock
+    crate::env::clock_or_skip(f.clock(), "DoctrineFactory", case)
 }
 
 /// testSetContainsFetchDelete ×16 and testValueThatIsFalseBooleanIsProperlyRetrieved.

@@ -45,14 +45,7 @@ async fn pool_on(
 }
 
 fn clock_or_skip(f: &dyn PoolFactory, case: &str) -> Option<ManualClock> {
-    let clock = f.clock();
-    if clock.is_none() {
-        eprintln!(
-            "skipped {case}: the backend keeps its own time, so the kit cannot move it without \
-             sleeping (no PoolFactory::clock)"
-        );
-    }
-    clock
+    crate::env::clock_or_skip(f.clock(), "PoolFactory", case)
 }
 
 async fn save(pool: &dyn CacheItemPool, key: &str, value: &'static str) {

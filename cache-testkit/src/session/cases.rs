@@ -29,14 +29,7 @@ async fn fresh(f: &dyn SessionFactory) -> Arc<dyn SessionHandler> {
 }
 
 fn clock_or_skip(f: &dyn SessionFactory, case: &str) -> Option<ManualClock> {
-    let clock = f.clock();
-    if clock.is_none() {
-        eprintln!(
-            "skipped {case}: the backend keeps its own time, so the kit cannot move it without \
-             sleeping (no SessionFactory::clock)"
-        );
-    }
-    clock
+    crate::env::clock_or_skip(f.clock(), "SessionFactory", case)
 }
 
 /// Locking that gives up at once, so a held lock shows as an error without waiting.

@@ -23,14 +23,7 @@ async fn fresh(f: &dyn SimpleCacheFactory) -> Arc<dyn SimpleCache> {
 }
 
 fn clock_or_skip(f: &dyn SimpleCacheFactory, case: &str) -> Option<ManualClock> {
-    let clock = f.clock();
-    if clock.is_none() {
-        eprintln!(
-            "skipped {case}: the backend keeps its own time, so the kit cannot move it without \
-             sleeping (no SimpleCacheFactory::clock)"
-        );
-    }
-    clock
+    crate::env::clock_or_skip(f.clock(), "SimpleCacheFactory", case)
 }
 
 fn b(s: &'static str) -> Option<Bytes> {
