@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use cache_store::memcached::MemcachedStore;
 use cache_store::{Entry, ErrorKind, Expiration, Key, Store};
 use cache_testkit::memcached::MemcachedFactory;
@@ -113,6 +114,47 @@ async fn with_a_token_refresh_interval_clears_are_seen_within_it() {
         cached.get(key("k")).await.unwrap(),
         None,
         "a clear in this process was not seen at once"
+    );
+}
+
+/// A server that accepts connections but never answers nor reads (hung) gives timeouts, for
+/// a small request and for a batch too large to fit in the socket buffers, instead of a hang;
+/// the watchdog's timeout also frees the caller stuck writing.
+#[tokio::test]
+async fn a_hung_server_gives_timeouts_not_hangs() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    // Accept and hold connections without ever reading or writing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let hung = MemcachedStore::builder(&format!("memcache://{address}"))
+        .namespace("hung")
+        .request_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = hung.get(key("k")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.is_retryable());
+
+    let big = Bytes::from(vec![b'x'; 512 * 1024]);
+    let names: Vec<String> = (0..32).map(|i| format!("big{i}")).collect();
+    let entries: Vec<Entry<'_>> = names
+        .iter()
+        .map(|n| Entry::new(key(n), big.clone(), Expiration::Never))
+        .collect();
+    let err = hung.set_many(&entries).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Timeout | ErrorKind::Unavailable),
+        "{err}"
+    );
+    // The next call dials afresh and times out the same way.
+    assert_eq!(
+        hung.get(key("k")).await.unwrap_err().kind(),
+        ErrorKind::Timeout
     );
 }
 

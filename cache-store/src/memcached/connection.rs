@@ -7,26 +7,58 @@
 //! from the caller saves a task hop per request; reading in a task of its own keeps a large
 //! batch from deadlocking (a server stops reading while its replies are not read). A
 //! connection that fails is dropped, and the next call dials a new one.
+//!
+//! The request timeout is kept by one watchdog task per connection instead of a timer per
+//! request (which cost about 0.4 µs a call): it looks at the age of the oldest request still
+//! waiting for its reply a few times per timeout, and when that age passes the timeout it has
+//! the reader fail every waiting request and shut the socket down (which also frees a caller
+//! stuck writing to a server that stopped reading).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use super::protocol::{self, Reply};
 use crate::error::{Error, ErrorKind, Result};
 
 type Respond = oneshot::Sender<Result<Vec<Reply>>>;
 
+/// A request waiting for its replies: how many, where they go, and when it was queued.
+struct Slot {
+    replies: usize,
+    respond: Respond,
+    queued: Instant,
+}
+
 /// The write side of a live connection: the socket, and the reader's queue of reply slots.
 struct Writer {
     socket: OwnedWriteHalf,
-    slots: mpsc::UnboundedSender<(usize, Respond)>,
+    slots: mpsc::UnboundedSender<Slot>,
+}
+
+/// What the reader and the watchdog share: since when the reader has been waiting for the
+/// request at the front (0: none), and the watchdog's signal that it waited too long.
+#[derive(Default)]
+struct Watch {
+    /// Nanoseconds since [`epoch`], plus one (0 means nothing is awaited).
+    awaiting_since: AtomicU64,
+    expired: Notify,
+}
+
+/// The instant the watch's times count from.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn nanos_since_epoch(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch()).as_nanos()).unwrap_or(u64::MAX - 1)
 }
 
 /// A live connection. Dropping the last handle closes the socket's write side, which ends the
@@ -91,22 +123,8 @@ impl ServerConnection {
             return Ok(Vec::new());
         }
         let live = self.live().await?;
-        match tokio::time::timeout(self.request_timeout, self.exchange(&live, payload, replies))
-            .await
-        {
-            Ok(result) => result,
-            Err(_) => {
-                // The server may be stuck: dial afresh next time rather than queue behind it.
-                live.broken.store(true, Ordering::Release);
-                Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "memcached {} did not reply within {:?}",
-                        self.address, self.request_timeout
-                    ),
-                ))
-            }
-        }
+        // No timer here: the connection's watchdog fails this request if it waits too long.
+        self.exchange(&live, payload, replies).await
     }
 
     async fn exchange(&self, live: &Live, payload: &[u8], replies: usize) -> Result<Vec<Reply>> {
@@ -116,7 +134,12 @@ impl ServerConnection {
             if live.broken.load(Ordering::Acquire) {
                 return Err(self.unavailable("the connection broke"));
             }
-            if writer.slots.send((replies, respond)).is_err() {
+            let slot = Slot {
+                replies,
+                respond,
+                queued: Instant::now(),
+            };
+            if writer.slots.send(slot).is_err() {
                 live.broken.store(true, Ordering::Release);
                 return Err(self.unavailable("the connection closed"));
             }
@@ -180,12 +203,16 @@ impl ServerConnection {
         let (reader, socket) = stream.into_split();
         let (slots, slot_queue) = mpsc::unbounded_channel();
         let broken = Arc::new(AtomicBool::new(false));
+        let watch = Arc::new(Watch::default());
         tokio::spawn(read_replies(
             reader,
             slot_queue,
             Arc::clone(&broken),
+            Arc::clone(&watch),
             self.address.clone(),
+            self.request_timeout,
         ));
+        tokio::spawn(watchdog(watch, Arc::clone(&broken), self.request_timeout));
         let live = Arc::new(Live {
             writer: Mutex::new(Writer { socket, slots }),
             broken,
@@ -195,21 +222,47 @@ impl ServerConnection {
     }
 }
 
+/// Fails the connection's waiting requests once the oldest has waited longer than `timeout`;
+/// ends when the connection breaks or expires.
+async fn watchdog(watch: Arc<Watch>, broken: Arc<AtomicBool>, timeout: Duration) {
+    let mut tick = tokio::time::interval((timeout / 4).max(Duration::from_millis(5)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let limit = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+    loop {
+        tick.tick().await;
+        if broken.load(Ordering::Acquire) {
+            return;
+        }
+        let since = watch.awaiting_since.load(Ordering::Acquire);
+        let now = nanos_since_epoch(Instant::now()) + 1;
+        if since != 0 && now.saturating_sub(since) > limit {
+            watch.expired.notify_one();
+            return;
+        }
+    }
+}
+
 /// Reads replies and completes the slots in order.
 async fn read_replies(
     mut reader: OwnedReadHalf,
-    mut slots: mpsc::UnboundedReceiver<(usize, Respond)>,
+    mut slots: mpsc::UnboundedReceiver<Slot>,
     broken: Arc<AtomicBool>,
+    watch: Arc<Watch>,
     address: String,
+    timeout: Duration,
 ) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let failure = 'outer: loop {
-        let Some((expected, respond)) = slots.recv().await else {
+        watch.awaiting_since.store(0, Ordering::Release);
+        let Some(slot) = slots.recv().await else {
             return; // the writer is gone: the connection was dropped
         };
-        let mut replies = Vec::with_capacity(expected);
+        watch
+            .awaiting_since
+            .store(nanos_since_epoch(slot.queued) + 1, Ordering::Release);
+        let mut replies = Vec::with_capacity(slot.replies);
         let mut counted = 0;
-        while counted < expected {
+        while counted < slot.replies {
             match protocol::parse(&mut buf) {
                 Ok(Some(reply)) => {
                     if !matches!(reply, Reply::Item { .. }) {
@@ -217,40 +270,58 @@ async fn read_replies(
                     }
                     replies.push(reply);
                 }
-                Ok(None) => match reader.read_buf(&mut buf).await {
-                    Ok(0) => {
-                        let _ = respond.send(Err(closed(&address)));
-                        break 'outer closed(&address);
+                Ok(None) => {
+                    let read = tokio::select! {
+                        biased;
+                        () = watch.expired.notified() => {
+                            let err = Error::new(
+                                ErrorKind::Timeout,
+                                format!("memcached {address} did not reply within {timeout:?}"),
+                            );
+                            let _ = slot.respond.send(Err(err.clone()));
+                            // Shutting the socket down also frees a caller stuck writing to a
+                            // server that stopped reading.
+                            let _ = socket2::SockRef::from(reader.as_ref())
+                                .shutdown(std::net::Shutdown::Both);
+                            break 'outer err;
+                        }
+                        read = reader.read_buf(&mut buf) => read,
+                    };
+                    match read {
+                        Ok(0) => {
+                            let _ = slot.respond.send(Err(closed(&address)));
+                            break 'outer closed(&address);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            let err = Error::new(
+                                ErrorKind::Unavailable,
+                                format!("reading from memcached {address}"),
+                            )
+                            .with_source(e);
+                            let _ = slot.respond.send(Err(err.clone()));
+                            break 'outer err;
+                        }
                     }
-                    Ok(_) => {}
-                    Err(e) => {
-                        let err = Error::new(
-                            ErrorKind::Unavailable,
-                            format!("reading from memcached {address}"),
-                        )
-                        .with_source(e);
-                        let _ = respond.send(Err(err.clone()));
-                        break 'outer err;
-                    }
-                },
+                }
                 Err(what) => {
                     let err = Error::new(
                         ErrorKind::Unavailable,
                         format!("memcached {address} sent {what}"),
                     )
                     .with_retryable(false);
-                    let _ = respond.send(Err(err.clone()));
+                    let _ = slot.respond.send(Err(err.clone()));
                     break 'outer err;
                 }
             }
         }
-        // A caller that gave up (timeout, cancellation) dropped its receiver: nothing to do.
-        let _ = respond.send(Ok(replies));
+        // A caller that gave up (cancellation) dropped its receiver: nothing to do.
+        let _ = slot.respond.send(Ok(replies));
     };
     broken.store(true, Ordering::Release);
     slots.close();
-    while let Some((_, respond)) = slots.recv().await {
-        let _ = respond.send(Err(failure.clone()));
+    while let Some(slot) = slots.recv().await {
+        let _ = slot.respond.send(Err(failure.clone()));
     }
 }
 

@@ -20,7 +20,9 @@
 //! # Clear
 //!
 //! memcached cannot list keys, and `flush_all` would wipe every tenant of the server, so each
-//! namespace has a token stored under `ns:{version}`, and every value carries the token it
+//! namespace has a token stored under `ns:{version}` (in its client flags, so that reading it
+//! is a one-line `mg … f`; the value holds the same number in digits for people looking at
+//! the server), and every value carries the token it
 //! was written under in its client flags. Reads fetch the token in the same round trip as the
 //! values (pipelined on the token's server) and treat a value with another token as absent;
 //! `clear` writes a new token, so it is O(1) and visible at once to every handle and process.

@@ -55,11 +55,18 @@ fn exptime(expiration: Expiration) -> Option<i64> {
 
 fn token_of(reply: &Reply) -> Result<Option<u32>> {
     match reply {
-        Reply::Value { data, .. } => std::str::from_utf8(data)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-            .map(Some)
-            .ok_or_else(|| Error::new(ErrorKind::Decode, "the namespace token is not a number")),
+        // The token is the client flags (`mg <key> f`); a zero flag is no token.
+        Reply::Done { flags } => Ok(flags.client.filter(|t| *t != 0)),
+        Reply::Value { data, flags } => match flags.client.filter(|t| *t != 0) {
+            Some(token) => Ok(Some(token)),
+            None => std::str::from_utf8(data)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::Decode, "the namespace token is not a number")
+                }),
+        },
         Reply::Miss => Ok(None),
         other => Err(reply_error(other)),
     }
@@ -97,7 +104,8 @@ impl MemcachedStore {
         let token_server = with_token.then(|| {
             let key = self.token_key();
             let server = self.server_of(&key);
-            protocol::meta_get(&mut payloads[server].0, &key, true, false, None);
+            // The token travels in the client flags: a one-line `HD f<token>` reply.
+            protocol::meta_get(&mut payloads[server].0, &key, false, false, None);
             payloads[server].1 += 1;
             server
         });
@@ -165,11 +173,11 @@ impl MemcachedStore {
             &mut payload,
             &key,
             known.to_string().as_bytes(),
-            0,
+            known,
             0,
             SetMode::Add,
         );
-        protocol::meta_get(&mut payload, &key, true, false, None);
+        protocol::meta_get(&mut payload, &key, false, false, None);
         let replies = server.call(&payload, 2).await?;
         match replies.get(1).map(token_of).transpose()?.flatten() {
             Some(token) => {
@@ -201,7 +209,14 @@ impl MemcachedStore {
             let token = new_token(0);
             let mut payload = Vec::new();
             let digits = token.to_string();
-            protocol::meta_set(&mut payload, &key, digits.as_bytes(), 0, 0, SetMode::Add);
+            protocol::meta_set(
+                &mut payload,
+                &key,
+                digits.as_bytes(),
+                token,
+                0,
+                SetMode::Add,
+            );
             match server.call(&payload, 1).await?.first() {
                 Some(Reply::Done { .. }) => {
                     self.token.value.store(u64::from(token), Ordering::Release);
@@ -512,7 +527,7 @@ impl Store for MemcachedStore {
             &mut payload,
             &key,
             token.to_string().as_bytes(),
-            0,
+            token,
             0,
             SetMode::Set,
         );
