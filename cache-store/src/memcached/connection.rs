@@ -116,7 +116,7 @@ impl ServerConnection {
     }
 
     /// Sends `payload` (pipelined commands) and waits for `replies` replies, in one round
-    /// trip, within the request timeout. A classic `gets` counts as one reply: its `VALUE`
+    /// trip, within the request timeout. A classic `get` counts as one reply: its `VALUE`
     /// items come back followed by the `END` that is counted.
     pub(super) async fn call(&self, payload: &[u8], replies: usize) -> Result<Vec<Reply>> {
         if replies == 0 {

@@ -2,7 +2,7 @@
 //! replies. Pure functions, no I/O.
 //!
 //! Every key is sent as its base64 text (the same text in meta commands and in the classic
-//! multi-key `gets`, so both address the same item), so no key byte (space, CR LF, NUL,
+//! multi-key `get`, so both address the same item), so no key byte (space, CR LF, NUL,
 //! control bytes) ever reaches the text protocol raw.
 
 use std::ops::Range;
@@ -26,10 +26,10 @@ pub(super) enum Reply {
     NotFound,
     /// `SERVER_ERROR …`, `CLIENT_ERROR …` or `ERROR`.
     Error(String),
-    /// `VALUE <key> <flags> <len> [<cas>]` of a classic `gets`: one hit (the key is the base64
+    /// `VALUE <key> <flags> <len> [<cas>]` of a classic `get`: one hit (the key is the base64
     /// text that was sent).
     Item { key: Bytes, flags: u32, data: Bytes },
-    /// `END`: the end of a classic `gets` reply.
+    /// `END`: the end of a classic `get` reply.
     End,
 }
 

@@ -583,7 +583,7 @@ impl Store for MemcachedStore {
     }
 
     /// One key: one `mg` (with the token read pipelined ahead of it on its server) rather
-    /// than a one-key `gets`, which costs a map and a key echo for nothing.
+    /// than a one-key classic `get`, which echoes the key for nothing.
     async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
         match self
             .meta_get_one(&self.data_key(key), true, false, None)
