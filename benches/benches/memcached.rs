@@ -84,10 +84,7 @@ impl RawClient for RawMemcached {
 }
 
 fn bench(c: &mut Criterion) {
-    let Ok(url) = std::env::var("CACHE_TEST_MEMCACHED_URL") else {
-        eprintln!(
-            "skipped the memcached benches: CACHE_TEST_MEMCACHED_URL is not set (scripts/test-servers.sh starts a server)"
-        );
+    let Some(url) = benches::server_url("CACHE_TEST_MEMCACHED_URL", "memcached") else {
         return;
     };
     let address = url

@@ -87,10 +87,7 @@ impl RawClient for RawRedis {
 }
 
 fn bench(c: &mut Criterion) {
-    let Ok(url) = std::env::var("CACHE_TEST_REDIS_URL") else {
-        eprintln!(
-            "skipped the redis benches: CACHE_TEST_REDIS_URL is not set (scripts/test-servers.sh starts a server)"
-        );
+    let Some(url) = benches::server_url("CACHE_TEST_REDIS_URL", "redis") else {
         return;
     };
     let rt = runtime();

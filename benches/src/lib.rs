@@ -100,6 +100,17 @@ pub fn session_handlers<S: cache_store::Store + Clone + 'static>(
     ]
 }
 
+/// The server URL in `var`, or `None` with the reason the `backend` benches are skipped.
+pub fn server_url(var: &str, backend: &str) -> Option<String> {
+    let url = std::env::var(var).ok();
+    if url.is_none() {
+        eprintln!(
+            "skipped the {backend} benches: {var} is not set (scripts/test-servers.sh starts a server)"
+        );
+    }
+    url
+}
+
 /// A current-thread runtime: the flavour both sides of every comparison run on.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

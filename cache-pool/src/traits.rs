@@ -227,26 +227,7 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
     ///
     /// As [`get_items`](Self::get_items).
     async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let items = self.get_items(keys).await?;
-        // Items come one per distinct key, in order of first appearance: a key that is not
-        // the next item's repeats an earlier one.
-        let mut values: Vec<Option<Bytes>> = Vec::with_capacity(keys.len());
-        let mut firsts: Vec<usize> = Vec::with_capacity(items.len());
-        let mut items = items.into_iter().peekable();
-        for (slot, key) in keys.iter().enumerate() {
-            if let Some(item) = items.next_if(|item| item.key() == *key) {
-                firsts.push(slot);
-                values.push(if item.is_hit() {
-                    item.into_value()
-                } else {
-                    None
-                });
-            } else {
-                let first = firsts.iter().copied().find(|&first| keys[first] == *key);
-                values.push(first.and_then(|first| values[first].clone()));
-            }
-        }
-        Ok(values)
+        Ok(values_of_items(keys, self.get_items(keys).await?))
     }
 
     /// Saves every item of `items` in one store batch: what `save_deferred` of each and then
@@ -294,6 +275,29 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
             "touch_item (an expiry change without a rewrite)",
         ))
     }
+}
+
+/// One value per key asked, from the items `get_items` gave for those keys: one per distinct
+/// key, in order of first appearance, so a key that is not the next item's repeats an earlier
+/// one (no hashing needed).
+pub(crate) fn values_of_items(keys: &[&str], items: Vec<CacheItem>) -> Vec<Option<Bytes>> {
+    let mut values: Vec<Option<Bytes>> = Vec::with_capacity(keys.len());
+    let mut firsts: Vec<usize> = Vec::with_capacity(items.len());
+    let mut items = items.into_iter().peekable();
+    for (slot, key) in keys.iter().enumerate() {
+        if let Some(item) = items.next_if(|item| item.key() == *key) {
+            firsts.push(slot);
+            values.push(if item.is_hit() {
+                item.into_value()
+            } else {
+                None
+            });
+        } else {
+            let first = firsts.iter().copied().find(|&first| keys[first] == *key);
+            values.push(first.and_then(|first| values[first].clone()));
+        }
+    }
+    values
 }
 
 /// The error of an optional operation a pool does not implement.

@@ -46,32 +46,11 @@ impl PoolFactory for Moka {
 
 cache_testkit::pool_suite!(Moka::new());
 
-/// The same kit with the pool over `Arc<dyn Store>`, the run-time-chosen form.
+/// The same kit with the pool over `Arc<dyn Store>`, the run-time-chosen form (the kit's own
+/// adapter from a store factory).
 mod dyn_store {
-    use super::*;
-    use cache_store::Store;
+    use cache_testkit::moka::MokaFactory;
+    use cache_testkit::over_store::PoolsOver;
 
-    struct DynMoka(Moka);
-
-    #[async_trait]
-    impl PoolFactory for DynMoka {
-        async fn create(
-            &self,
-            namespace: &str,
-            default_lifetime: Option<Duration>,
-        ) -> cache_store::Result<Arc<dyn CacheItemPool>> {
-            let store: Arc<dyn Store> = Arc::new(self.0.root.with_namespace(namespace)?);
-            let mut builder = Pool::builder(store);
-            if let Some(lifetime) = default_lifetime {
-                builder = builder.default_lifetime(lifetime);
-            }
-            Ok(Arc::new(builder.build()))
-        }
-
-        fn clock(&self) -> Option<ManualClock> {
-            self.0.clock()
-        }
-    }
-
-    cache_testkit::pool_suite!(DynMoka(Moka::new()));
+    cache_testkit::pool_suite!(PoolsOver(MokaFactory::with_manual_clock()));
 }

@@ -21,20 +21,19 @@ pub(crate) async fn acquire<S: SessionStorage + ?Sized>(
     // 128 random bits: no other request, in this process or another, holds the same token.
     let token = create_id(MIN_ID_LENGTH)?;
     let mut wait = options.wait_min;
+    // If this future is dropped while an add is in flight, the add may still have happened:
+    // the guard then releases (owner-checked) rather than leave the lock to block the session
+    // until it expires. An error leaves it armed for the same reason.
+    let mut guard = Unconfirmed::new(storage, key, &token);
+    let value = Bytes::from(token.clone());
     for attempt in 0..=options.retries {
-        // If this future is dropped while the add is in flight, the add may still have
-        // happened: the guard then releases (owner-checked) rather than leave the lock to
-        // block the session until it expires.
-        let guard = Unconfirmed::new(storage, key, &token);
-        let taken = storage
-            .store_new(key, Bytes::from(token.clone()), options.expiry)
-            .await;
-        match taken {
+        guard.armed = true;
+        match storage.store_new(key, value.clone(), options.expiry).await {
             Ok(true) => {
-                guard.disarm();
+                guard.armed = false;
                 return Ok(token);
             }
-            Ok(false) => guard.disarm(),
+            Ok(false) => guard.armed = false,
             Err(err) => return Err(err),
         }
         if attempt < options.retries {
@@ -107,27 +106,34 @@ pub(crate) fn release_in_background<S: SessionStorage + ?Sized>(
     }
 }
 
-/// Releases a lock attempt whose outcome was never seen (the future was dropped mid-add).
+/// Releases a lock attempt whose outcome was never seen (the future was dropped mid-add, or
+/// the add failed): armed only while an add is in flight or after it failed.
 struct Unconfirmed<S: SessionStorage + ?Sized> {
-    pending: Option<(Arc<S>, String, String)>,
+    storage: Arc<S>,
+    key: String,
+    token: String,
+    armed: bool,
 }
 
 impl<S: SessionStorage + ?Sized> Unconfirmed<S> {
     fn new(storage: &Arc<S>, key: &str, token: &str) -> Self {
         Unconfirmed {
-            pending: Some((Arc::clone(storage), key.to_owned(), token.to_owned())),
+            storage: Arc::clone(storage),
+            key: key.to_owned(),
+            token: token.to_owned(),
+            armed: false,
         }
-    }
-
-    fn disarm(mut self) {
-        self.pending = None;
     }
 }
 
 impl<S: SessionStorage + ?Sized> Drop for Unconfirmed<S> {
     fn drop(&mut self) {
-        if let Some((storage, key, token)) = self.pending.take() {
-            release_in_background(storage, key, token);
+        if self.armed {
+            release_in_background(
+                Arc::clone(&self.storage),
+                std::mem::take(&mut self.key),
+                std::mem::take(&mut self.token),
+            );
         }
     }
 }

@@ -212,25 +212,3 @@ impl<D: DoctrineCache + ?Sized> SessionStorage for OverDoctrine<D> {
         self.0.contains(key).await
     }
 }
-
-#[async_trait]
-impl<S: SessionStorage + ?Sized> SessionStorage for Arc<S> {
-    async fn load(&self, key: &str) -> Result<Option<Bytes>> {
-        (**self).load(key).await
-    }
-    async fn store(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<()> {
-        (**self).store(key, data, lifetime).await
-    }
-    async fn store_new(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<bool> {
-        (**self).store_new(key, data, lifetime).await
-    }
-    async fn refresh(&self, key: &str, lifetime: Duration) -> Result<bool> {
-        (**self).refresh(key, lifetime).await
-    }
-    async fn remove(&self, key: &str) -> Result<()> {
-        (**self).remove(key).await
-    }
-    async fn exists(&self, key: &str) -> Result<bool> {
-        (**self).exists(key).await
-    }
-}

@@ -3,7 +3,7 @@
 mod deferred;
 mod stampede;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,7 +17,7 @@ use cache_store::{
 };
 
 use crate::item::{CacheItem, ItemClock};
-use crate::traits::{CacheItemPool, Compute};
+use crate::traits::{CacheItemPool, Compute, values_of_items};
 use deferred::Queue;
 use stampede::Flights;
 
@@ -408,14 +408,7 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
             // Deferred items must show: through the items, which consult the queue.
             let asked: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
             let items = self.get_items(&asked).await?;
-            let found: HashMap<&str, Option<Bytes>> = items
-                .iter()
-                .map(|item| (item.key(), item.value().filter(|_| item.is_hit()).cloned()))
-                .collect();
-            return Ok(asked
-                .iter()
-                .map(|k| found.get(k).cloned().flatten())
-                .collect());
+            return Ok(values_of_items(&asked, items));
         }
         let found = self.shared.store.get_many(&keys).await?;
         // As in get_items: a key whose value cannot be read (or whose server failed alone)
