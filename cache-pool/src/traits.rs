@@ -102,7 +102,7 @@ impl Computed {
 /// for (key, value) in [("a", "1"), ("b", "2")] {
 ///     let mut item = pool.get_item(key).await?;
 ///     item.set(value);
-///     pool.save_deferred(item).await?; // queued: one batch at commit
+///     pool.save_deferred(item)?; // queued: one batch at commit
 /// }
 /// assert!(pool.has_item("a").await?); // visible before the commit
 /// pool.commit().await?;
@@ -174,10 +174,14 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
     /// Queues `item` (a snapshot: changing the item afterwards changes nothing) for the next
     /// [`commit`](Self::commit).
     ///
+    /// Not `async`: queueing is in memory, so a batch of deferred saves costs no future per
+    /// item. The write happens at [`commit`](Self::commit) (or [`save`](Self::save)).
+    ///
     /// # Errors
     ///
-    /// None from [`Pool`](crate::Pool); other implementations may write through.
-    async fn save_deferred(&self, item: CacheItem) -> Result<()>;
+    /// None from [`Pool`](crate::Pool); the `Result` leaves other implementations room to
+    /// refuse an item.
+    fn save_deferred(&self, item: CacheItem) -> Result<()>;
 
     /// Writes every deferred item in one store batch. Nothing pending is success.
     ///
@@ -240,9 +244,22 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
     /// others are saved).
     async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
         for item in items {
-            self.save_deferred(item).await?;
+            self.save_deferred(item)?;
         }
         self.commit().await
+    }
+
+    /// Saves each `(key, value)` of `entries` with `expiration`, in one store batch: what
+    /// [`save_items`](Self::save_items) does with an item per entry, without building the
+    /// items (so without owning the keys). Not part of PSR-6; the batch writes of PSR-16 and
+    /// Doctrine over a pool use it.
+    ///
+    /// # Errors
+    ///
+    /// An invalid key, before anything is written; otherwise as
+    /// [`save_items`](Self::save_items).
+    async fn save_values(&self, entries: &[(&str, Bytes)], expiration: Expiration) -> Result<()> {
+        self.save_items(items_of(entries, expiration)?).await
     }
 
     /// Saves `item` only if its key holds no live entry, atomically: of many concurrent
@@ -275,6 +292,22 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
             "touch_item (an expiry change without a rewrite)",
         ))
     }
+}
+
+/// An item per `(key, value)`, each to expire at `expiration`; the first invalid key is the
+/// error.
+pub(crate) fn items_of(
+    entries: &[(&str, Bytes)],
+    expiration: Expiration,
+) -> Result<Vec<CacheItem>> {
+    entries
+        .iter()
+        .map(|(key, value)| {
+            let mut item = CacheItem::new(key)?;
+            item.set(value.clone()).expires(expiration);
+            Ok(item)
+        })
+        .collect()
 }
 
 /// One value per key asked, from the items `get_items` gave for those keys: one per distinct
@@ -333,8 +366,8 @@ impl<P: CacheItemPool + ?Sized> CacheItemPool for Arc<P> {
     async fn save(&self, item: CacheItem) -> Result<()> {
         (**self).save(item).await
     }
-    async fn save_deferred(&self, item: CacheItem) -> Result<()> {
-        (**self).save_deferred(item).await
+    fn save_deferred(&self, item: CacheItem) -> Result<()> {
+        (**self).save_deferred(item)
     }
     async fn commit(&self) -> Result<()> {
         (**self).commit().await
@@ -358,6 +391,9 @@ impl<P: CacheItemPool + ?Sized> CacheItemPool for Arc<P> {
     }
     async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
         (**self).save_items(items).await
+    }
+    async fn save_values(&self, entries: &[(&str, Bytes)], expiration: Expiration) -> Result<()> {
+        (**self).save_values(entries, expiration).await
     }
     async fn add_item(&self, item: CacheItem) -> Result<bool> {
         (**self).add_item(item).await

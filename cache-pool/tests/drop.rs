@@ -11,7 +11,7 @@ async fn a_dropped_pool_commits_its_deferred_items() {
     let pool = Pool::new(store.clone());
     let mut item = pool.get_item("k").await.unwrap();
     item.set("v");
-    pool.save_deferred(item).await.unwrap();
+    pool.save_deferred(item).unwrap();
     let clone = pool.clone();
     drop(pool);
     assert_eq!(clone.pending(), 1, "a clone keeps the queue alive");
@@ -39,7 +39,7 @@ fn dropping_outside_a_runtime_does_not_panic() {
         let pool = Pool::new(MokaStore::builder().build().unwrap());
         let mut item = pool.get_item("k").await.unwrap();
         item.set("v");
-        pool.save_deferred(item).await.unwrap();
+        pool.save_deferred(item).unwrap();
         pool
     });
     drop(runtime);

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 use crate::error::{Error, ErrorKind, Result};
 
 /// The characters PSR-6 and PSR-16 reserve: a key containing any of them is illegal.
@@ -68,7 +70,7 @@ impl<'a> Key<'a> {
 
     /// An owned copy.
     pub fn to_owned_key(&self) -> OwnedKey {
-        OwnedKey(self.0.into())
+        OwnedKey(CompactString::new(self.0))
     }
 }
 
@@ -98,8 +100,11 @@ impl AsRef<str> for Key<'_> {
     }
 }
 
-/// An owned, validated key, for keeping keys beyond the caller's borrow (deferred queues,
-/// lock tables).
+/// An owned, validated key, for keeping keys beyond the caller's borrow (PSR-6 items, deferred
+/// queues, lock tables).
+///
+/// Keys of up to 24 bytes, most keys in practice, live inline without a heap allocation, so
+/// the 100 items of a PSR-6 batch cost no allocation for their keys.
 ///
 /// ```
 /// use cache_store::OwnedKey;
@@ -109,7 +114,7 @@ impl AsRef<str> for Key<'_> {
 /// # Ok::<(), cache_store::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OwnedKey(Box<str>);
+pub struct OwnedKey(CompactString);
 
 impl OwnedKey {
     /// Validates `key` as [`Key::new`] does.
@@ -117,10 +122,10 @@ impl OwnedKey {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidKey`] when `key` is empty or contains a reserved character.
-    pub fn new(key: impl Into<String>) -> Result<Self> {
-        let key = key.into();
-        validate_key(&key)?;
-        Ok(OwnedKey(key.into_boxed_str()))
+    pub fn new(key: impl AsRef<str>) -> Result<Self> {
+        let key = key.as_ref();
+        validate_key(key)?;
+        Ok(OwnedKey(CompactString::new(key)))
     }
 
     /// Borrows it as a [`Key`].
@@ -136,7 +141,7 @@ impl OwnedKey {
 
 impl fmt::Debug for OwnedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OwnedKey({:?})", &*self.0)
+        write!(f, "OwnedKey({:?})", self.0.as_str())
     }
 }
 
@@ -170,6 +175,16 @@ const IS_RESERVED: [bool; 256] = {
     table
 };
 
+/// Whether `byte` is one of [`RESERVED_KEY_CHARS`].
+fn is_reserved(byte: u8) -> bool {
+    IS_RESERVED[usize::from(byte)]
+}
+
+/// [`is_reserved`] by comparisons instead of a lookup, so that a loop over it vectorizes.
+fn is_reserved_by_compare(byte: u8) -> bool {
+    matches!(byte, b'{' | b'}' | b'(' | b')' | b'/' | b'\\' | b'@' | b':')
+}
+
 /// Checks the PSR key rules without building a [`Key`].
 ///
 /// # Errors
@@ -183,8 +198,19 @@ pub fn validate_key(key: &str) -> Result<()> {
         ));
     }
     // All reserved characters are ASCII, so a byte scan is exact and never splits a character.
-    // A table lookup per byte: this runs on every cache call.
-    if let Some(bad) = key.bytes().find(|&b| IS_RESERVED[usize::from(b)]) {
+    // This runs on every cache call. Short keys: a table lookup per byte. Longer ones: a scan
+    // without early exit, which the compiler turns into SIMD compares of 16 bytes at a time
+    // (its set-up costs more than it saves on short keys).
+    let clean = if key.len() < 16 {
+        !key.bytes().any(is_reserved)
+    } else {
+        key.bytes()
+            .fold(true, |clean, b| clean & !is_reserved_by_compare(b))
+    };
+    if clean {
+        return Ok(());
+    }
+    if let Some(bad) = key.bytes().find(|&b| is_reserved(b)) {
         return Err(Error::new(
             ErrorKind::InvalidKey,
             format!(
@@ -311,6 +337,21 @@ mod tests {
         for bad in ["a*", "a?", "a[b]", "a:b", "a b", "é", &"n".repeat(65)] {
             let err = validate_namespace(bad).expect_err(bad);
             assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        }
+    }
+
+    #[test]
+    fn the_byte_check_knows_exactly_the_reserved_characters() {
+        for byte in 0..=u8::MAX {
+            let expected = RESERVED_KEY_CHARS.as_bytes().contains(&byte);
+            assert_eq!(is_reserved(byte), expected, "{byte:#04x}");
+            assert_eq!(is_reserved_by_compare(byte), expected, "{byte:#04x}");
+            for key in [
+                format!("key{}tail", char::from(byte)),
+                format!("a longer key, {}, past 16 bytes", char::from(byte)),
+            ] {
+                assert_eq!(Key::new(&key).is_err(), expected, "{key:?}");
+            }
         }
     }
 

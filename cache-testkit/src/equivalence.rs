@@ -182,7 +182,7 @@ impl Subject {
                 for (key, value) in values {
                     let mut item = CacheItem::new(key)?;
                     item.set(value.clone()).expires(expiration(ttl));
-                    p.save_deferred(item).await?;
+                    p.save_deferred(item)?;
                 }
                 p.commit().await
             }

@@ -39,10 +39,12 @@
 #![deny(missing_docs)]
 
 pub mod bridge;
+mod fetched;
 mod provider;
 mod traits;
 
 pub use cache_store;
+pub use fetched::{Fetched, IdHashBuilder, IdHasher};
 pub use provider::{CacheProvider, DoctrineProvider};
 pub use traits::{
     Cache, CacheExt, CacheStats, ClearableCache, DoctrineCache, FlushableCache, MultiOperationCache,

@@ -1,7 +1,6 @@
 //! The Doctrine Cache interfaces.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +11,8 @@ use cache_store::codec::{Codec, MsgPack};
 use cache_store::{Clock, Result, SystemClock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::Fetched;
 
 /// Doctrine's `getStats()`: each field `None` where the backend cannot tell.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -178,12 +179,13 @@ pub trait FlushableCache: Cache {
 /// Doctrine's `MultiOperationCache` (`MultiGetCache`, `MultiPutCache`, `MultiDeleteCache`).
 #[async_trait]
 pub trait MultiOperationCache: Cache {
-    /// The entries found among `ids`, keyed by id; absent ids are left out.
+    /// The entries found among `ids`, keyed by id; absent ids are left out. The map borrows
+    /// the caller's ids (PHP returns an array keyed by them), so a batch copies no id.
     ///
     /// # Errors
     ///
     /// A backend failure.
-    async fn fetch_multiple(&self, ids: &[&str]) -> Result<HashMap<String, Bytes>>;
+    async fn fetch_multiple<'a>(&self, ids: &[&'a str]) -> Result<Fetched<'a>>;
 
     /// Stores every entry for `life_time` ([`Duration::ZERO`]: forever).
     ///

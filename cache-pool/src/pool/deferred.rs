@@ -1,11 +1,11 @@
 //! The deferred queue: snapshots waiting for `commit`.
 
-use std::collections::HashMap;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use cache_store::envelope::Metadata;
 use cache_store::{Expiration, OwnedKey};
+use foldhash::HashMap;
 
 /// A queued item. `expiration` is already resolved: `Default` (the store's default), `Never`
 /// or `At`, never `After`.
@@ -26,6 +26,13 @@ impl Pending {
             Expiration::Default | Expiration::Never => true,
         }
     }
+}
+
+/// The queue as [`Queue::snapshot`] saw it.
+pub(super) struct Snapshot {
+    pub(super) items: Vec<(OwnedKey, Pending)>,
+    /// The last sequence number given out when the snapshot was taken.
+    upto: u64,
 }
 
 #[derive(Debug, Default)]
@@ -73,17 +80,28 @@ impl Queue {
     }
 
     /// Everything queued, left in place until the write is known to have succeeded.
-    pub(super) fn snapshot(&self) -> Vec<(OwnedKey, Pending)> {
-        self.items
-            .iter()
-            .map(|(k, p)| (k.clone(), p.clone()))
-            .collect()
+    pub(super) fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            items: self
+                .items
+                .iter()
+                .map(|(k, p)| (k.clone(), p.clone()))
+                .collect(),
+            upto: self.next_seq,
+        }
     }
 
-    /// Removes `key` if it still holds the snapshot `seq` (not re-queued since).
-    pub(super) fn remove_if_unchanged(&mut self, key: &OwnedKey, seq: u64) {
-        if self.items.get(key).is_some_and(|p| p.seq == seq) {
-            self.items.remove(key);
+    /// Removes what `snapshot` holds, except the keys queued again since: in one pass and
+    /// without a lookup per key, since an entry still carrying a sequence number up to the
+    /// snapshot's is one the snapshot took unchanged.
+    pub(super) fn remove_written(&mut self, snapshot: &Snapshot) {
+        if self.next_seq == snapshot.upto {
+            // Nothing queued since (the usual case): all of it was written. Clearing also
+            // leaves the table without the tombstones removals would, so the next batch of
+            // inserts does not rehash.
+            self.items.clear();
+        } else {
+            self.items.retain(|_, pending| pending.seq > snapshot.upto);
         }
     }
 

@@ -15,9 +15,10 @@ use cache_store::envelope::{self, Metadata};
 use cache_store::{
     Clock, Entry, Error, ErrorKind, Expiration, FailedEntries, Key, OwnedKey, Result, Stats, Store,
 };
+use foldhash::fast::RandomState;
 
 use crate::item::{CacheItem, ItemClock};
-use crate::traits::{CacheItemPool, Compute, values_of_items};
+use crate::traits::{CacheItemPool, Compute, items_of, values_of_items};
 use deferred::Queue;
 use stampede::Flights;
 
@@ -235,6 +236,7 @@ impl<S: Store + 'static> Pool<S> {
             queue.snapshot()
         };
         let entries: Vec<Entry<'_>> = snapshot
+            .items
             .iter()
             .map(|(key, p)| {
                 Entry::new(
@@ -246,12 +248,10 @@ impl<S: Store + 'static> Pool<S> {
             .collect();
         // On a failed batch everything stays queued for the next commit.
         let failed = self.shared.store.set_many(&entries).await?;
-        self.with_queue(|queue| {
-            for (key, pending) in &snapshot {
-                queue.remove_if_unchanged(key, pending.seq);
-            }
-        });
-        refusals(failed, entries.len(), |index| snapshot[index].0.as_str())
+        self.with_queue(|queue| queue.remove_written(&snapshot));
+        refusals(failed, entries.len(), |index| {
+            snapshot.items[index].0.as_str()
+        })
     }
 }
 
@@ -300,10 +300,24 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
 
     async fn get_items(&self, keys: &[&str]) -> Result<Vec<CacheItem>> {
         let mut keys = valid_keys(keys)?;
-        let mut seen = HashSet::with_capacity(keys.len());
+        // Duplicates collapse to their first appearance. A fast keyed hash (foldhash, seeded
+        // per process): the keys are the caller's, so the set must not be easy to flood.
+        let mut seen = HashSet::with_capacity_and_hasher(keys.len(), RandomState::default());
         keys.retain(|k| seen.insert(k.as_str()));
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.pending() == 0 {
+            // Nothing deferred: every item comes from the store, built in place.
+            let found = self.shared.store.get_many(&keys).await?;
+            return Ok(keys
+                .iter()
+                .zip(found)
+                .map(|(&key, found)| self.item_from_store(key, found))
+                .collect());
+        }
         let mut items: Vec<Option<CacheItem>> = vec![None; keys.len()];
-        if self.pending() > 0 {
+        {
             let queue = self.queue();
             for (slot, &key) in items.iter_mut().zip(&keys) {
                 if let Some(deferred) = self.deferred_in(&queue, key) {
@@ -373,7 +387,7 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         self.commit_queue().await
     }
 
-    async fn save_deferred(&self, item: CacheItem) -> Result<()> {
+    fn save_deferred(&self, item: CacheItem) -> Result<()> {
         self.enqueue(item);
         Ok(())
     }
@@ -446,6 +460,26 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
             .collect();
         let failed = self.shared.store.set_many(&entries).await?;
         refusals(failed, entries.len(), |index| parts[index].0.as_str())
+    }
+
+    async fn save_values(&self, entries: &[(&str, Bytes)], expiration: Expiration) -> Result<()> {
+        if self.pending() > 0 {
+            // Through the queue, as save_items does.
+            return self.save_items(items_of(entries, expiration)?).await;
+        }
+        let expiration = self.resolve(expiration);
+        let batch: Vec<Entry<'_>> = entries
+            .iter()
+            .map(|(key, value)| {
+                Ok(Entry::new(
+                    Key::new(key)?,
+                    envelope::wrap(value.clone(), None),
+                    expiration,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let failed = self.shared.store.set_many(&batch).await?;
+        refusals(failed, batch.len(), |index| entries[index].0)
     }
 
     async fn add_item(&self, item: CacheItem) -> Result<bool> {

@@ -94,8 +94,9 @@ const MAX_PLAIN_KEY: usize = 186;
 pub struct MemcachedStore {
     shared: Arc<Shared>,
     namespace: Arc<str>,
-    /// `namespace:`.
-    prefix: Arc<[u8]>,
+    /// `namespace:{version}`: the namespace token's key, which starts with the prefix of every
+    /// data key, `namespace:` (kept as one buffer: nothing to build per call).
+    keys: Arc<[u8]>,
     /// This namespace's token as last seen, shared by the handles of the namespace.
     token: Arc<TokenSlot>,
 }
@@ -176,29 +177,38 @@ impl MemcachedStore {
         Ok(MemcachedStore {
             shared: Arc::clone(&self.shared),
             namespace: namespace.into(),
-            prefix: prefix(namespace),
+            keys: key_buffer(namespace),
             token: token_slot(&self.shared, namespace),
         })
     }
 
-    /// The memcached key (binary, before base64) of `key`.
-    fn data_key(&self, key: Key<'_>) -> Vec<u8> {
-        let mut out = Vec::with_capacity(MAX_PLAIN_KEY);
-        out.extend_from_slice(&self.prefix);
-        if self.prefix.len() + key.len() <= MAX_PLAIN_KEY {
-            out.extend_from_slice(key.as_bytes());
+    /// The memcached key (binary, before base64) of `key`, built on the stack.
+    fn data_key(&self, key: Key<'_>) -> DataKey {
+        let mut out = DataKey {
+            bytes: [0; MAX_PLAIN_KEY],
+            len: 0,
+        };
+        let prefix = self.prefix();
+        out.push(prefix);
+        if prefix.len() + key.len() <= MAX_PLAIN_KEY {
+            out.push(key.as_bytes());
         } else {
-            out.push(b'@');
-            out.extend_from_slice(&Sha256::digest(key.as_bytes()));
+            out.push(b"@");
+            out.push(&Sha256::digest(key.as_bytes()));
         }
         out
     }
 
     /// The key of this namespace's token: `namespace:{version}` (no valid key holds `{`).
-    fn token_key(&self) -> Vec<u8> {
-        let mut out = self.prefix.to_vec();
-        out.extend_from_slice(b"{version}");
-        out
+    fn token_key(&self) -> &[u8] {
+        &self.keys
+    }
+
+    /// `namespace:`, the prefix of every data key.
+    fn prefix(&self) -> &[u8] {
+        self.keys
+            .get(..self.keys.len() - TOKEN_SUFFIX.len())
+            .unwrap_or_default()
     }
 
     /// The server that owns `key`.
@@ -213,10 +223,41 @@ impl MemcachedStore {
     }
 }
 
-fn prefix(namespace: &str) -> Arc<[u8]> {
-    let mut prefix = namespace.as_bytes().to_vec();
-    prefix.push(b':');
-    prefix.into()
+/// A memcached data key: at most [`MAX_PLAIN_KEY`] bytes (a plain key within it, or the
+/// namespace prefix, at most 65 bytes, with `@` and a 32-byte digest), so it fits on the
+/// stack and a call allocates nothing for its keys.
+struct DataKey {
+    bytes: [u8; MAX_PLAIN_KEY],
+    len: usize,
+}
+
+impl DataKey {
+    fn push(&mut self, part: &[u8]) {
+        let end = self.len + part.len();
+        debug_assert!(end <= MAX_PLAIN_KEY, "a data key outgrew its bound");
+        if let Some(room) = self.bytes.get_mut(self.len..end) {
+            room.copy_from_slice(part);
+            self.len = end;
+        }
+    }
+}
+
+impl std::ops::Deref for DataKey {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// What the token's key adds to the namespace prefix.
+const TOKEN_SUFFIX: &[u8] = b"{version}";
+
+fn key_buffer(namespace: &str) -> Arc<[u8]> {
+    let mut keys = namespace.as_bytes().to_vec();
+    keys.push(b':');
+    keys.extend_from_slice(TOKEN_SUFFIX);
+    keys.into()
 }
 
 fn token_slot(shared: &Shared, namespace: &str) -> Arc<TokenSlot> {
@@ -280,7 +321,7 @@ impl MemcachedStoreBuilder {
         });
         Ok(MemcachedStore {
             token: token_slot(&shared, &self.namespace),
-            prefix: prefix(&self.namespace),
+            keys: key_buffer(&self.namespace),
             namespace: self.namespace.into(),
             shared,
         })
@@ -359,13 +400,13 @@ mod tests {
             .build()
             .unwrap();
         let short = store.data_key(Key::new("k").unwrap());
-        assert_eq!(short, b"ns:k");
+        assert_eq!(&*short, b"ns:k");
         let long_name = "x".repeat(400);
         let long = store.data_key(Key::new(&long_name).unwrap());
         assert_eq!(long.len(), 3 + 1 + 32);
         assert_eq!(long[3], b'@');
         let other = store.data_key(Key::new(&"y".repeat(400)).unwrap());
-        assert_ne!(long, other);
+        assert_ne!(&*long, &*other);
         assert_eq!(store.token_key(), b"ns:{version}");
     }
 }

@@ -20,6 +20,10 @@ use crate::store::{Entry, FailedEntries, Stats, Store};
 /// memcached reads an exptime above 30 days as an absolute Unix time.
 const MAX_RELATIVE_EXPTIME: u64 = 30 * 24 * 60 * 60;
 
+/// Room for the requests of a single-key call (a key, the namespace token's key, their
+/// flags), so that building them never regrows the buffer.
+const SMALL_PAYLOAD: usize = 256;
+
 /// Work for each server: pipelined commands and how many replies they produce.
 struct Work {
     payloads: Vec<(Vec<u8>, usize)>,
@@ -103,9 +107,10 @@ impl MemcachedStore {
         let mut payloads = vec![(Vec::new(), 0); self.shared.servers.len()];
         let token_server = with_token.then(|| {
             let key = self.token_key();
-            let server = self.server_of(&key);
+            let server = self.server_of(key);
+            payloads[server].0.reserve(SMALL_PAYLOAD);
             // The token travels in the client flags: a one-line `HD f<token>` reply.
-            protocol::meta_get(&mut payloads[server].0, &key, false, false, None);
+            protocol::meta_get(&mut payloads[server].0, key, false, false, None);
             payloads[server].1 += 1;
             server
         });
@@ -117,13 +122,18 @@ impl MemcachedStore {
 
     /// Sends every server its work at once: one round trip per server.
     async fn round_trip(&self, work: &Work) -> Answers {
-        let calls = self
-            .shared
-            .servers
-            .iter()
-            .zip(&work.payloads)
-            .map(|(server, (payload, replies))| server.call(payload, *replies));
-        let mut replies = join_all(calls).await;
+        let servers = &self.shared.servers;
+        let mut replies = match (servers.as_slice(), work.payloads.as_slice()) {
+            // One server (the common case): no join machinery.
+            ([server], [(payload, replies)]) => vec![server.call(payload, *replies).await],
+            _ => {
+                let calls = servers
+                    .iter()
+                    .zip(&work.payloads)
+                    .map(|(server, (payload, replies))| server.call(payload, *replies));
+                join_all(calls).await
+            }
+        };
         let token = work.token_server.map(|server| match &mut replies[server] {
             Ok(server_replies) if !server_replies.is_empty() => {
                 let token = token_of(&server_replies.remove(0));
@@ -167,17 +177,17 @@ impl MemcachedStore {
     /// wins), and returns the token in force.
     async fn restore_token(&self, known: u32) -> Result<u32> {
         let key = self.token_key();
-        let server = &self.shared.servers[self.server_of(&key)];
+        let server = &self.shared.servers[self.server_of(key)];
         let mut payload = Vec::new();
         protocol::meta_set(
             &mut payload,
-            &key,
+            key,
             known.to_string().as_bytes(),
             known,
             0,
             SetMode::Add,
         );
-        protocol::meta_get(&mut payload, &key, false, false, None);
+        protocol::meta_get(&mut payload, key, false, false, None);
         let replies = server.call(&payload, 2).await?;
         match replies.get(1).map(token_of).transpose()?.flatten() {
             Some(token) => {
@@ -199,7 +209,7 @@ impl MemcachedStore {
             return Ok(known);
         }
         let key = self.token_key();
-        let server = &self.shared.servers[self.server_of(&key)];
+        let server = &self.shared.servers[self.server_of(key)];
         for _ in 0..3 {
             let answers = self.round_trip(&self.work(true)).await;
             if let Some(token) = self.judge_token(answers.token).await? {
@@ -209,14 +219,7 @@ impl MemcachedStore {
             let token = new_token(0);
             let mut payload = Vec::new();
             let digits = token.to_string();
-            protocol::meta_set(
-                &mut payload,
-                &key,
-                digits.as_bytes(),
-                token,
-                0,
-                SetMode::Add,
-            );
+            protocol::meta_set(&mut payload, key, digits.as_bytes(), token, 0, SetMode::Add);
             match server.call(&payload, 1).await?.first() {
                 Some(Reply::Done { .. }) => {
                     self.token.value.store(u64::from(token), Ordering::Release);
@@ -259,6 +262,7 @@ impl MemcachedStore {
     ) -> Result<(Option<Reply>, Option<u32>)> {
         let mut work = self.work(self.token.is_stale(self.shared.token_refresh));
         let server = self.server_of(key);
+        work.payloads[server].0.reserve(SMALL_PAYLOAD);
         protocol::meta_get(&mut work.payloads[server].0, key, value, cas, ttl);
         work.payloads[server].1 += 1;
         let answers = self.round_trip(&work).await;
@@ -392,6 +396,12 @@ impl Store for MemcachedStore {
             let key = self.data_key(entry.key);
             let server = self.server_of(&key);
             let payload = &mut work.payloads[server];
+            // The key goes out in base64 (4 bytes per 3), then the value and the command's
+            // flags: room for it all at once, so a large value is not copied again as the
+            // buffer grows.
+            payload
+                .0
+                .reserve(key.len().div_ceil(3) * 4 + entry.value.len() + 64);
             match exptime(entry.expiration) {
                 None => protocol::meta_delete(&mut payload.0, &key),
                 Some(ttl) => {
@@ -525,13 +535,13 @@ impl Store for MemcachedStore {
         let mut payload = Vec::new();
         protocol::meta_set(
             &mut payload,
-            &key,
+            key,
             token.to_string().as_bytes(),
             token,
             0,
             SetMode::Set,
         );
-        match self.shared.servers[self.server_of(&key)]
+        match self.shared.servers[self.server_of(key)]
             .call(&payload, 1)
             .await?
             .first()

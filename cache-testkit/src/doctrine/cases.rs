@@ -1,13 +1,12 @@
 //! One case per applicable test of Doctrine's `CacheTest` (spec catalogue 6.8).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use cache_store::ManualClock;
 use cache_store::codec::{Codec, MsgPack};
-use doctrine_compat::DoctrineCache;
+use doctrine_compat::{DoctrineCache, Fetched};
 use serde::Serialize;
 
 use super::DoctrineFactory;
@@ -145,10 +144,7 @@ pub async fn fetch_multiple(f: &dyn DoctrineFactory) {
         c.save(id, value.clone(), FOREVER).await.expect("save");
     }
     let ids: Vec<&str> = data.iter().map(|(id, _)| *id).collect();
-    let expected: HashMap<String, Bytes> = data
-        .iter()
-        .map(|(id, v)| ((*id).to_owned(), v.clone()))
-        .collect();
+    let expected: Fetched<'_> = data.iter().map(|(id, v)| (*id, v.clone())).collect();
     assert_eq!(
         c.fetch_multiple(&ids).await.expect("fetch_multiple"),
         expected
@@ -159,7 +155,7 @@ pub async fn fetch_multiple(f: &dyn DoctrineFactory) {
         .fetch_multiple(&["string", "absent", "integer zero"])
         .await
         .expect("fetch_multiple");
-    let mut keys: Vec<&String> = mixed.keys().collect();
+    let mut keys: Vec<&str> = mixed.keys().copied().collect();
     keys.sort();
     assert_eq!(keys, ["integer zero", "string"]);
 }

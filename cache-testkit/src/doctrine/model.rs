@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use doctrine_compat::DoctrineCache;
+use doctrine_compat::{DoctrineCache, Fetched};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -213,10 +213,10 @@ async fn run<F: DoctrineFactory + ?Sized>(factory: &F, case: &Case) -> Result<()
                     .fetch_multiple(&asked)
                     .await
                     .map_err(call_failed)?;
-                let mut want = HashMap::new();
+                let mut want = Fetched::default();
                 for &k in ks {
                     if let Some(v) = model.fetch(*i, k) {
-                        want.insert(id(k).to_owned(), v);
+                        want.insert(id(k), v);
                     }
                 }
                 prop_assert_eq!(got, want, "{}", context());

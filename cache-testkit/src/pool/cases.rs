@@ -57,7 +57,7 @@ async fn save(pool: &dyn CacheItemPool, key: &str, value: &'static str) {
 async fn defer(pool: &dyn CacheItemPool, key: &str, value: &'static str) {
     let mut item = pool.get_item(key).await.expect("get_item");
     item.set(value);
-    pool.save_deferred(item).await.expect("save_deferred");
+    pool.save_deferred(item).expect("save_deferred");
 }
 
 async fn value(pool: &dyn CacheItemPool, key: &str) -> Option<Bytes> {
@@ -267,7 +267,7 @@ pub async fn deferred_expired(f: &dyn PoolFactory) {
     let mut item = pool.get_item("key").await.expect("get_item");
     item.set("4711")
         .expires_at(Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1)));
-    pool.save_deferred(item).await.expect("save_deferred");
+    pool.save_deferred(item).expect("save_deferred");
     assert!(!pool.has_item("key").await.expect("has_item"));
     assert_eq!(
         value(&*pool, "key").await,
@@ -383,6 +383,65 @@ pub async fn save_items_is_deferred_saves_and_a_commit(f: &dyn PoolFactory) {
         "the older deferred value won"
     );
     pool.save_items(Vec::new()).await.expect("an empty batch");
+}
+
+/// `save_values` (an extension) saves as `save_items` of an item per entry would: the last
+/// of two entries with one key wins, an already expired lifetime leaves the keys absent, a
+/// queued older value of one of the keys does not win, and an invalid key anywhere in the
+/// batch is refused before anything is written.
+pub async fn save_values_is_save_items_of_an_item_each(f: &dyn PoolFactory) {
+    let pool = fresh(f).await;
+    let never = Expiration::Never;
+    pool.save_values(
+        &[
+            ("a", Bytes::from_static(b"first")),
+            ("b", Bytes::from_static(b"b")),
+            ("a", Bytes::from_static(b"second")),
+        ],
+        never,
+    )
+    .await
+    .expect("save_values");
+    assert_eq!(value(&*pool, "a").await, b("second"));
+    assert_eq!(value(&*pool, "b").await, b("b"));
+    pool.save_values(
+        &[("b", Bytes::from_static(b"gone"))],
+        Expiration::After(Duration::ZERO),
+    )
+    .await
+    .expect("save_values");
+    assert_eq!(value(&*pool, "b").await, None);
+
+    defer(&*pool, "queued", "deferred").await;
+    defer(&*pool, "a", "deferred a").await;
+    pool.save_values(&[("a", Bytes::from_static(b"newest a"))], never)
+        .await
+        .expect("save_values");
+    pool.commit().await.expect("commit");
+    assert_eq!(
+        value(&*pool, "a").await,
+        b("newest a"),
+        "the older deferred value won"
+    );
+    assert_eq!(value(&*pool, "queued").await, b("deferred"));
+
+    let err = pool
+        .save_values(
+            &[
+                ("c", Bytes::from_static(b"c")),
+                ("bad:key", Bytes::from_static(b"x")),
+            ],
+            never,
+        )
+        .await
+        .expect_err("an invalid key");
+    assert_eq!(err.kind(), ErrorKind::InvalidKey);
+    assert_eq!(
+        value(&*pool, "c").await,
+        None,
+        "written despite an invalid key"
+    );
+    pool.save_values(&[], never).await.expect("an empty batch");
 }
 
 /// testExpiration: an item saved with a 2 s lifetime misses 3 s later.
@@ -569,9 +628,7 @@ pub async fn save_deferred_when_changing_values(f: &dyn PoolFactory) {
     let pool = fresh(f).await;
     let mut item = pool.get_item("key").await.expect("get_item");
     item.set("value");
-    pool.save_deferred(item.clone())
-        .await
-        .expect("save_deferred");
+    pool.save_deferred(item.clone()).expect("save_deferred");
     item.set("changed after queueing");
     let mut other = pool.get_item("key").await.expect("get_item");
     other.set("new value"); // never saved
@@ -599,7 +656,7 @@ pub async fn has_item_is_false_for_an_expired_deferred_item(f: &dyn PoolFactory)
     let mut item = pool.get_item("key").await.expect("get_item");
     item.set("value")
         .expires_after(Some(Duration::from_secs(2)));
-    pool.save_deferred(item).await.expect("save_deferred");
+    pool.save_deferred(item).expect("save_deferred");
     clock.advance(Duration::from_secs(3));
     assert!(!pool.has_item("key").await.expect("has_item"));
 }
@@ -889,7 +946,7 @@ pub async fn numeric_keys(f: &dyn PoolFactory) {
     for i in 0..=1000 {
         let mut item = pool.get_item(&i.to_string()).await.expect("get_item");
         item.set(format!("value-{i}"));
-        pool.save_deferred(item).await.expect("save_deferred");
+        pool.save_deferred(item).expect("save_deferred");
     }
     pool.commit().await.expect("commit");
     assert_eq!(

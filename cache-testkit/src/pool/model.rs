@@ -243,7 +243,7 @@ async fn run<F: PoolFactory + ?Sized>(factory: &F, case: &Case) -> Result<(), Te
                     pools[*p].save(item).await.map_err(call_failed)?;
                     model.commit(*p);
                 } else {
-                    pools[*p].save_deferred(item).await.map_err(call_failed)?;
+                    pools[*p].save_deferred(item).map_err(call_failed)?;
                 }
             }
             Op::Commit(p) => {

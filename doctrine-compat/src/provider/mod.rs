@@ -3,7 +3,6 @@
 
 mod layout;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,6 +12,7 @@ use bytes::Bytes;
 use cache_pool::{CacheItem, CacheItemPool, Pool};
 use cache_store::{Clock, Expiration, Result, Store};
 
+use crate::Fetched;
 use crate::traits::{Cache, CacheStats, ClearableCache, FlushableCache, MultiOperationCache};
 
 /// Doctrine's `CacheProvider` over a PSR-6 pool of the workspace's own `Pool` over a store:
@@ -206,21 +206,17 @@ impl<P: CacheItemPool> FlushableCache for DoctrineProvider<P> {
 
 #[async_trait]
 impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
-    async fn fetch_multiple(&self, ids: &[&str]) -> Result<HashMap<String, Bytes>> {
+    async fn fetch_multiple<'a>(&self, ids: &[&'a str]) -> Result<Fetched<'a>> {
         if ids.is_empty() {
-            return Ok(HashMap::new());
+            return Ok(Fetched::default());
         }
-        let version = self.version().await?;
-        let keys: Vec<String> = ids
-            .iter()
-            .map(|id| layout::id_key(&self.namespace, id, version))
-            .collect();
-        let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let keys = layout::IdKeys::new(&self.namespace, ids.iter().copied(), self.version().await?);
+        let asked: Vec<&str> = keys.iter().collect();
         let values = self.pool.get_values(&asked).await?;
-        let mut found = HashMap::with_capacity(ids.len());
+        let mut found = Fetched::with_capacity_and_hasher(ids.len(), Default::default());
         for (id, value) in ids.iter().zip(values) {
             if let Some(value) = value {
-                found.insert((*id).to_owned(), value);
+                found.insert(*id, value);
             }
         }
         Ok(found)
@@ -230,30 +226,22 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
         if entries.is_empty() {
             return Ok(());
         }
-        let version = self.version().await?;
-        let items = entries
+        let ids = entries.iter().map(|(id, _)| *id);
+        let keys = layout::IdKeys::new(&self.namespace, ids, self.version().await?);
+        let values: Vec<(&str, Bytes)> = keys
             .iter()
-            .map(|(id, data)| {
-                item(
-                    &layout::id_key(&self.namespace, id, version),
-                    data.clone(),
-                    life_time,
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
-        self.pool.save_items(items).await
+            .zip(entries)
+            .map(|(key, (_, data))| (key, data.clone()))
+            .collect();
+        self.pool.save_values(&values, expiration(life_time)).await
     }
 
     async fn delete_multiple(&self, ids: &[&str]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
-        let version = self.version().await?;
-        let keys: Vec<String> = ids
-            .iter()
-            .map(|id| layout::id_key(&self.namespace, id, version))
-            .collect();
-        let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let keys = layout::IdKeys::new(&self.namespace, ids.iter().copied(), self.version().await?);
+        let asked: Vec<&str> = keys.iter().collect();
         self.pool.delete_items(&asked).await
     }
 }

@@ -78,12 +78,8 @@ impl SimpleCache for PoolBackedCache {
     }
 
     async fn set_multiple(&self, values: &[(&str, Bytes)], ttl: Expiration) -> Result<()> {
-        // Every key is checked (by building its item) before anything is written.
-        let items = values
-            .iter()
-            .map(|(key, value)| item(key, value.clone(), ttl))
-            .collect::<Result<Vec<_>>>()?;
-        self.pool.save_items(items).await
+        // Every key is checked before anything is written.
+        self.pool.save_values(values, ttl).await
     }
 
     async fn delete_multiple(&self, keys: &[&str]) -> Result<()> {
