@@ -96,11 +96,22 @@ impl<S: SessionStorage + ?Sized> CacheSessionHandler<S> {
 
     fn key(&self, id: &str) -> Result<String> {
         id::check(id)?;
-        Ok(format!("{}{id}", self.options.prefix()))
+        Ok(self.prefixed(id, ""))
     }
 
     fn lock_key(&self, id: &str) -> String {
-        format!("{}{id}.lock", self.options.prefix())
+        self.prefixed(id, ".lock")
+    }
+
+    /// `<prefix><id><suffix>`, built with one allocation (this runs on every call; the
+    /// formatting machinery costs more than the copy).
+    fn prefixed(&self, id: &str, suffix: &str) -> String {
+        let prefix = self.options.prefix();
+        let mut key = String::with_capacity(prefix.len() + id.len() + suffix.len());
+        key.push_str(prefix);
+        key.push_str(id);
+        key.push_str(suffix);
+        key
     }
 
     fn held(&self) -> MutexGuard<'_, HashMap<String, String>> {

@@ -9,13 +9,15 @@
 //! connection that fails is dropped, and the next call dials a new one.
 //!
 //! The request timeout is kept by one watchdog task per connection instead of a timer per
-//! request (which cost about 0.4 µs a call): it looks at the age of the oldest request still
-//! waiting for its reply a few times per timeout, and when that age passes the timeout it has
-//! the reader fail every waiting request and shut the socket down (which also frees a caller
-//! stuck writing to a server that stopped reading).
+//! request (which cost about 0.4 µs a call): a few times per timeout it looks at which request
+//! the reader is waiting for (requests are numbered, so a caller reads no clock), and when the
+//! same request has been awaited for longer than the timeout it has the reader fail every
+//! waiting request and shut the socket down (which also frees a caller stuck writing to a
+//! server that stopped reading). A request that gets no reply fails after the timeout, and
+//! at most a quarter of it later.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -29,36 +31,28 @@ use crate::error::{Error, ErrorKind, Result};
 
 type Respond = oneshot::Sender<Result<Vec<Reply>>>;
 
-/// A request waiting for its replies: how many, where they go, and when it was queued.
+/// A request waiting for its replies: how many, where they go, and its number on the
+/// connection.
 struct Slot {
     replies: usize,
     respond: Respond,
-    queued: Instant,
+    number: u64,
 }
 
-/// The write side of a live connection: the socket, and the reader's queue of reply slots.
+/// The write side of a live connection: the socket, the reader's queue of reply slots, and
+/// the number of the last request queued.
 struct Writer {
     socket: OwnedWriteHalf,
     slots: mpsc::UnboundedSender<Slot>,
+    numbered: u64,
 }
 
-/// What the reader and the watchdog share: since when the reader has been waiting for the
-/// request at the front (0: none), and the watchdog's signal that it waited too long.
+/// What the reader and the watchdog share: the number of the request the reader is waiting
+/// for (0: none; numbers start at 1), and the watchdog's signal that it waited too long.
 #[derive(Default)]
 struct Watch {
-    /// Nanoseconds since [`epoch`], plus one (0 means nothing is awaited).
-    awaiting_since: AtomicU64,
+    awaiting: AtomicU64,
     expired: Notify,
-}
-
-/// The instant the watch's times count from.
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-fn nanos_since_epoch(at: Instant) -> u64 {
-    u64::try_from(at.saturating_duration_since(epoch()).as_nanos()).unwrap_or(u64::MAX - 1)
 }
 
 /// A live connection. Dropping the last handle closes the socket's write side, which ends the
@@ -134,10 +128,11 @@ impl ServerConnection {
             if live.broken.load(Ordering::Acquire) {
                 return Err(self.unavailable("the connection broke"));
             }
+            writer.numbered += 1;
             let slot = Slot {
                 replies,
                 respond,
-                queued: Instant::now(),
+                number: writer.numbered,
             };
             if writer.slots.send(slot).is_err() {
                 live.broken.store(true, Ordering::Release);
@@ -214,7 +209,11 @@ impl ServerConnection {
         ));
         tokio::spawn(watchdog(watch, Arc::clone(&broken), self.request_timeout));
         let live = Arc::new(Live {
-            writer: Mutex::new(Writer { socket, slots }),
+            writer: Mutex::new(Writer {
+                socket,
+                slots,
+                numbered: 0,
+            }),
             broken,
         });
         *self.live.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&live));
@@ -225,20 +224,31 @@ impl ServerConnection {
 /// Fails the connection's waiting requests once the oldest has waited longer than `timeout`;
 /// ends when the connection breaks or expires.
 async fn watchdog(watch: Arc<Watch>, broken: Arc<AtomicBool>, timeout: Duration) {
-    let mut tick = tokio::time::interval((timeout / 4).max(Duration::from_millis(5)));
+    // Eight looks per timeout: a request is sighted within an eighth of it after being
+    // queued, and its expiry within an eighth of it after passing the timeout.
+    let mut tick = tokio::time::interval((timeout / 8).max(Duration::from_millis(5)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let limit = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+    // The request awaited at the last look, and when it was first seen awaited. It was
+    // queued at most one tick before that sighting, so failing it `timeout` after the
+    // sighting fails it past the timeout, and at most two ticks past.
+    let mut seen: Option<(u64, Instant)> = None;
     loop {
         tick.tick().await;
         if broken.load(Ordering::Acquire) {
             return;
         }
-        let since = watch.awaiting_since.load(Ordering::Acquire);
-        let now = nanos_since_epoch(Instant::now()) + 1;
-        if since != 0 && now.saturating_sub(since) > limit {
-            watch.expired.notify_one();
-            return;
-        }
+        let awaiting = watch.awaiting.load(Ordering::Acquire);
+        seen = match seen {
+            _ if awaiting == 0 => None,
+            Some((number, since)) if number == awaiting => {
+                if since.elapsed() > timeout {
+                    watch.expired.notify_one();
+                    return;
+                }
+                Some((number, since))
+            }
+            _ => Some((awaiting, Instant::now())),
+        };
     }
 }
 
@@ -253,13 +263,11 @@ async fn read_replies(
 ) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let failure = 'outer: loop {
-        watch.awaiting_since.store(0, Ordering::Release);
+        watch.awaiting.store(0, Ordering::Release);
         let Some(slot) = slots.recv().await else {
             return; // the writer is gone: the connection was dropped
         };
-        watch
-            .awaiting_since
-            .store(nanos_since_epoch(slot.queued) + 1, Ordering::Release);
+        watch.awaiting.store(slot.number, Ordering::Release);
         let mut replies = Vec::with_capacity(slot.replies);
         let mut counted = 0;
         while counted < slot.replies {
