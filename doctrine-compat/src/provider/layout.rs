@@ -68,25 +68,8 @@ impl IdKeys {
 /// `][<version>]`, encoded. Digits are unreserved: the version needs no encoding.
 fn push_suffix(out: &mut String, version: u64) {
     out.push_str("%5D%5B");
-    push_decimal(out, version);
+    out.push_str(itoa::Buffer::new().format(version));
     out.push_str("%5D");
-}
-
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        // `n % 10` is below 10: the cast cannot truncate.
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &digit in &digits[at..] {
-        out.push(char::from(digit));
-    }
 }
 
 /// PHP's `rawurlencode`: RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`) stay, every
