@@ -222,6 +222,23 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
         Ok(None)
     }
 
+    /// The value of `key` if it is a hit, `None` otherwise: what
+    /// [`get_item`](Self::get_item) answers, without building an item (so without owning the
+    /// key). Not part of PSR-6; PSR-16, Doctrine and session storage over a pool read through
+    /// it.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_item`](Self::get_item).
+    async fn get_value(&self, key: &str) -> Result<Option<Bytes>> {
+        let item = self.get_item(key).await?;
+        Ok(if item.is_hit() {
+            item.into_value()
+        } else {
+            None
+        })
+    }
+
     /// The values of `keys` (hits' values, `None` for misses), one slot per key asked,
     /// duplicates included, in one store batch: what `get_items` answers, without building an
     /// item per key. Not part of PSR-6; the batch reads of PSR-16 and Doctrine over a pool use
@@ -385,6 +402,9 @@ impl<P: CacheItemPool + ?Sized> CacheItemPool for Arc<P> {
     }
     async fn stats(&self) -> Result<Option<Stats>> {
         (**self).stats().await
+    }
+    async fn get_value(&self, key: &str) -> Result<Option<Bytes>> {
+        (**self).get_value(key).await
     }
     async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         (**self).get_values(keys).await

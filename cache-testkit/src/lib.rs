@@ -233,6 +233,7 @@ macro_rules! pool_suite {
             dont_save_when_asked_not_to,
             save_items_is_deferred_saves_and_a_commit,
             save_values_is_save_items_of_an_item_each,
+            get_value_answers_like_get_item,
             get_values_answers_like_get_items,
             get_records_metadata,
             default_lifetime,

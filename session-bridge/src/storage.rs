@@ -129,12 +129,7 @@ fn item(key: &str, data: Bytes, lifetime: Duration) -> Result<CacheItem> {
 #[async_trait]
 impl<P: CacheItemPool + ?Sized> SessionStorage for OverPool<P> {
     async fn load(&self, key: &str) -> Result<Option<Bytes>> {
-        let item = self.0.get_item(key).await?;
-        Ok(if item.is_hit() {
-            item.into_value()
-        } else {
-            None
-        })
+        self.0.get_value(key).await
     }
 
     async fn store(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<()> {

@@ -298,6 +298,20 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         }
     }
 
+    async fn get_value(&self, key: &str) -> Result<Option<Bytes>> {
+        let key = Key::new(key)?;
+        if let Some(deferred) = self.deferred(key) {
+            return Ok(deferred.and_then(CacheItem::into_value));
+        }
+        match self.shared.store.get(key).await {
+            Ok(None) => Ok(None),
+            Ok(Some(stored)) => Ok(self.readable(key, envelope::unwrap(stored))),
+            // Unreadable data is a miss for this key; anything else is the backend failing.
+            Err(err) if err.kind() == ErrorKind::Decode => Ok(self.readable(key, Err(err))),
+            Err(err) => Err(err),
+        }
+    }
+
     async fn get_items(&self, keys: &[&str]) -> Result<Vec<CacheItem>> {
         let mut keys = valid_keys(keys)?;
         // Duplicates collapse to their first appearance. A fast keyed hash (foldhash, seeded

@@ -323,6 +323,30 @@ pub async fn commit(f: &dyn PoolFactory) {
         .expect("a commit with nothing pending succeeds");
 }
 
+/// `get_value` (an extension) answers what `get_item` does: a hit's value, `None` for a
+/// miss, a deferred item visible (and an expired deferred item absent, whatever the store
+/// holds), an invalid key refused.
+pub async fn get_value_answers_like_get_item(f: &dyn PoolFactory) {
+    let pool = fresh(f).await;
+    save(&*pool, "a", "1").await;
+    assert_eq!(pool.get_value("a").await.expect("get_value"), b("1"));
+    assert_eq!(pool.get_value("missing").await.expect("get_value"), None);
+    defer(&*pool, "d", "deferred").await;
+    assert_eq!(pool.get_value("d").await.expect("get_value"), b("deferred"));
+    let mut expired = CacheItem::new("a").expect("a valid key");
+    expired
+        .set("gone")
+        .expires(Expiration::After(Duration::ZERO));
+    pool.save_deferred(expired).expect("save_deferred");
+    assert_eq!(
+        pool.get_value("a").await.expect("get_value"),
+        None,
+        "an expired deferred item must hide the stored value"
+    );
+    let err = pool.get_value("bad:key").await.expect_err("an invalid key");
+    assert_eq!(err.kind(), ErrorKind::InvalidKey);
+}
+
 /// `get_values` (an extension) answers what `get_items` does, one slot per key asked:
 /// duplicates repeated, misses as `None`, deferred items visible, invalid keys refused.
 pub async fn get_values_answers_like_get_items(f: &dyn PoolFactory) {

@@ -144,12 +144,7 @@ fn item(key: &str, data: Bytes, life_time: Duration) -> Result<CacheItem> {
 #[async_trait]
 impl<P: CacheItemPool> Cache for DoctrineProvider<P> {
     async fn fetch(&self, id: &str) -> Result<Option<Bytes>> {
-        let item = self.pool.get_item(&self.key(id).await?).await?;
-        Ok(if item.is_hit() {
-            item.into_value()
-        } else {
-            None
-        })
+        self.pool.get_value(&self.key(id).await?).await
     }
 
     async fn contains(&self, id: &str) -> Result<bool> {

@@ -41,12 +41,7 @@ fn item(key: &str, value: Bytes, ttl: Expiration) -> Result<CacheItem> {
 #[async_trait]
 impl SimpleCache for PoolBackedCache {
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
-        let item = self.pool.get_item(key).await?;
-        Ok(if item.is_hit() {
-            item.into_value()
-        } else {
-            None
-        })
+        self.pool.get_value(key).await
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<()> {
