@@ -17,4 +17,6 @@ exec scripts/test-servers.sh bash -euo pipefail -c '
   cargo test --workspace --all-targets --all-features
   echo "== cargo test --doc"
   cargo test --workspace --doc --all-features
+  echo "== cargo doc (broken or redundant doc links fail)"
+  RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 '

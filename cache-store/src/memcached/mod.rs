@@ -282,7 +282,7 @@ impl MemcachedStoreBuilder {
     }
 
     /// How long one batch to one server may take (default 1 s). A batch that gets no reply
-    /// fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after this long, and at
+    /// fails with [`crate::ErrorKind::Timeout`] after this long, and at
     /// most a quarter of it later (one watchdog per connection keeps it, not a timer per call).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;

@@ -12,7 +12,7 @@
 //!   at once, in O(1)) and asks moka to drop the old generation's entries in the background.
 //! - Each entry keeps its absolute deadline. With the wall clock, moka's per-entry expiry
 //!   enforces it (moka checks it on every read and frees expired entries); with any other
-//!   [`Clock`](crate::Clock), such as a [`ManualClock`](crate::ManualClock), moka's timers are
+//!   [`crate::Clock`], such as a [`crate::ManualClock`], moka's timers are
 //!   off and every read checks the deadline against that clock. Re-saving a key always
 //!   replaces its deadline.
 //! - Lookups build the internal key on the stack for keys up to 120 bytes: a hit allocates

@@ -4,7 +4,7 @@
 //! same results from each, all equal to a reference model.
 //!
 //! Implement [`SessionFactory`] and invoke [`session_suite!`](crate::session_suite), or give
-//! a [`StoreFactory`](crate::store::StoreFactory) to
+//! a [`crate::store::StoreFactory`] to
 //! [`session_suites!`](crate::session_suites) for all three adapters at once.
 
 pub mod cases;

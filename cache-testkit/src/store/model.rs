@@ -261,7 +261,7 @@ impl Reference {
 /// Runs the model-based property test of the `Store` contract over stores from `factory`.
 ///
 /// Each sequence writes through four handles (two namespaces, two handles on each), with keys
-/// drawn from [`awkward_keys`] and arbitrary valid strings, values of 0 to 47 bytes, every
+/// drawn from [`awkward_keys`](super::keys::awkward_keys) and arbitrary valid strings, values of 0 to 47 bytes, every
 /// kind of expiration, and (when the factory has a clock) moves of the clock. After every
 /// operation the store's answer must equal the model's. A failure is shrunk to a minimal
 /// sequence, which the panic message prints with its keys and values.

@@ -1,9 +1,9 @@
 //! Bridges between PSR-16 and PSR-6, both ways, that unwrap instead of stacking.
 //!
-//! - [`simple_cache_over_pool`]: a [`SimpleCache`](crate::SimpleCache) over any
-//!   [`CacheItemPool`](cache_pool::CacheItemPool) (Symfony's `Psr16Cache`).
+//! - [`simple_cache_over_pool`]: a [`crate::SimpleCache`] over any
+//!   [`cache_pool::CacheItemPool`] (Symfony's `Psr16Cache`).
 //! - [`pool_over_simple_cache`]: a `CacheItemPool` over any `SimpleCache` (Symfony's
-//!   `Psr16Adapter`): the whole of [`Pool`](cache_pool::Pool), deferred queue and stampede
+//!   `Psr16Adapter`): the whole of [`cache_pool::Pool`], deferred queue and stampede
 //!   protection included, over a store adapter.
 //!
 //! Bridging a bridge back returns the original object: `simple_cache_over_pool(pool_over_simple_cache(c))`
