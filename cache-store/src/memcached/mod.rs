@@ -97,6 +97,8 @@ pub struct MemcachedStore {
     /// `namespace:{version}`: the namespace token's key, which starts with the prefix of every
     /// data key, `namespace:` (kept as one buffer: nothing to build per call).
     keys: Arc<[u8]>,
+    /// The request that reads the token, `mg <token key> f`, encoded once.
+    token_read: Arc<[u8]>,
     /// This namespace's token as last seen, shared by the handles of the namespace.
     token: Arc<TokenSlot>,
 }
@@ -178,6 +180,7 @@ impl MemcachedStore {
             shared: Arc::clone(&self.shared),
             namespace: namespace.into(),
             keys: key_buffer(namespace),
+            token_read: token_read(namespace),
             token: token_slot(&self.shared, namespace),
         })
     }
@@ -253,6 +256,13 @@ impl std::ops::Deref for DataKey {
 /// What the token's key adds to the namespace prefix.
 const TOKEN_SUFFIX: &[u8] = b"{version}";
 
+fn token_read(namespace: &str) -> Arc<[u8]> {
+    let mut line = Vec::new();
+    // The token travels in the client flags: a one-line `HD f<token>` reply.
+    protocol::meta_get(&mut line, &key_buffer(namespace), false, false, None);
+    line.into()
+}
+
 fn key_buffer(namespace: &str) -> Arc<[u8]> {
     let mut keys = namespace.as_bytes().to_vec();
     keys.push(b':');
@@ -324,6 +334,7 @@ impl MemcachedStoreBuilder {
         Ok(MemcachedStore {
             token: token_slot(&shared, &self.namespace),
             keys: key_buffer(&self.namespace),
+            token_read: token_read(&self.namespace),
             namespace: self.namespace.into(),
             shared,
         })

@@ -109,8 +109,7 @@ impl MemcachedStore {
             let key = self.token_key();
             let server = self.server_of(key);
             payloads[server].0.reserve(SMALL_PAYLOAD);
-            // The token travels in the client flags: a one-line `HD f<token>` reply.
-            protocol::meta_get(&mut payloads[server].0, key, false, false, None);
+            payloads[server].0.extend_from_slice(&self.token_read);
             payloads[server].1 += 1;
             server
         });
@@ -139,7 +138,11 @@ impl MemcachedStore {
                 let token = token_of(&server_replies.remove(0));
                 if let Ok(Some(token)) = token {
                     self.token.value.store(u64::from(token), Ordering::Release);
-                    self.token.mark_read();
+                    if !self.shared.token_refresh.is_zero() {
+                        // Only token_refresh reads the time of the last read: no clock read
+                        // per call without it.
+                        self.token.mark_read();
+                    }
                 }
                 token
             }
