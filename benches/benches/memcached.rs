@@ -17,7 +17,6 @@ use benches::{criterion, runtime};
 use bytes::Bytes;
 use cache_store::memcached::MemcachedStore;
 use criterion::{Criterion, criterion_group, criterion_main};
-use futures_util::future::join_all;
 use tokio::sync::Mutex;
 
 struct RawMemcached {
@@ -75,11 +74,7 @@ impl RawClient for RawMemcached {
                 let value = client.lock().await.get(key).await.expect("get");
                 value.is_some()
             });
-        join_all(gets)
-            .await
-            .into_iter()
-            .filter(|&found| found)
-            .count()
+        harness::count_found(gets).await
     }
 }
 

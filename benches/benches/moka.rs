@@ -9,7 +9,6 @@ use benches::{criterion, raw_moka, runtime};
 use bytes::Bytes;
 use cache_store::moka::MokaStore;
 use criterion::{Criterion, criterion_group, criterion_main};
-use futures_util::future::join_all;
 use std::time::Duration;
 
 struct RawMoka(moka::future::Cache<String, Bytes>);
@@ -43,11 +42,11 @@ impl RawClient for RawMoka {
 
     async fn concurrent_gets(&self, keys: &[&str]) -> usize {
         debug_assert_eq!(keys.len(), CONCURRENT);
-        join_all(keys.iter().map(|k| self.0.get(*k)))
-            .await
-            .iter()
-            .filter(|v| v.is_some())
-            .count()
+        harness::count_found(
+            keys.iter()
+                .map(|k| async { self.0.get(*k).await.is_some() }),
+        )
+        .await
     }
 }
 

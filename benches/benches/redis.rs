@@ -13,7 +13,6 @@ use benches::{criterion, runtime};
 use bytes::Bytes;
 use cache_store::redis::RedisStore;
 use criterion::{Criterion, criterion_group, criterion_main};
-use futures_util::future::join_all;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
@@ -78,11 +77,7 @@ impl RawClient for RawRedis {
                 value.is_some()
             }
         });
-        join_all(gets)
-            .await
-            .into_iter()
-            .filter(|&found| found)
-            .count()
+        harness::count_found(gets).await
     }
 }
 

@@ -92,46 +92,33 @@ pub fn run<S, R>(
     let sessions = session_handlers(&store);
 
     rt.block_on(async {
-        for chunk in (0..ENTRIES).collect::<Vec<_>>().chunks(BATCH) {
-            let raw_entries: Vec<(&str, Bytes)> = chunk
+        for start in (0..ENTRIES).step_by(BATCH) {
+            let chunk = start..(start + BATCH).min(ENTRIES);
+            raw.set_many(&with_values(&raw_keys[chunk.clone()]), TTL)
+                .await;
+            raw.set_many(&with_values(&raw_doctrine_keys[chunk.clone()]), TTL)
+                .await;
+            let entries: Vec<Entry<'_>> = keys[chunk.clone()]
                 .iter()
-                .map(|&i| (raw_keys[i].as_str(), value()))
-                .collect();
-            raw.set_many(&raw_entries, TTL).await;
-            let raw_doctrine_entries: Vec<(&str, Bytes)> = chunk
-                .iter()
-                .map(|&i| (raw_doctrine_keys[i].as_str(), value()))
-                .collect();
-            raw.set_many(&raw_doctrine_entries, TTL).await;
-            let entries: Vec<Entry<'_>> = chunk
-                .iter()
-                .map(|&i| {
-                    Entry::new(
-                        Key::new(&keys[i]).expect("key"),
-                        value(),
-                        Expiration::After(TTL),
-                    )
-                })
+                .map(|k| Entry::new(Key::new(k).expect("key"), value(), Expiration::After(TTL)))
                 .collect();
             store.set_many(&entries).await.expect("set_many");
-            let doctrine_entries: Vec<(&str, Bytes)> =
-                chunk.iter().map(|&i| (keys[i].as_str(), value())).collect();
             doctrine
-                .save_multiple(&doctrine_entries, TTL)
+                .save_multiple(&with_values(&keys[chunk.clone()]), TTL)
                 .await
                 .expect("save_multiple");
-            let raw_session_entries: Vec<(&str, Bytes)> = chunk
+            let raw_session_entries: Vec<(&str, Bytes)> = raw_sessions[chunk.clone()]
                 .iter()
-                .map(|&i| (raw_sessions[i].as_str(), session_data()))
+                .map(|k| (k.as_str(), session_data()))
                 .collect();
             raw.set_many(
                 &raw_session_entries,
                 Duration::from_secs(SESSION_LIFETIME_SECS),
             )
             .await;
-            for &i in chunk {
+            for id in &ids[chunk] {
                 for (_, handler) in &sessions {
-                    handler.write(&ids[i], session_data()).await.expect("write");
+                    handler.write(id, session_data()).await.expect("write");
                 }
             }
         }
@@ -266,18 +253,12 @@ pub fn run<S, R>(
     for name in ["set_many_100", "save_deferred_100_commit"] {
         let mut group = c.benchmark_group(format!("{backend}/{name}"));
         measure(&mut group, rt, raw.name(), |i| async move {
-            let entries: Vec<(&str, Bytes)> = raw_keys[batch(i)]
-                .iter()
-                .map(|k| (k.as_str(), value()))
-                .collect();
+            let entries = with_values(&raw_keys[batch(i)]);
             raw.set_many(&entries, TTL).await
         });
         if name == "set_many_100" {
             measure(&mut group, rt, on_doctrine_keys, |i| async move {
-                let entries: Vec<(&str, Bytes)> = raw_doctrine_keys[batch(i)]
-                    .iter()
-                    .map(|k| (k.as_str(), value()))
-                    .collect();
+                let entries = with_values(&raw_doctrine_keys[batch(i)]);
                 raw.set_many(&entries, TTL).await
             });
         }
@@ -301,10 +282,7 @@ pub fn run<S, R>(
             black_box(store.set_many(&entries).await.ok())
         });
         measure(&mut group, rt, "PSR-16 Cache", |i| async move {
-            let entries: Vec<(&str, Bytes)> = keys[batch(i)]
-                .iter()
-                .map(|k| (k.as_str(), value()))
-                .collect();
+            let entries = with_values(&keys[batch(i)]);
             black_box(
                 simple
                     .set_multiple(&entries, Expiration::After(TTL))
@@ -313,10 +291,7 @@ pub fn run<S, R>(
             )
         });
         measure(&mut group, rt, "Doctrine CacheProvider", |i| async move {
-            let entries: Vec<(&str, Bytes)> = keys[batch(i)]
-                .iter()
-                .map(|k| (k.as_str(), value()))
-                .collect();
+            let entries = with_values(&keys[batch(i)]);
             black_box(doctrine.save_multiple(&entries, TTL).await.ok())
         });
         group.finish();
@@ -373,6 +348,24 @@ pub fn run<S, R>(
         black_box(join_all(gets).await)
     });
     group.finish();
+}
+
+/// Each of `keys` with a fresh 100-byte value: a batch to write.
+fn with_values(keys: &[String]) -> Vec<(&str, Bytes)> {
+    keys.iter().map(|k| (k.as_str(), value())).collect()
+}
+
+/// How many of `lookups`, run at once, found their key: what a raw client's
+/// [`RawClient::concurrent_gets`] answers.
+pub async fn count_found<F>(lookups: impl IntoIterator<Item = F>) -> usize
+where
+    F: std::future::Future<Output = bool>,
+{
+    join_all(lookups)
+        .await
+        .into_iter()
+        .filter(|&found| found)
+        .count()
 }
 
 /// The raw client's key for `key` in Doctrine's layout: what `CacheProvider` with namespace

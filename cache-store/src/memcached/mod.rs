@@ -99,6 +99,8 @@ pub struct MemcachedStore {
     keys: Arc<[u8]>,
     /// The request that reads the token, `mg <token key> f`, encoded once.
     token_read: Arc<[u8]>,
+    /// The server that holds the token.
+    token_server: usize,
     /// This namespace's token as last seen, shared by the handles of the namespace.
     token: Arc<TokenSlot>,
 }
@@ -176,13 +178,29 @@ impl MemcachedStore {
     /// [`ErrorKind::InvalidArgument`] for an invalid namespace.
     pub fn with_namespace(&self, namespace: &str) -> Result<MemcachedStore> {
         validate_namespace(namespace)?;
-        Ok(MemcachedStore {
-            shared: Arc::clone(&self.shared),
+        Ok(MemcachedStore::in_namespace(
+            Arc::clone(&self.shared),
+            namespace,
+        ))
+    }
+
+    /// A handle on `namespace` (already validated) over `shared`'s connections, with what
+    /// every call needs of the namespace (its keys, the token's request and server) worked
+    /// out once.
+    fn in_namespace(shared: Arc<Shared>, namespace: &str) -> MemcachedStore {
+        let keys = key_buffer(namespace);
+        let mut token_read = Vec::new();
+        // The token travels in the client flags: a one-line `HD f<token>` reply.
+        protocol::meta_get(&mut token_read, &keys, false, false, None);
+        let token_server = owner(&shared, &keys);
+        MemcachedStore {
+            token: token_slot(&shared, namespace),
             namespace: namespace.into(),
-            keys: key_buffer(namespace),
-            token_read: token_read(namespace),
-            token: token_slot(&self.shared, namespace),
-        })
+            keys,
+            token_read: token_read.into(),
+            token_server,
+            shared,
+        }
     }
 
     /// The memcached key (binary, before base64) of `key`, built on the stack.
@@ -216,13 +234,7 @@ impl MemcachedStore {
 
     /// The server that owns `key`.
     fn server_of(&self, key: &[u8]) -> usize {
-        if self.shared.servers.len() == 1 {
-            return 0;
-        }
-        routing::owner(
-            self.shared.servers.iter().map(ServerConnection::address),
-            key,
-        )
+        owner(&self.shared, key)
     }
 }
 
@@ -253,15 +265,16 @@ impl std::ops::Deref for DataKey {
     }
 }
 
+/// The server of `shared` that owns `key`.
+fn owner(shared: &Shared, key: &[u8]) -> usize {
+    if shared.servers.len() == 1 {
+        return 0;
+    }
+    routing::owner(shared.servers.iter().map(ServerConnection::address), key)
+}
+
 /// What the token's key adds to the namespace prefix.
 const TOKEN_SUFFIX: &[u8] = b"{version}";
-
-fn token_read(namespace: &str) -> Arc<[u8]> {
-    let mut line = Vec::new();
-    // The token travels in the client flags: a one-line `HD f<token>` reply.
-    protocol::meta_get(&mut line, &key_buffer(namespace), false, false, None);
-    line.into()
-}
 
 fn key_buffer(namespace: &str) -> Arc<[u8]> {
     let mut keys = namespace.as_bytes().to_vec();
@@ -331,13 +344,7 @@ impl MemcachedStoreBuilder {
             tokens: Mutex::new(HashMap::new()),
             token_refresh: self.token_refresh,
         });
-        Ok(MemcachedStore {
-            token: token_slot(&shared, &self.namespace),
-            keys: key_buffer(&self.namespace),
-            token_read: token_read(&self.namespace),
-            namespace: self.namespace.into(),
-            shared,
-        })
+        Ok(MemcachedStore::in_namespace(shared, &self.namespace))
     }
 }
 

@@ -106,8 +106,7 @@ impl MemcachedStore {
     fn work(&self, with_token: bool) -> Work {
         let mut payloads = vec![(Vec::new(), 0); self.shared.servers.len()];
         let token_server = with_token.then(|| {
-            let key = self.token_key();
-            let server = self.server_of(key);
+            let server = self.token_server;
             payloads[server].0.reserve(SMALL_PAYLOAD);
             payloads[server].0.extend_from_slice(&self.token_read);
             payloads[server].1 += 1;
@@ -180,7 +179,7 @@ impl MemcachedStore {
     /// wins), and returns the token in force.
     async fn restore_token(&self, known: u32) -> Result<u32> {
         let key = self.token_key();
-        let server = &self.shared.servers[self.server_of(key)];
+        let server = &self.shared.servers[self.token_server];
         let mut payload = Vec::new();
         protocol::meta_set(
             &mut payload,
@@ -212,7 +211,7 @@ impl MemcachedStore {
             return Ok(known);
         }
         let key = self.token_key();
-        let server = &self.shared.servers[self.server_of(key)];
+        let server = &self.shared.servers[self.token_server];
         for _ in 0..3 {
             let answers = self.round_trip(&self.work(true)).await;
             if let Some(token) = self.judge_token(answers.token).await? {
@@ -544,7 +543,7 @@ impl Store for MemcachedStore {
             0,
             SetMode::Set,
         );
-        match self.shared.servers[self.server_of(key)]
+        match self.shared.servers[self.token_server]
             .call(&payload, 1)
             .await?
             .first()
