@@ -77,6 +77,7 @@ pub fn wrap(value: Bytes, metadata: Option<Metadata>) -> Bytes {
 ///
 /// [`ErrorKind::Decode`] when the bytes start with [`MARKER`] but are not a valid envelope
 /// (damaged, or written by something else): a reader must treat that as a miss.
+#[inline]
 pub fn unwrap(stored: Bytes) -> Result<(Bytes, Option<Metadata>)> {
     if stored.first() != Some(&MARKER) {
         return Ok((stored, None));

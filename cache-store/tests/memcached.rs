@@ -158,6 +158,61 @@ async fn a_hung_server_gives_timeouts_not_hangs() {
     );
 }
 
+/// Callers that give up while waiting for their replies (a caller's own timeout, a dropped
+/// future) leave the connection answering every other caller with its own value, at once
+/// and after a pause longer than the request timeout (their unread replies are no timeout).
+#[tokio::test]
+async fn callers_that_give_up_leave_the_connection_answering_correctly() {
+    let Some(url) = server_url("CACHE_TEST_MEMCACHED_URL") else {
+        return;
+    };
+    let timeout = Duration::from_millis(300);
+    let s = MemcachedStore::builder(&url)
+        .namespace(unique_namespace("give-up"))
+        .request_timeout(timeout)
+        .build()
+        .unwrap();
+    let names: Vec<String> = (0..32).map(|i| format!("k{i}")).collect();
+    for name in &names {
+        s.set(key(name), Bytes::from(name.clone()), Expiration::Never)
+            .await
+            .unwrap();
+    }
+    for round in 0..3 {
+        // Every third caller gives up after its request is written.
+        let calls = names.iter().enumerate().map(|(i, name)| {
+            let s = &s;
+            async move {
+                if i % 3 == round {
+                    let _ = tokio::time::timeout(Duration::from_micros(1), s.get(key(name))).await;
+                    None
+                } else {
+                    Some((name, s.get(key(name)).await))
+                }
+            }
+        });
+        for (name, got) in futures_util::future::join_all(calls)
+            .await
+            .into_iter()
+            .flatten()
+        {
+            assert_eq!(
+                got.unwrap().as_deref(),
+                Some(name.as_bytes()),
+                "round {round}"
+            );
+        }
+        tokio::time::sleep(timeout * 2).await;
+        for name in &names {
+            assert_eq!(
+                s.get(key(name)).await.unwrap().as_deref(),
+                Some(name.as_bytes()),
+                "round {round}, after a pause"
+            );
+        }
+    }
+}
+
 /// A key made to inject a command is stored as a plain key and touches nothing else.
 #[tokio::test]
 async fn a_key_with_crlf_and_a_command_is_just_a_key() {

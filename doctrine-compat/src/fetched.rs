@@ -26,6 +26,7 @@ pub struct IdHashBuilder(foldhash::fast::RandomState);
 impl BuildHasher for IdHashBuilder {
     type Hasher = IdHasher;
 
+    #[inline]
     fn build_hasher(&self) -> IdHasher {
         IdHasher(self.0.build_hasher())
     }
@@ -36,18 +37,22 @@ impl BuildHasher for IdHashBuilder {
 pub struct IdHasher(foldhash::fast::FoldHasher<'static>);
 
 impl Hasher for IdHasher {
+    #[inline]
     fn finish(&self) -> u64 {
         self.0.finish()
     }
 
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         self.0.write(bytes);
     }
 
+    #[inline]
     fn write_u8(&mut self, i: u8) {
         self.0.write_u8(i);
     }
 
+    #[inline]
     fn write_usize(&mut self, i: usize) {
         self.0.write_usize(i);
     }

@@ -12,9 +12,9 @@
 //!
 //! # Keys
 //!
-//! An entry of namespace `ns` and key `k` is the memcached key `ns:k`, sent base64-encoded
-//! with the meta protocol's `b` flag, so spaces, CR LF, NUL and control bytes never reach the
-//! text protocol raw. A key too long for memcached is stored as `ns:@` followed by the
+//! An entry of namespace `ns` and key `k` is stored under the base64 text of `ns:k`, so
+//! spaces, CR LF, NUL and control bytes never reach the text protocol raw, and every key is a
+//! single word of it. A key too long for memcached is stored as `ns:@` followed by the
 //! SHA-256 of the key (`@` cannot occur in a valid key, so hashed and plain keys never meet).
 //!
 //! # Clear
@@ -65,6 +65,7 @@ mod connection;
 mod protocol;
 mod routing;
 mod store;
+mod watchdog;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -305,8 +306,9 @@ impl MemcachedStoreBuilder {
     }
 
     /// How long one batch to one server may take (default 1 s). A batch that gets no reply
-    /// fails with [`crate::ErrorKind::Timeout`] after this long, and at
-    /// most a quarter of it later (one watchdog per connection keeps it, not a timer per call).
+    /// fails with [`crate::ErrorKind::Timeout`] after this long, and at most a quarter of it
+    /// later (one watchdog thread per process keeps every connection's timeout, so a call
+    /// arms no timer; the thread starts with the first connection).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self

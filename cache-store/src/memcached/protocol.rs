@@ -244,22 +244,28 @@ fn parse_flags<'a>(words: impl Iterator<Item = &'a [u8]>) -> Flags {
 fn base64(out: &mut Vec<u8>, data: &[u8]) {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let digit = |n: u32, shift: u32| TABLE[(n >> shift) as usize & 63];
-    out.reserve(data.len().div_ceil(3) * 4);
+    // Sized once, then filled in place: no capacity check per group of four digits.
+    let start = out.len();
+    out.resize(start + data.len().div_ceil(3) * 4, b'=');
+    let mut groups = out[start..].chunks_exact_mut(4);
     let mut chunks = data.chunks_exact(3);
-    for chunk in &mut chunks {
+    for (chunk, group) in (&mut chunks).zip(&mut groups) {
         let n = (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8) | u32::from(chunk[2]);
-        out.extend_from_slice(&[digit(n, 18), digit(n, 12), digit(n, 6), digit(n, 0)]);
+        group.copy_from_slice(&[digit(n, 18), digit(n, 12), digit(n, 6), digit(n, 0)]);
     }
-    match *chunks.remainder() {
-        [a] => {
-            let n = u32::from(a) << 16;
-            out.extend_from_slice(&[digit(n, 18), digit(n, 12), b'=', b'=']);
+    // The last group keeps its `=` padding where the data ran out.
+    if let Some(group) = groups.next() {
+        match *chunks.remainder() {
+            [a] => {
+                let n = u32::from(a) << 16;
+                group[..2].copy_from_slice(&[digit(n, 18), digit(n, 12)]);
+            }
+            [a, b] => {
+                let n = (u32::from(a) << 16) | (u32::from(b) << 8);
+                group[..3].copy_from_slice(&[digit(n, 18), digit(n, 12), digit(n, 6)]);
+            }
+            _ => {}
         }
-        [a, b] => {
-            let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            out.extend_from_slice(&[digit(n, 18), digit(n, 12), digit(n, 6), b'=']);
-        }
-        _ => {}
     }
 }
 
@@ -292,6 +298,10 @@ mod tests {
             let mut out = Vec::new();
             base64(&mut out, input.as_bytes());
             assert_eq!(out, expected.as_bytes());
+            // Appended after what the buffer already holds, which stays as it was.
+            let mut out = b"mg ".to_vec();
+            base64(&mut out, input.as_bytes());
+            assert_eq!(out, format!("mg {expected}").as_bytes());
         }
     }
 

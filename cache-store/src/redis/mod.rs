@@ -167,11 +167,16 @@ impl redis::ToRedisArgs for PrefixedKey<'_> {
     where
         W: ?Sized + redis::RedisWrite,
     {
-        use std::io::Write as _;
-        let mut arg = out.writer_for_next_arg();
-        // The writer appends to the command's in-memory buffer, which cannot fail.
-        let _ = arg.write_all(self.prefix);
-        let _ = arg.write_all(self.key);
+        use bytes::BufMut as _;
+        // Two plain copies into the command's buffer, reserved once (the `io::Write` route
+        // costs a loop and a `Result` per part, which a 100-key batch feels).
+        let mut arg = out.bufmut_for_next_arg(self.prefix.len() + self.key.len());
+        arg.put_slice(self.prefix);
+        arg.put_slice(self.key);
+    }
+
+    fn num_of_args(&self) -> usize {
+        1
     }
 }
 

@@ -147,6 +147,11 @@ impl Store for RedisStore {
             return Ok(Vec::new());
         }
         let mut cmd = redis::cmd("MGET");
+        // One reservation for the whole command instead of regrowing its buffer per key.
+        redis::RedisWrite::reserve_space_for_args(
+            &mut cmd,
+            keys.iter().map(|key| self.prefix.len() + key.len()),
+        );
         for &key in keys {
             cmd.arg(self.arg(key));
         }
