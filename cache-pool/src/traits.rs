@@ -268,14 +268,15 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
 
     /// Saves each `(key, value)` of `entries` with `expiration`, in one store batch: what
     /// [`save_items`](Self::save_items) does with an item per entry, without building the
-    /// items (so without owning the keys). Not part of PSR-6; the batch writes of PSR-16 and
-    /// Doctrine over a pool use it.
+    /// items (so without owning the keys, nor cloning the values: a network store only copies
+    /// them onto the wire). Not part of PSR-6; the batch writes of PSR-16 and Doctrine over a
+    /// pool use it.
     ///
     /// # Errors
     ///
     /// An invalid key, before anything is written; otherwise as
     /// [`save_items`](Self::save_items).
-    async fn save_values(&self, entries: &[(&str, Bytes)], expiration: Expiration) -> Result<()> {
+    async fn save_values(&self, entries: &[(&str, &Bytes)], expiration: Expiration) -> Result<()> {
         self.save_items(items_of(entries, expiration)?).await
     }
 
@@ -314,12 +315,12 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
 /// An item per `(key, value)`, each to expire at `expiration`; the first invalid key is the
 /// error.
 pub(crate) fn items_of(
-    entries: &[(&str, Bytes)],
+    entries: &[(&str, &Bytes)],
     expiration: Expiration,
 ) -> Result<Vec<CacheItem>> {
     entries
         .iter()
-        .map(|(key, value)| {
+        .map(|&(key, value)| {
             let mut item = CacheItem::new(key)?;
             item.set(value.clone()).expires(expiration);
             Ok(item)
@@ -412,7 +413,7 @@ impl<P: CacheItemPool + ?Sized> CacheItemPool for Arc<P> {
     async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
         (**self).save_items(items).await
     }
-    async fn save_values(&self, entries: &[(&str, Bytes)], expiration: Expiration) -> Result<()> {
+    async fn save_values(&self, entries: &[(&str, &Bytes)], expiration: Expiration) -> Result<()> {
         (**self).save_values(entries, expiration).await
     }
     async fn add_item(&self, item: CacheItem) -> Result<bool> {

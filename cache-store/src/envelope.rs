@@ -27,6 +27,8 @@
 //! # Ok::<(), cache_store::Error>(())
 //! ```
 
+use std::borrow::Cow;
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -68,6 +70,15 @@ pub fn wrap(value: Bytes, metadata: Option<Metadata>) -> Bytes {
             out.put_slice(&value);
             out.freeze()
         }
+    }
+}
+
+/// What [`wrap`] stores for `value`, borrowing `value` when it is stored as it is (the usual
+/// case), so that a batch of plain values is written without a clone of each.
+pub fn wrap_ref(value: &Bytes, metadata: Option<Metadata>) -> Cow<'_, Bytes> {
+    match metadata {
+        None if value.first() != Some(&MARKER) => Cow::Borrowed(value),
+        _ => Cow::Owned(wrap(value.clone(), metadata)),
     }
 }
 

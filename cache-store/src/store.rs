@@ -1,5 +1,6 @@
 //! The backend contract: one byte-level, batch-first, object-safe async trait.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,22 +14,48 @@ use crate::expiry::Expiration;
 use crate::key::Key;
 
 /// One write of a batch: a key, its value and its expiration.
+///
+/// The value is owned ([`Entry::new`]) or borrowed from the caller ([`Entry::borrowed`]).
+/// Borrowing is what a batch written from values the caller keeps wants: a network backend
+/// only copies the bytes onto the wire, and the first clone of a `Bytes` made from a `Vec`
+/// allocates (a hundred of them cost a 100-entry batch measurably more than its encoding).
+///
+/// ```
+/// use cache_store::{Bytes, Entry, Expiration, Key};
+///
+/// let kept = Bytes::from(vec![b'v'; 100]);
+/// let entries = [
+///     Entry::new(Key::new("owned")?, "value", Expiration::Never),
+///     Entry::borrowed(Key::new("borrowed")?, &kept, Expiration::Never),
+/// ];
+/// assert_eq!(&entries[1].value[..], &kept[..]);
+/// # Ok::<(), cache_store::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry<'a> {
     /// The key to write.
     pub key: Key<'a>,
     /// The value, stored byte for byte.
-    pub value: Bytes,
+    pub value: Cow<'a, Bytes>,
     /// When the entry expires.
     pub expiration: Expiration,
 }
 
 impl<'a> Entry<'a> {
-    /// An entry.
+    /// An entry that owns its value.
     pub fn new(key: Key<'a>, value: impl Into<Bytes>, expiration: Expiration) -> Self {
         Entry {
             key,
-            value: value.into(),
+            value: Cow::Owned(value.into()),
+            expiration,
+        }
+    }
+
+    /// An entry that borrows its value from the caller.
+    pub fn borrowed(key: Key<'a>, value: &'a Bytes, expiration: Expiration) -> Self {
+        Entry {
+            key,
+            value: Cow::Borrowed(value),
             expiration,
         }
     }
@@ -275,11 +302,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     ///
     /// Backend failures, or [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge).
     async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
-        let entry = Entry {
-            key,
-            value,
-            expiration,
-        };
+        let entry = Entry::new(key, value, expiration);
         self.set_many(std::slice::from_ref(&entry))
             .await?
             .into_result()

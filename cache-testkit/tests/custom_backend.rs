@@ -64,7 +64,7 @@ impl Store for BTreeStore {
 
     async fn set_many(&self, batch: &[Entry<'_>]) -> Result<FailedEntries> {
         for entry in batch {
-            self.write(entry.key, entry.value.clone(), entry.expiration);
+            self.write(entry.key, Bytes::clone(&entry.value), entry.expiration);
         }
         Ok(FailedEntries::new())
     }

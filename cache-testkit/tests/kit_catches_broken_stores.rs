@@ -67,7 +67,7 @@ impl Store for Broken {
         let entries: Vec<Entry<'_>> = entries
             .iter()
             .map(|e| {
-                let mut e = Entry::new(self.map_key(e.key), e.value.clone(), e.expiration);
+                let mut e = Entry::borrowed(self.map_key(e.key), &e.value, e.expiration);
                 if self.bug == Bug::ExpiredWritesStoreForever
                     && matches!(e.expiration, Expiration::After(d) if d.is_zero())
                 {

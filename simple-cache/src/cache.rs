@@ -169,7 +169,11 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
         let entries: Vec<Entry<'_>> = keys
             .into_iter()
             .zip(values)
-            .map(|(key, (_, value))| Entry::new(key, envelope::wrap(value.clone(), None), ttl))
+            .map(|(key, (_, value))| Entry {
+                key,
+                value: envelope::wrap_ref(value, None),
+                expiration: ttl,
+            })
             .collect();
         let failed = self.store.set_many(&entries).await?;
         if failed.is_empty() {

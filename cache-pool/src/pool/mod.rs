@@ -238,12 +238,10 @@ impl<S: Store + 'static> Pool<S> {
         let entries: Vec<Entry<'_>> = snapshot
             .items
             .iter()
-            .map(|(key, p)| {
-                Entry::new(
-                    key.as_key(),
-                    envelope::wrap(p.value.clone(), p.metadata),
-                    p.expiration,
-                )
+            .map(|(key, p)| Entry {
+                key: key.as_key(),
+                value: envelope::wrap_ref(&p.value, p.metadata),
+                expiration: p.expiration,
             })
             .collect();
         // On a failed batch everything stays queued for the next commit.
@@ -464,19 +462,17 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         let parts: Vec<_> = items.into_iter().map(CacheItem::into_parts).collect();
         let entries: Vec<Entry<'_>> = parts
             .iter()
-            .map(|(key, value, expiration, metadata)| {
-                Entry::new(
-                    key.as_key(),
-                    envelope::wrap(value.clone(), *metadata),
-                    self.resolve(*expiration),
-                )
+            .map(|(key, value, expiration, metadata)| Entry {
+                key: key.as_key(),
+                value: envelope::wrap_ref(value, *metadata),
+                expiration: self.resolve(*expiration),
             })
             .collect();
         let failed = self.shared.store.set_many(&entries).await?;
         refusals(failed, entries.len(), |index| parts[index].0.as_str())
     }
 
-    async fn save_values(&self, entries: &[(&str, Bytes)], expiration: Expiration) -> Result<()> {
+    async fn save_values(&self, entries: &[(&str, &Bytes)], expiration: Expiration) -> Result<()> {
         if self.pending() > 0 {
             // Through the queue, as save_items does.
             return self.save_items(items_of(entries, expiration)?).await;
@@ -484,12 +480,12 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         let expiration = self.resolve(expiration);
         let batch: Vec<Entry<'_>> = entries
             .iter()
-            .map(|(key, value)| {
-                Ok(Entry::new(
-                    Key::new(key)?,
-                    envelope::wrap(value.clone(), None),
+            .map(|&(key, value)| {
+                Ok(Entry {
+                    key: Key::new(key)?,
+                    value: envelope::wrap_ref(value, None),
                     expiration,
-                ))
+                })
             })
             .collect::<Result<_>>()?;
         let failed = self.shared.store.set_many(&batch).await?;
@@ -650,12 +646,10 @@ impl<S: Store + 'static> Drop for Shared<S> {
         runtime.spawn(async move {
             let entries: Vec<Entry<'_>> = pending
                 .iter()
-                .map(|(key, p)| {
-                    Entry::new(
-                        key.as_key(),
-                        envelope::wrap(p.value.clone(), p.metadata),
-                        p.expiration,
-                    )
+                .map(|(key, p)| Entry {
+                    key: key.as_key(),
+                    value: envelope::wrap_ref(&p.value, p.metadata),
+                    expiration: p.expiration,
                 })
                 .collect();
             match store.set_many(&entries).await {

@@ -74,7 +74,10 @@ impl Store for MokaStore {
         for (index, entry) in entries.iter().enumerate() {
             // One `now` for the whole batch, so entries of one call expire together.
             let deadline = entry.expiration.deadline(now, self.shared.default_ttl);
-            if let Err(err) = self.write(entry.key, entry.value.clone(), deadline).await {
+            if let Err(err) = self
+                .write(entry.key, Bytes::clone(&entry.value), deadline)
+                .await
+            {
                 failed.push(index, err);
             }
         }

@@ -418,9 +418,9 @@ pub async fn save_values_is_save_items_of_an_item_each(f: &dyn PoolFactory) {
     let never = Expiration::Never;
     pool.save_values(
         &[
-            ("a", Bytes::from_static(b"first")),
-            ("b", Bytes::from_static(b"b")),
-            ("a", Bytes::from_static(b"second")),
+            ("a", &Bytes::from_static(b"first")),
+            ("b", &Bytes::from_static(b"b")),
+            ("a", &Bytes::from_static(b"second")),
         ],
         never,
     )
@@ -429,7 +429,7 @@ pub async fn save_values_is_save_items_of_an_item_each(f: &dyn PoolFactory) {
     assert_eq!(value(&*pool, "a").await, b("second"));
     assert_eq!(value(&*pool, "b").await, b("b"));
     pool.save_values(
-        &[("b", Bytes::from_static(b"gone"))],
+        &[("b", &Bytes::from_static(b"gone"))],
         Expiration::After(Duration::ZERO),
     )
     .await
@@ -438,7 +438,7 @@ pub async fn save_values_is_save_items_of_an_item_each(f: &dyn PoolFactory) {
 
     defer(&*pool, "queued", "deferred").await;
     defer(&*pool, "a", "deferred a").await;
-    pool.save_values(&[("a", Bytes::from_static(b"newest a"))], never)
+    pool.save_values(&[("a", &Bytes::from_static(b"newest a"))], never)
         .await
         .expect("save_values");
     pool.commit().await.expect("commit");
@@ -452,8 +452,8 @@ pub async fn save_values_is_save_items_of_an_item_each(f: &dyn PoolFactory) {
     let err = pool
         .save_values(
             &[
-                ("c", Bytes::from_static(b"c")),
-                ("bad:key", Bytes::from_static(b"x")),
+                ("c", &Bytes::from_static(b"c")),
+                ("bad:key", &Bytes::from_static(b"x")),
             ],
             never,
         )

@@ -73,7 +73,7 @@ impl Store for StoreOverDoctrine {
                         self.flush_run(&mut run, run_life_time, &mut failed).await?;
                     }
                     run_life_time = Some(life_time);
-                    run.push((index, entry.key.as_str(), entry.value.clone()));
+                    run.push((index, entry.key.as_str(), Bytes::clone(&entry.value)));
                 }
             }
         }

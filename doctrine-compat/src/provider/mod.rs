@@ -223,10 +223,10 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
         }
         let ids = entries.iter().map(|(id, _)| *id);
         let keys = layout::IdKeys::new(&self.namespace, ids, self.version().await?);
-        let values: Vec<(&str, Bytes)> = keys
+        let values: Vec<(&str, &Bytes)> = keys
             .iter()
             .zip(entries)
-            .map(|(key, (_, data))| (key, data.clone()))
+            .map(|(key, (_, data))| (key, data))
             .collect();
         self.pool.save_values(&values, expiration(life_time)).await
     }

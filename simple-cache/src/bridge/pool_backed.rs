@@ -74,7 +74,8 @@ impl SimpleCache for PoolBackedCache {
 
     async fn set_multiple(&self, values: &[(&str, Bytes)], ttl: Expiration) -> Result<()> {
         // Every key is checked before anything is written.
-        self.pool.save_values(values, ttl).await
+        let values: Vec<(&str, &Bytes)> = values.iter().map(|(key, value)| (*key, value)).collect();
+        self.pool.save_values(&values, ttl).await
     }
 
     async fn delete_multiple(&self, keys: &[&str]) -> Result<()> {

@@ -76,7 +76,11 @@ impl Store for StoreOverSimpleCache {
             for (index, entry) in entries.iter().enumerate() {
                 let written = self
                     .cache
-                    .set(entry.key.as_str(), entry.value.clone(), entry.expiration)
+                    .set(
+                        entry.key.as_str(),
+                        Bytes::clone(&entry.value),
+                        entry.expiration,
+                    )
                     .await;
                 record(&mut failed, &[index], written)?;
             }
@@ -85,7 +89,7 @@ impl Store for StoreOverSimpleCache {
         for (expiration, members) in groups {
             let values: Vec<(&str, Bytes)> = members
                 .iter()
-                .map(|&i| (entries[i].key.as_str(), entries[i].value.clone()))
+                .map(|&i| (entries[i].key.as_str(), Bytes::clone(&entries[i].value)))
                 .collect();
             let written = self.cache.set_multiple(&values, expiration).await;
             record(&mut failed, &members, written)?;
