@@ -134,24 +134,32 @@ impl MemcachedStore {
         };
         let token = work.token_server.map(|server| match &mut replies[server] {
             Ok(server_replies) if !server_replies.is_empty() => {
-                let token = token_of(&server_replies.remove(0));
-                if let Ok(Some(token)) = token {
-                    self.token.value.store(u64::from(token), Ordering::Release);
-                    if !self.shared.token_refresh.is_zero() {
-                        // Only token_refresh reads the time of the last read: no clock read
-                        // per call without it.
-                        self.token.mark_read();
-                    }
-                }
-                token
+                self.remember_token(Some(&server_replies.remove(0)))
             }
-            Ok(_) => Err(Error::new(
-                ErrorKind::Decode,
-                "no reply for the namespace token",
-            )),
+            Ok(_) => self.remember_token(None),
             Err(err) => Err(err.clone()),
         });
         Answers { token, replies }
+    }
+
+    /// The token a read's first reply carries, remembered as the one last seen.
+    fn remember_token(&self, reply: Option<&Reply>) -> Result<Option<u32>> {
+        let Some(reply) = reply else {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                "no reply for the namespace token",
+            ));
+        };
+        let token = token_of(reply);
+        if let Ok(Some(token)) = token {
+            self.token.value.store(u64::from(token), Ordering::Release);
+            if !self.shared.token_refresh.is_zero() {
+                // Only token_refresh reads the time of the last read: no clock read per call
+                // without it.
+                self.token.mark_read();
+            }
+        }
+        token
     }
 
     /// The token to judge values by: the one just read; or, if its server failed, the last
@@ -262,8 +270,30 @@ impl MemcachedStore {
         cas: bool,
         ttl: Option<i64>,
     ) -> Result<(Option<Reply>, Option<u32>)> {
-        let mut work = self.work(self.token.is_stale(self.shared.token_refresh));
+        let with_token = self.token.is_stale(self.shared.token_refresh);
         let server = self.server_of(key);
+        if !with_token || server == self.token_server {
+            // One server to ask (always so with one server): one request, no per-server
+            // bookkeeping.
+            let mut payload = Vec::with_capacity(SMALL_PAYLOAD);
+            if with_token {
+                payload.extend_from_slice(&self.token_read);
+            }
+            protocol::meta_get(&mut payload, key, value, cas, ttl);
+            let asked = 1 + usize::from(with_token);
+            let mut replies = self.shared.servers[server]
+                .call(&payload, asked)
+                .await?
+                .into_iter();
+            let token = if with_token {
+                Some(self.remember_token(replies.next().as_ref()))
+            } else {
+                None
+            };
+            let token = self.judge_token(token).await?;
+            return Ok((replies.next(), token));
+        }
+        let mut work = self.work(true);
         work.payloads[server].0.reserve(SMALL_PAYLOAD);
         protocol::meta_get(&mut work.payloads[server].0, key, value, cas, ttl);
         work.payloads[server].1 += 1;
@@ -592,6 +622,29 @@ impl Store for MemcachedStore {
 
     fn namespace(&self) -> &str {
         &self.namespace
+    }
+
+    /// One entry: one command to its server, without a batch's bookkeeping.
+    async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
+        let key = self.data_key(key);
+        let mut payload;
+        match exptime(expiration) {
+            None => {
+                payload = Vec::with_capacity(SMALL_PAYLOAD);
+                protocol::meta_delete(&mut payload, &key);
+            }
+            Some(ttl) => {
+                let token = self.token_for_write().await?;
+                payload = Vec::with_capacity(key.len().div_ceil(3) * 4 + value.len() + 64);
+                protocol::meta_set(&mut payload, &key, &value, token, ttl, SetMode::Set);
+            }
+        }
+        let server = &self.shared.servers[self.server_of(&key)];
+        match server.call(&payload, 1).await?.first() {
+            Some(Reply::Done { .. } | Reply::NotFound) => Ok(()),
+            Some(other) => Err(reply_error(other)),
+            None => Err(reply_error(&Reply::Miss)),
+        }
     }
 
     /// One key: one `mg` (with the token read pipelined ahead of it on its server) rather
