@@ -318,14 +318,14 @@ pub(crate) fn items_of(
     entries: &[(&str, &Bytes)],
     expiration: Expiration,
 ) -> Result<Vec<CacheItem>> {
-    entries
-        .iter()
-        .map(|&(key, value)| {
-            let mut item = CacheItem::new(key)?;
-            item.set(value.clone()).expires(expiration);
-            Ok(item)
-        })
-        .collect()
+    // Sized up front: collecting into a `Result` cannot see the length, and regrows.
+    let mut items = Vec::with_capacity(entries.len());
+    for &(key, value) in entries {
+        let mut item = CacheItem::new(key)?;
+        item.set(value.clone()).expires(expiration);
+        items.push(item);
+    }
+    Ok(items)
 }
 
 /// One value per key asked, from the items `get_items` gave for those keys: one per distinct

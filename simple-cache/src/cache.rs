@@ -107,8 +107,13 @@ impl<S: Store> Cache<S> {
     }
 }
 
-fn valid_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Result<Vec<Key<'a>>> {
-    keys.into_iter().map(Key::new).collect()
+fn valid_keys<'a>(keys: impl ExactSizeIterator<Item = &'a str>) -> Result<Vec<Key<'a>>> {
+    // Sized up front: collecting into a `Result` cannot see the length, and regrows.
+    let mut valid = Vec::with_capacity(keys.len());
+    for key in keys {
+        valid.push(Key::new(key)?);
+    }
+    Ok(valid)
 }
 
 #[async_trait]
@@ -154,10 +159,11 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
             return Ok(Vec::new());
         }
         let found = self.store.get_many(&valid).await?;
-        keys.iter()
-            .zip(found)
-            .map(|(key, value)| Self::value(key, value))
-            .collect()
+        let mut values = Vec::with_capacity(keys.len());
+        for (key, value) in keys.iter().zip(found) {
+            values.push(Self::value(key, value)?);
+        }
+        Ok(values)
     }
 
     async fn set_multiple(&self, values: &[(&str, Bytes)], ttl: Expiration) -> Result<()> {

@@ -279,7 +279,12 @@ fn refusals<'a>(
 }
 
 fn valid_keys<'a>(keys: &[&'a str]) -> Result<Vec<Key<'a>>> {
-    keys.iter().map(|k| Key::new(k)).collect()
+    // Sized up front: collecting into a `Result` cannot see the length, and regrows.
+    let mut valid = Vec::with_capacity(keys.len());
+    for key in keys {
+        valid.push(Key::new(key)?);
+    }
+    Ok(valid)
 }
 
 #[async_trait]
@@ -478,16 +483,14 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
             return self.save_items(items_of(entries, expiration)?).await;
         }
         let expiration = self.resolve(expiration);
-        let batch: Vec<Entry<'_>> = entries
-            .iter()
-            .map(|&(key, value)| {
-                Ok(Entry {
-                    key: Key::new(key)?,
-                    value: envelope::wrap_ref(value, None),
-                    expiration,
-                })
-            })
-            .collect::<Result<_>>()?;
+        let mut batch = Vec::with_capacity(entries.len());
+        for &(key, value) in entries {
+            batch.push(Entry {
+                key: Key::new(key)?,
+                value: envelope::wrap_ref(value, None),
+                expiration,
+            });
+        }
         let failed = self.shared.store.set_many(&batch).await?;
         refusals(failed, batch.len(), |index| entries[index].0)
     }
