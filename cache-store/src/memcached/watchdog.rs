@@ -69,33 +69,36 @@ struct Watched {
     seen: Option<(u64, Instant)>,
 }
 
-/// The process's watchdog: the watched connections and the signal that a new one came.
+/// The process's watchdog: the watched connections, the signal that a new one came, and
+/// whether its thread runs.
 struct Watchdog {
     watched: Mutex<Vec<Watched>>,
     added: Condvar,
+    running: AtomicBool,
 }
 
-static WATCHDOG: OnceLock<Arc<Watchdog>> = OnceLock::new();
+static WATCHDOG: OnceLock<Watchdog> = OnceLock::new();
 
 impl Watchdog {
-    /// The watchdog, with its thread started on first use.
-    fn get() -> std::io::Result<&'static Arc<Watchdog>> {
-        if let Some(dog) = WATCHDOG.get() {
-            return Ok(dog);
-        }
-        let dog = Arc::new(Watchdog {
+    /// The watchdog, with its thread started on first use (and again, should starting it
+    /// have failed before).
+    fn get() -> std::io::Result<&'static Watchdog> {
+        let dog = WATCHDOG.get_or_init(|| Watchdog {
             watched: Mutex::new(Vec::new()),
             added: Condvar::new(),
+            running: AtomicBool::new(false),
         });
-        // Of racing first callers, one installs its watchdog; only that one starts a thread.
-        let installed = WATCHDOG.get_or_init(|| Arc::clone(&dog));
-        if Arc::ptr_eq(installed, &dog) {
-            let running = Arc::clone(installed);
-            std::thread::Builder::new()
+        // Of racing first callers, the one that flips `running` starts the thread.
+        if !dog.running.load(Ordering::Acquire) && !dog.running.swap(true, Ordering::AcqRel) {
+            let started = std::thread::Builder::new()
                 .name("memcached-watchdog".into())
-                .spawn(move || running.run())?;
+                .spawn(move || dog.run());
+            if let Err(err) = started {
+                dog.running.store(false, Ordering::Release);
+                return Err(err);
+            }
         }
-        Ok(installed)
+        Ok(dog)
     }
 
     fn add(&self, watch: &Arc<Watch>) {
