@@ -171,11 +171,14 @@ impl ServerConnection {
         let write = async move {
             let interrupted = BreakUnlessDone(Some(&live.broken));
             let written = writer.socket.write_all(payload).await;
-            if written.is_err() {
-                // The leader then fails the queued requests when its read ends.
+            if written.is_ok() {
+                interrupted.done();
+            } else {
+                // Broken (the guard, dropped here); the leader fails the queued requests when
+                // its read ends.
+                drop(interrupted);
                 let _ = writer.socket.shutdown().await;
             }
-            interrupted.done();
             // The write lock is released here, before the replies are awaited.
             drop(writer);
             written
