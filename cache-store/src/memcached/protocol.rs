@@ -53,7 +53,7 @@ pub(super) fn meta_get(out: &mut Vec<u8>, key: &[u8], value: bool, cas: bool, tt
     }
     if let Some(ttl) = ttl {
         out.extend_from_slice(b" T");
-        push_int(out, ttl);
+        push_number(out, ttl);
     }
     out.extend_from_slice(b"\r\n");
 }
@@ -81,17 +81,17 @@ pub(super) fn meta_set(
     out.extend_from_slice(b"ms ");
     base64(out, key);
     out.push(b' ');
-    push_decimal(out, data.len() as u64);
+    push_number(out, data.len());
     out.extend_from_slice(b" F");
-    push_decimal(out, u64::from(flags));
+    push_number(out, flags);
     out.extend_from_slice(b" T");
-    push_int(out, ttl);
+    push_number(out, ttl);
     match mode {
         SetMode::Set => {}
         SetMode::Add => out.extend_from_slice(b" ME"),
         SetMode::Cas(cas) => {
             out.extend_from_slice(b" C");
-            push_decimal(out, cas);
+            push_number(out, cas);
         }
     }
     out.extend_from_slice(b"\r\n");
@@ -271,12 +271,7 @@ fn base64(out: &mut Vec<u8>, data: &[u8]) {
 
 /// Appends `n` in decimal (itoa: the formatting machinery cost more than the rest of a
 /// command).
-fn push_decimal(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-}
-
-/// Appends `n` in decimal, with its sign.
-fn push_int(out: &mut Vec<u8>, n: i64) {
+fn push_number(out: &mut Vec<u8>, n: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
@@ -309,11 +304,11 @@ mod tests {
     fn numbers_are_written_in_decimal() {
         for n in [0, 7, 10, 99, 1440, i64::MAX, -1, i64::MIN] {
             let mut out = Vec::new();
-            push_int(&mut out, n);
+            push_number(&mut out, n);
             assert_eq!(out, n.to_string().as_bytes());
         }
         let mut out = Vec::new();
-        push_decimal(&mut out, u64::MAX);
+        push_number(&mut out, u64::MAX);
         assert_eq!(out, u64::MAX.to_string().as_bytes());
         let mut cas = Vec::new();
         meta_set(

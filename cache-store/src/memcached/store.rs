@@ -76,6 +76,22 @@ fn token_of(reply: &Reply) -> Result<Option<u32>> {
     }
 }
 
+/// Whether a write (`ms` or `md`) was carried out; deleting a missing key was.
+fn written(reply: Option<&Reply>) -> Result<()> {
+    match reply {
+        Some(Reply::Done { .. } | Reply::NotFound) => Ok(()),
+        Some(other) => Err(reply_error(other)),
+        None => Err(reply_error(&Reply::Miss)),
+    }
+}
+
+/// Room for the command that writes `value` under `key`: the key in base64 (4 bytes per 3),
+/// the value and the command's words, so a large value is not copied again as the buffer
+/// grows.
+fn write_room(key: &[u8], value: &[u8]) -> usize {
+    key.len().div_ceil(3) * 4 + value.len() + 64
+}
+
 fn reply_error(reply: &Reply) -> Error {
     match reply {
         Reply::Error(message) if message.contains("too large") => Error::new(
@@ -120,18 +136,13 @@ impl MemcachedStore {
 
     /// Sends every server its work at once: one round trip per server.
     async fn round_trip(&self, work: &Work) -> Answers {
-        let servers = &self.shared.servers;
-        let mut replies = match (servers.as_slice(), work.payloads.as_slice()) {
-            // One server (the common case): no join machinery.
-            ([server], [(payload, replies)]) => vec![server.call(payload, *replies).await],
-            _ => {
-                let calls = servers
-                    .iter()
-                    .zip(&work.payloads)
-                    .map(|(server, (payload, replies))| server.call(payload, *replies));
-                join_all(calls).await
-            }
-        };
+        let calls = self
+            .shared
+            .servers
+            .iter()
+            .zip(&work.payloads)
+            .map(|(server, (payload, replies))| server.call(payload, *replies));
+        let mut replies = join_all(calls).await;
         let token = work.token_server.map(|server| match &mut replies[server] {
             Ok(server_replies) if !server_replies.is_empty() => {
                 self.remember_token(Some(&server_replies.remove(0)))
@@ -428,12 +439,7 @@ impl Store for MemcachedStore {
             let key = self.data_key(entry.key);
             let server = self.server_of(&key);
             let payload = &mut work.payloads[server];
-            // The key goes out in base64 (4 bytes per 3), then the value and the command's
-            // flags: room for it all at once, so a large value is not copied again as the
-            // buffer grows.
-            payload
-                .0
-                .reserve(key.len().div_ceil(3) * 4 + entry.value.len() + 64);
+            payload.0.reserve(write_room(&key, &entry.value));
             match exptime(entry.expiration) {
                 None => protocol::meta_delete(&mut payload.0, &key),
                 Some(ttl) => {
@@ -462,11 +468,11 @@ impl Store for MemcachedStore {
         for (index, server) in owners.into_iter().enumerate() {
             match &mut per_server[server] {
                 Err(err) => failed.push(index, err.clone()),
-                Ok(replies) => match replies.next() {
-                    Some(Reply::Done { .. } | Reply::NotFound) => {}
-                    Some(other) => failed.push(index, reply_error(&other)),
-                    None => failed.push(index, reply_error(&Reply::Miss)),
-                },
+                Ok(replies) => {
+                    if let Err(err) = written(replies.next().as_ref()) {
+                        failed.push(index, err);
+                    }
+                }
             }
         }
         Ok(failed)
@@ -635,16 +641,12 @@ impl Store for MemcachedStore {
             }
             Some(ttl) => {
                 let token = self.token_for_write().await?;
-                payload = Vec::with_capacity(key.len().div_ceil(3) * 4 + value.len() + 64);
+                payload = Vec::with_capacity(write_room(&key, &value));
                 protocol::meta_set(&mut payload, &key, &value, token, ttl, SetMode::Set);
             }
         }
         let server = &self.shared.servers[self.server_of(&key)];
-        match server.call(&payload, 1).await?.first() {
-            Some(Reply::Done { .. } | Reply::NotFound) => Ok(()),
-            Some(other) => Err(reply_error(other)),
-            None => Err(reply_error(&Reply::Miss)),
-        }
+        written(server.call(&payload, 1).await?.first())
     }
 
     /// One key: one `mg` (with the token read pipelined ahead of it on its server) rather

@@ -27,7 +27,10 @@ pub(super) struct Watch {
     /// Set, before the socket is shut down, when a request waited too long: the leader then
     /// reports a timeout rather than a closed connection.
     pub(super) expired: AtomicBool,
-    /// Set when the connection is done with: the watchdog forgets it.
+    /// Set when the connection's reading ended (it failed or closed): the watchdog forgets
+    /// it. Not the connection's "broken" flag: a connection broken by an interrupted write
+    /// stops taking requests but may still have callers waiting for replies, which the
+    /// watchdog must keep timing.
     pub(super) ended: AtomicBool,
     timeout: Duration,
     /// A second handle on the connection's socket, to shut it down from this thread.

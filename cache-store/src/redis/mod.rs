@@ -174,10 +174,6 @@ impl redis::ToRedisArgs for PrefixedKey<'_> {
         arg.put_slice(self.prefix);
         arg.put_slice(self.key);
     }
-
-    fn num_of_args(&self) -> usize {
-        1
-    }
 }
 
 fn prefix(namespace: &str) -> Arc<[u8]> {
