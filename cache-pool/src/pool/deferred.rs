@@ -1,11 +1,19 @@
-//! The deferred queue: snapshots waiting for `commit`.
+//! The deferred queue: snapshots waiting for `commit`, and the batches being written.
+//!
+//! A commit does not copy what it writes. It takes the queued items out whole (a
+//! [`Flight`]), writes them, and only then lets them go; until then they stay deferred:
+//! readers see them, [`Queue::len`] counts them, and a delete or a clear hides them. If the
+//! write fails or the commit is cancelled, what was not hidden in the meantime goes back in
+//! the queue. A key is visible in one place at most (the queue, or one flight), so a newer
+//! `save_deferred` of a key in flight hides the flight's copy, which then never comes back.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use cache_store::envelope::Metadata;
 use cache_store::{Expiration, OwnedKey};
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 
 /// A queued item. `expiration` is already resolved: `Default` (the store's default), `Never`
 /// or `At`, never `After`.
@@ -14,8 +22,6 @@ pub(super) struct Pending {
     pub(super) value: Bytes,
     pub(super) metadata: Option<Metadata>,
     pub(super) expiration: Expiration,
-    /// Bumped on every queueing, so a commit removes only what it wrote.
-    pub(super) seq: u64,
 }
 
 impl Pending {
@@ -28,17 +34,55 @@ impl Pending {
     }
 }
 
-/// The queue as [`Queue::snapshot`] saw it.
-pub(super) struct Snapshot {
-    pub(super) items: Vec<(OwnedKey, Pending)>,
-    /// The last sequence number given out when the snapshot was taken.
-    upto: u64,
+/// Items keyed by their key.
+pub(super) type Items = HashMap<OwnedKey, Pending>;
+
+/// A batch a commit is writing, as the queue sees it.
+#[derive(Debug)]
+struct Flight {
+    id: u64,
+    items: Arc<Items>,
+    /// Keys deleted, cleared or queued again since the flight left: no longer visible here,
+    /// and not put back if the write fails.
+    hidden: HashSet<OwnedKey>,
+}
+
+impl Flight {
+    fn get(&self, key: &str) -> Option<&Pending> {
+        match self.items.get(key) {
+            Some(pending) if !self.hidden.contains(key) => Some(pending),
+            _ => None,
+        }
+    }
+
+    fn hide(&mut self, key: &str) {
+        if let Some((owned, _)) = self.items.get_key_value(key)
+            && !self.hidden.contains(key)
+        {
+            self.hidden.insert(owned.clone());
+        }
+    }
+
+    fn visible(&self) -> usize {
+        self.items.len() - self.hidden.len()
+    }
+}
+
+/// What a commit takes out of the queue to write.
+pub(super) struct Launched {
+    pub(super) id: u64,
+    pub(super) items: Arc<Items>,
 }
 
 #[derive(Debug, Default)]
 pub(super) struct Queue {
-    items: HashMap<OwnedKey, Pending>,
-    next_seq: u64,
+    items: Items,
+    /// Batches being written, oldest first. Usually none, or one.
+    flights: Vec<Flight>,
+    next_flight: u64,
+    /// The table of the last batch written, emptied: the next batch is queued into it, so a
+    /// steady save-then-commit cycle never regrows a table.
+    spare: Items,
 }
 
 impl Queue {
@@ -49,63 +93,131 @@ impl Queue {
         metadata: Option<Metadata>,
         expiration: Expiration,
     ) {
-        self.next_seq += 1;
+        for flight in &mut self.flights {
+            flight.hide(key.as_str());
+        }
         let pending = Pending {
             value,
             metadata,
             expiration,
-            seq: self.next_seq,
         };
         self.items.insert(key, pending);
     }
 
+    /// The visible deferred item for `key`: queued, or else in the newest flight holding it.
     pub(super) fn get(&self, key: &str) -> Option<&Pending> {
-        self.items.get(key)
+        self.items
+            .get(key)
+            .or_else(|| self.flights.iter().rev().find_map(|f| f.get(key)))
     }
 
     pub(super) fn remove(&mut self, key: &str) {
         self.items.remove(key);
+        for flight in &mut self.flights {
+            flight.hide(key);
+        }
     }
 
     pub(super) fn clear(&mut self) {
         self.items.clear();
+        // Their commits find them gone when they land, and put nothing back.
+        self.flights.clear();
     }
 
-    pub(super) fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
+    /// How many items are deferred and not yet known to be written.
     pub(super) fn len(&self) -> usize {
-        self.items.len()
+        self.items.len() + self.flights.iter().map(Flight::visible).sum::<usize>()
     }
 
-    /// Everything queued, left in place until the write is known to have succeeded.
-    pub(super) fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            items: self
-                .items
-                .iter()
-                .map(|(k, p)| (k.clone(), p.clone()))
-                .collect(),
-            upto: self.next_seq,
+    /// Takes everything deferred out to be written: the queue, and what other commits still
+    /// have in flight (copied, and from then on this batch's: a commit that returns `Ok` has
+    /// written all that was deferred when it started). `None` when nothing is deferred.
+    pub(super) fn launch(&mut self) -> Option<Launched> {
+        let mut items = std::mem::take(&mut self.spare);
+        std::mem::swap(&mut items, &mut self.items);
+        for flight in &mut self.flights {
+            for (key, pending) in flight.items.iter() {
+                if !flight.hidden.contains(key.as_str()) {
+                    items.insert(key.clone(), pending.clone());
+                    flight.hidden.insert(key.clone());
+                }
+            }
+        }
+        if items.is_empty() {
+            self.spare = items;
+            return None;
+        }
+        self.next_flight += 1;
+        let items = Arc::new(items);
+        self.flights.push(Flight {
+            id: self.next_flight,
+            items: Arc::clone(&items),
+            hidden: HashSet::default(),
+        });
+        Some(Launched {
+            id: self.next_flight,
+            items,
+        })
+    }
+
+    /// Ends flight `id`. Written: its items are no longer deferred. Not written (the write
+    /// failed, or the commit was cancelled): what is still visible is queued again.
+    pub(super) fn land(&mut self, id: u64, items: Arc<Items>, written: bool) {
+        let Some(at) = self.flights.iter().position(|f| f.id == id) else {
+            // Cleared while in flight: nothing of it is deferred any more.
+            self.recycle(items);
+            return;
+        };
+        let flight = self.flights.remove(at);
+        drop(flight.items);
+        if written {
+            self.recycle(items);
+            return;
+        }
+        // Hidden keys were deleted, cleared or queued again: they stay as they are now.
+        match Arc::try_unwrap(items) {
+            Ok(mut items) => {
+                for (key, pending) in items.drain() {
+                    if !flight.hidden.contains(key.as_str()) {
+                        self.items.insert(key, pending);
+                    }
+                }
+                self.keep_spare(items);
+            }
+            Err(shared) => {
+                for (key, pending) in shared.iter() {
+                    if !flight.hidden.contains(key.as_str()) {
+                        self.items.insert(key.clone(), pending.clone());
+                    }
+                }
+            }
         }
     }
 
-    /// Removes what `snapshot` holds, except the keys queued again since: in one pass and
-    /// without a lookup per key, since an entry still carrying a sequence number up to the
-    /// snapshot's is one the snapshot took unchanged.
-    pub(super) fn remove_written(&mut self, snapshot: &Snapshot) {
-        if self.next_seq == snapshot.upto {
-            // Nothing queued since (the usual case): all of it was written. Clearing also
-            // leaves the table without the tombstones removals would, so the next batch of
-            // inserts does not rehash.
-            self.items.clear();
-        } else {
-            self.items.retain(|_, pending| pending.seq > snapshot.upto);
+    /// Keeps a written batch's table for the next one, when nothing else holds it.
+    fn recycle(&mut self, items: Arc<Items>) {
+        if let Ok(mut items) = Arc::try_unwrap(items) {
+            items.clear();
+            self.keep_spare(items);
         }
     }
 
-    pub(super) fn take_all(&mut self) -> HashMap<OwnedKey, Pending> {
-        std::mem::take(&mut self.items)
+    fn keep_spare(&mut self, items: Items) {
+        if items.capacity() > self.spare.capacity() {
+            self.spare = items;
+        }
+    }
+
+    /// Everything deferred, for a pool's last-chance commit when it is dropped.
+    pub(super) fn take_all(&mut self) -> Items {
+        let mut all = std::mem::take(&mut self.items);
+        for flight in self.flights.drain(..) {
+            for (key, pending) in flight.items.iter() {
+                if !flight.hidden.contains(key.as_str()) {
+                    all.entry(key.clone()).or_insert_with(|| pending.clone());
+                }
+            }
+        }
+        all
     }
 }

@@ -19,7 +19,7 @@ use foldhash::fast::RandomState;
 
 use crate::item::{CacheItem, ItemClock};
 use crate::traits::{CacheItemPool, Compute, items_of, values_of_items};
-use deferred::Queue;
+use deferred::{Items, Queue};
 use stampede::Flights;
 
 /// A PSR-6 [`CacheItemPool`] over any [`Store`]: the store's namespace is the pool's, and the
@@ -228,28 +228,50 @@ impl<S: Store + 'static> Pool<S> {
     }
 
     async fn commit_queue(&self) -> Result<()> {
-        let snapshot = {
-            let queue = self.queue();
-            if queue.is_empty() {
-                return Ok(());
-            }
-            queue.snapshot()
+        let Some(launched) = self.with_queue(Queue::launch) else {
+            return Ok(());
         };
-        let entries: Vec<Entry<'_>> = snapshot
-            .items
-            .iter()
-            .map(|(key, p)| Entry {
-                key: key.as_key(),
-                value: envelope::wrap_ref(&p.value, p.metadata),
-                expiration: p.expiration,
-            })
-            .collect();
-        // On a failed batch everything stays queued for the next commit.
-        let failed = self.shared.store.set_many(&entries).await?;
-        self.with_queue(|queue| queue.remove_written(&snapshot));
-        refusals(failed, entries.len(), |index| {
-            snapshot.items[index].0.as_str()
-        })
+        // Lands the flight however this ends: written, failed, or cancelled (dropped).
+        let mut landing = Landing {
+            pool: self,
+            id: launched.id,
+            items: Some(launched.items),
+            written: false,
+        };
+        let outcome = {
+            let batch = landing.items.as_deref();
+            let entries: Vec<Entry<'_>> = batch
+                .into_iter()
+                .flatten()
+                .map(|(key, p)| Entry {
+                    key: key.as_key(),
+                    value: envelope::wrap_ref(&p.value, p.metadata),
+                    expiration: p.expiration,
+                })
+                .collect();
+            // On a failed batch everything goes back in the queue for the next commit.
+            let failed = self.shared.store.set_many(&entries).await?;
+            refusals(failed, entries.len(), |index| entries[index].key.as_str())
+        };
+        landing.written = true;
+        outcome
+    }
+}
+
+/// Ends a commit's flight when the commit ends, whichever way.
+struct Landing<'p, S: Store + 'static> {
+    pool: &'p Pool<S>,
+    id: u64,
+    items: Option<Arc<Items>>,
+    written: bool,
+}
+
+impl<S: Store + 'static> Drop for Landing<'_, S> {
+    fn drop(&mut self) {
+        if let Some(items) = self.items.take() {
+            let (id, written) = (self.id, self.written);
+            self.pool.with_queue(|queue| queue.land(id, items, written));
+        }
     }
 }
 

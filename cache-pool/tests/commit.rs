@@ -1,0 +1,259 @@
+//! A commit in flight: what readers, deletes, clears, newer saves and other commits see while
+//! its batch is being written, and what stays deferred when the write fails or the commit is
+//! cancelled.
+//!
+//! The store is moka behind a gate that holds each `set_many` until the test lets it go, and
+//! then fails it or not as the test scripted: the interleavings under test cannot be timed
+//! against a real server.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cache_pool::{CacheItem, CacheItemPool, Pool};
+use cache_store::moka::MokaStore;
+use cache_store::{
+    Clock, Entry, Error, ErrorKind, Expiration, FailedEntries, Key, Result, Stats, Store,
+};
+use tokio::sync::{Notify, Semaphore};
+
+/// Moka, with each `set_many` held at a gate and then failed or carried out as scripted.
+#[derive(Clone, Debug)]
+struct Gated {
+    inner: MokaStore,
+    gate: Arc<Semaphore>,
+    entered: Arc<Notify>,
+    /// One per `set_many`, in order: `true` fails it. Unscripted calls succeed.
+    failures: Arc<Mutex<VecDeque<bool>>>,
+}
+
+impl Gated {
+    fn new() -> Self {
+        Gated {
+            inner: MokaStore::builder().build().expect("moka store"),
+            gate: Arc::new(Semaphore::new(0)),
+            entered: Arc::new(Notify::new()),
+            failures: Arc::default(),
+        }
+    }
+
+    fn script(&self, failures: &[bool]) {
+        self.failures.lock().expect("script").extend(failures);
+    }
+
+    /// Lets `n` held writes go.
+    fn open(&self, n: usize) {
+        self.gate.add_permits(n);
+    }
+
+    async fn stored(&self, key: &str) -> Option<Bytes> {
+        let key = Key::new(key).expect("valid key");
+        self.inner.get(key).await.expect("moka get")
+    }
+}
+
+#[async_trait]
+impl Store for Gated {
+    async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
+        self.inner.get_many(keys).await
+    }
+    async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries> {
+        self.entered.notify_one();
+        self.gate.acquire().await.expect("gate open").forget();
+        if self.failures.lock().expect("script").pop_front() == Some(true) {
+            return Err(Error::new(ErrorKind::Unavailable, "scripted failure"));
+        }
+        self.inner.set_many(entries).await
+    }
+    async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()> {
+        self.inner.delete_many(keys).await
+    }
+    async fn contains(&self, key: Key<'_>) -> Result<bool> {
+        self.inner.contains(key).await
+    }
+    async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
+        self.inner.add(key, value, expiration).await
+    }
+    async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool> {
+        self.inner.touch(key, expiration).await
+    }
+    async fn clear(&self) -> Result<()> {
+        self.inner.clear().await
+    }
+    async fn stats(&self) -> Result<Stats> {
+        self.inner.stats().await
+    }
+    fn namespace(&self) -> &str {
+        self.inner.namespace()
+    }
+    fn clock(&self) -> Arc<dyn Clock> {
+        self.inner.clock()
+    }
+    async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
+        self.inner.get(key).await
+    }
+    async fn delete(&self, key: Key<'_>) -> Result<()> {
+        self.inner.delete(key).await
+    }
+}
+
+fn defer(pool: &Pool<Gated>, key: &str, value: &'static str) {
+    let mut item = CacheItem::new(key).expect("valid key");
+    item.set(value);
+    pool.save_deferred(item).expect("save_deferred");
+}
+
+async fn value(pool: &Pool<Gated>, key: &str) -> Option<Bytes> {
+    pool.get_item(key).await.expect("get_item").into_value()
+}
+
+/// Starts a commit on its own task and returns once its write is held at the gate.
+async fn commit_in_flight(
+    pool: &Pool<Gated>,
+    store: &Gated,
+) -> tokio::task::JoinHandle<Result<()>> {
+    let entered = store.entered.notified();
+    let committing = pool.clone();
+    let handle = tokio::spawn(async move { committing.commit().await });
+    entered.await;
+    handle
+}
+
+#[tokio::test]
+async fn items_in_flight_stay_deferred_until_written() {
+    let store = Gated::new();
+    let pool = Pool::new(store.clone());
+    defer(&pool, "a", "1");
+    defer(&pool, "b", "2");
+    let commit = commit_in_flight(&pool, &store).await;
+
+    assert_eq!(pool.pending(), 2);
+    assert_eq!(value(&pool, "a").await.as_deref(), Some(&b"1"[..]));
+    assert!(pool.has_item("b").await.unwrap());
+    assert_eq!(store.stored("a").await, None, "still held at the gate");
+
+    store.open(1);
+    commit.await.unwrap().unwrap();
+    assert_eq!(pool.pending(), 0);
+    assert_eq!(store.stored("a").await.as_deref(), Some(&b"1"[..]));
+    assert_eq!(store.stored("b").await.as_deref(), Some(&b"2"[..]));
+}
+
+#[tokio::test]
+async fn a_failed_commit_keeps_everything_deferred() {
+    let store = Gated::new();
+    let pool = Pool::new(store.clone());
+    store.script(&[true]);
+    store.open(2);
+    defer(&pool, "a", "1");
+    defer(&pool, "b", "2");
+
+    let err = pool.commit().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(pool.pending(), 2);
+    assert_eq!(value(&pool, "a").await.as_deref(), Some(&b"1"[..]));
+    assert_eq!(store.stored("a").await, None);
+
+    pool.commit().await.unwrap();
+    assert_eq!(pool.pending(), 0);
+    assert_eq!(store.stored("a").await.as_deref(), Some(&b"1"[..]));
+    assert_eq!(store.stored("b").await.as_deref(), Some(&b"2"[..]));
+}
+
+/// While a batch is in flight, a delete hides its item and a newer save replaces it; when the
+/// write then fails, neither old value comes back.
+#[tokio::test]
+async fn deletes_and_newer_saves_during_a_failed_flight_win() {
+    let store = Gated::new();
+    let pool = Pool::new(store.clone());
+    store.script(&[true]);
+    defer(&pool, "a", "1");
+    defer(&pool, "b", "2");
+    defer(&pool, "c", "3");
+    let commit = commit_in_flight(&pool, &store).await;
+
+    pool.delete_item("a").await.unwrap();
+    defer(&pool, "b", "new");
+    assert_eq!(value(&pool, "a").await, None);
+    assert_eq!(value(&pool, "b").await.as_deref(), Some(&b"new"[..]));
+    assert_eq!(pool.pending(), 2, "b (once) and c");
+
+    store.open(1);
+    assert!(commit.await.unwrap().is_err());
+    assert_eq!(pool.pending(), 2);
+    assert_eq!(
+        value(&pool, "a").await,
+        None,
+        "a deleted key is not put back"
+    );
+    assert_eq!(value(&pool, "b").await.as_deref(), Some(&b"new"[..]));
+    assert_eq!(value(&pool, "c").await.as_deref(), Some(&b"3"[..]));
+
+    store.open(1);
+    pool.commit().await.unwrap();
+    assert_eq!(store.stored("a").await, None);
+    assert_eq!(store.stored("b").await.as_deref(), Some(&b"new"[..]));
+    assert_eq!(store.stored("c").await.as_deref(), Some(&b"3"[..]));
+}
+
+#[tokio::test]
+async fn a_clear_during_a_flight_drops_it_even_if_the_write_fails() {
+    let store = Gated::new();
+    let pool = Pool::new(store.clone());
+    store.script(&[true]);
+    defer(&pool, "a", "1");
+    let commit = commit_in_flight(&pool, &store).await;
+
+    pool.clear().await.unwrap();
+    assert_eq!(pool.pending(), 0);
+    assert_eq!(value(&pool, "a").await, None);
+
+    store.open(1);
+    assert!(commit.await.unwrap().is_err());
+    assert_eq!(pool.pending(), 0);
+    assert_eq!(value(&pool, "a").await, None);
+}
+
+#[tokio::test]
+async fn a_cancelled_commit_puts_its_items_back() {
+    let store = Gated::new();
+    let pool = Pool::new(store.clone());
+    defer(&pool, "a", "1");
+    let commit = commit_in_flight(&pool, &store).await;
+
+    commit.abort();
+    assert!(commit.await.unwrap_err().is_cancelled());
+    assert_eq!(pool.pending(), 1);
+    assert_eq!(value(&pool, "a").await.as_deref(), Some(&b"1"[..]));
+
+    store.open(1);
+    pool.commit().await.unwrap();
+    assert_eq!(pool.pending(), 0);
+    assert_eq!(store.stored("a").await.as_deref(), Some(&b"1"[..]));
+}
+
+/// A commit started while another is in flight writes that one's items too: when it returns
+/// `Ok`, everything deferred before it started is written, even if the other write fails.
+#[tokio::test]
+async fn a_commit_writes_what_another_commit_still_carries() {
+    let store = Gated::new();
+    let pool = Pool::new(store.clone());
+    store.script(&[true, false]);
+    defer(&pool, "a", "1");
+    let first = commit_in_flight(&pool, &store).await;
+    defer(&pool, "b", "2");
+    let second = commit_in_flight(&pool, &store).await;
+    assert_eq!(pool.pending(), 2);
+
+    store.open(2);
+    assert!(first.await.unwrap().is_err());
+    second.await.unwrap().unwrap();
+    assert_eq!(
+        pool.pending(),
+        0,
+        "the failed batch's item was written by the second"
+    );
+    assert_eq!(store.stored("a").await.as_deref(), Some(&b"1"[..]));
+    assert_eq!(store.stored("b").await.as_deref(), Some(&b"2"[..]));
+}
