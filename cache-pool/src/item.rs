@@ -230,8 +230,17 @@ impl CacheItem {
         self.expiration
     }
 
-    /// Sets the expiration directly: [`Expiration::After`] counts from the save,
-    /// [`Expiration::Default`] is the pool's default lifetime.
+    /// Sets the expiration directly: [`Expiration::After`] counts from the write to the store,
+    /// [`Expiration::Default`] is the pool's default lifetime (counted the same way).
+    ///
+    /// For [`save`](crate::CacheItemPool::save) the write is at once. For
+    /// [`save_deferred`](crate::CacheItemPool::save_deferred) it is the
+    /// [`commit`](crate::CacheItemPool::commit): the lifetime starts when the value reaches
+    /// the store, so an item deferred for a while still lives its whole lifetime there, and
+    /// it does not expire while it waits in the queue (`After(ZERO)` excepted: that is
+    /// already expired). Symfony counts a pool's default lifetime from the commit too. For
+    /// PSR-6's "from now", use [`expires_after`](Self::expires_after), which fixes the
+    /// instant when it is called.
     pub fn expires(&mut self, expiration: Expiration) -> &mut Self {
         self.expiration = expiration;
         self

@@ -15,8 +15,8 @@ use cache_store::envelope::Metadata;
 use cache_store::{Expiration, OwnedKey};
 use foldhash::{HashMap, HashSet};
 
-/// A queued item. `expiration` is already resolved: `Default` (the store's default), `Never`
-/// or `At`, never `After`.
+/// A queued item. `expiration` is resolved against the pool's default lifetime; an `After`
+/// counts from the commit that writes it, so it is live while queued unless zero.
 #[derive(Clone, Debug)]
 pub(super) struct Pending {
     pub(super) value: Bytes,

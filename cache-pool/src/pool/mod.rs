@@ -159,20 +159,15 @@ impl<S: Store + 'static> Pool<S> {
         self.shared.clock.now()
     }
 
-    /// Turns an item's expiration into the one to queue and write: relative lifetimes become
-    /// instants now, and `Default` takes the pool's default lifetime if it has one.
+    /// The expiration to queue and write: `Default` becomes the pool's default lifetime if it
+    /// has one. Relative lifetimes stay relative, counted from the write to the store (for a
+    /// deferred item, its commit; see [`CacheItem::expires`]); no clock is read.
     fn resolve(&self, expiration: Expiration) -> Expiration {
-        let after = |ttl: Duration| {
-            self.now()
-                .checked_add(ttl)
-                .map_or(Expiration::Never, Expiration::At)
-        };
         match expiration {
             Expiration::Default => self
                 .shared
                 .default_lifetime
-                .map_or(Expiration::Default, after),
-            Expiration::After(ttl) => after(ttl),
+                .map_or(Expiration::Default, Expiration::After),
             other => other,
         }
     }
@@ -610,8 +605,15 @@ impl<S: Store + 'static> Pool<S> {
         if !computed.save {
             return Ok(computed.value);
         }
-        let expiration = self.resolve(computed.expiration);
-        // Metadata only for values that expire: early recomputation needs an expiry.
+        // An instant, for the metadata: early recomputation needs to know the expiry.
+        let expiration = match self.resolve(computed.expiration) {
+            Expiration::After(ttl) => self
+                .now()
+                .checked_add(ttl)
+                .map_or(Expiration::Never, Expiration::At),
+            other => other,
+        };
+        // Metadata only for values that expire.
         let metadata = match expiration {
             Expiration::At(at) => Some(Metadata {
                 expiry_ms: at
