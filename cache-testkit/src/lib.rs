@@ -226,6 +226,7 @@ macro_rules! pool_suite {
             save_deferred_when_changing_values,
             save_deferred_overwrite,
             has_item_is_false_for_an_expired_deferred_item,
+            a_deferred_items_relative_lifetime_starts_at_its_commit,
             get_computes_once_and_honours_beta,
             concurrent_gets_compute_once,
             get_shares_errors_and_does_not_cache_them,

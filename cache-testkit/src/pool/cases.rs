@@ -685,6 +685,36 @@ pub async fn has_item_is_false_for_an_expired_deferred_item(f: &dyn PoolFactory)
     assert!(!pool.has_item("key").await.expect("has_item"));
 }
 
+/// A relative lifetime set with `expires(After(d))` counts from the write to the store: for a
+/// deferred item, from its commit. The item does not expire while it waits in the queue, and
+/// lives its whole lifetime once written (this crate's rule; PSR-6's `expires_after` fixes the
+/// instant at the call, checked above).
+pub async fn a_deferred_items_relative_lifetime_starts_at_its_commit(f: &dyn PoolFactory) {
+    let Some(clock) = clock_or_skip(f, "a_deferred_items_relative_lifetime_starts_at_its_commit")
+    else {
+        return;
+    };
+    let pool = fresh(f).await;
+    let mut item = pool.get_item("key").await.expect("get_item");
+    item.set("value")
+        .expires(Expiration::After(Duration::from_secs(10)));
+    pool.save_deferred(item).expect("save_deferred");
+    clock.advance(Duration::from_secs(60));
+    assert!(
+        pool.has_item("key").await.expect("has_item"),
+        "live while queued"
+    );
+    pool.commit().await.expect("commit");
+    clock.advance(Duration::from_secs(9));
+    assert_eq!(
+        value(&*pool, "key").await,
+        b("value"),
+        "10 s from the commit"
+    );
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(value(&*pool, "key").await, None);
+}
+
 /// Symfony testGet: computed once; beta 0 never recomputes; beta INF always does and sees the
 /// old value as a hit.
 pub async fn get_computes_once_and_honours_beta(f: &dyn PoolFactory) {
