@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use cache_store::envelope::Metadata;
-use cache_store::{Expiration, OwnedKey};
+use cache_store::envelope::{self, Metadata};
+use cache_store::{Entry, Expiration, OwnedKey};
 use foldhash::{HashMap, HashSet};
 
 /// A queued item. `expiration` is resolved against the pool's default lifetime; an `After`
@@ -36,6 +36,18 @@ impl Pending {
 
 /// Items keyed by their key.
 pub(super) type Items = HashMap<OwnedKey, Pending>;
+
+/// The store entries that write `items`, borrowing their keys and values.
+pub(super) fn entries_of(items: &Items) -> Vec<Entry<'_>> {
+    items
+        .iter()
+        .map(|(key, p)| Entry {
+            key: key.as_key(),
+            value: envelope::wrap_ref(&p.value, p.metadata),
+            expiration: p.expiration,
+        })
+        .collect()
+}
 
 /// A batch a commit is writing, as the queue sees it.
 #[derive(Debug)]

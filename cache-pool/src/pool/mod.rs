@@ -19,7 +19,7 @@ use foldhash::fast::RandomState;
 
 use crate::item::{CacheItem, ItemClock};
 use crate::traits::{CacheItemPool, Compute, items_of, values_of_items};
-use deferred::{Items, Queue};
+use deferred::{Items, Queue, entries_of};
 use stampede::Flights;
 
 /// A PSR-6 [`CacheItemPool`] over any [`Store`]: the store's namespace is the pool's, and the
@@ -234,16 +234,8 @@ impl<S: Store + 'static> Pool<S> {
             written: false,
         };
         let outcome = {
-            let batch = landing.items.as_deref();
-            let entries: Vec<Entry<'_>> = batch
-                .into_iter()
-                .flatten()
-                .map(|(key, p)| Entry {
-                    key: key.as_key(),
-                    value: envelope::wrap_ref(&p.value, p.metadata),
-                    expiration: p.expiration,
-                })
-                .collect();
+            // `items` is only taken when the landing is dropped.
+            let entries = landing.items.as_deref().map(entries_of).unwrap_or_default();
             // On a failed batch everything goes back in the queue for the next commit.
             let failed = self.shared.store.set_many(&entries).await?;
             refusals(failed, entries.len(), |index| entries[index].key.as_str())
@@ -671,14 +663,7 @@ impl<S: Store + 'static> Drop for Shared<S> {
         );
         let store = Arc::clone(&self.store);
         runtime.spawn(async move {
-            let entries: Vec<Entry<'_>> = pending
-                .iter()
-                .map(|(key, p)| Entry {
-                    key: key.as_key(),
-                    value: envelope::wrap_ref(&p.value, p.metadata),
-                    expiration: p.expiration,
-                })
-                .collect();
+            let entries = entries_of(&pending);
             match store.set_many(&entries).await {
                 Ok(failed) if failed.is_empty() => {}
                 Ok(failed) => tracing::error!(
