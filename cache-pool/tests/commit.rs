@@ -109,15 +109,21 @@ async fn value(pool: &Pool<Gated>, key: &str) -> Option<Bytes> {
 }
 
 /// Starts a commit on its own task and returns once its write is held at the gate.
+///
+/// # Panics
+///
+/// If the commit ends without writing (a test expecting a write would otherwise hang).
 async fn commit_in_flight(
     pool: &Pool<Gated>,
     store: &Gated,
 ) -> tokio::task::JoinHandle<Result<()>> {
     let entered = store.entered.notified();
     let committing = pool.clone();
-    let handle = tokio::spawn(async move { committing.commit().await });
-    entered.await;
-    handle
+    let mut handle = tokio::spawn(async move { committing.commit().await });
+    tokio::select! {
+        () = entered => handle,
+        ended = &mut handle => panic!("the commit ended without a write: {ended:?}"),
+    }
 }
 
 #[tokio::test]
@@ -256,4 +262,195 @@ async fn a_commit_writes_what_another_commit_still_carries() {
     );
     assert_eq!(store.stored("a").await.as_deref(), Some(&b"1"[..]));
     assert_eq!(store.stored("b").await.as_deref(), Some(&b"2"[..]));
+}
+
+/// Random interleavings of deferred saves, deletes, clears, reads and commits, with several
+/// commits held in flight at once and each landing written or failed, against a model of
+/// what the pool must show (the queue, the flights' visible items, the store).
+mod interleavings {
+    use std::collections::{BTreeMap, VecDeque};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Defer(usize, u8),
+        Delete(usize),
+        Clear,
+        /// Starts a commit whose write will fail (`true`) or not, and leaves it in flight.
+        Commit(bool),
+        /// Lets the oldest write in flight go and waits for its commit.
+        Land,
+        Get(usize),
+    }
+
+    const KEYS: [&str; 4] = ["a", "b", "c", "d"];
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..KEYS.len(), any::<u8>()).prop_map(|(k, v)| Op::Defer(k, v)),
+            1 => (0..KEYS.len()).prop_map(Op::Delete),
+            1 => Just(Op::Clear),
+            2 => any::<bool>().prop_map(Op::Commit),
+            2 => Just(Op::Land),
+            3 => (0..KEYS.len()).prop_map(Op::Get),
+        ]
+    }
+
+    /// A flight as the model sees it: what it writes, what it still shows, how it ends.
+    struct ModelFlight {
+        written: BTreeMap<usize, u8>,
+        visible: BTreeMap<usize, u8>,
+        fails: bool,
+        cleared: bool,
+    }
+
+    #[derive(Default)]
+    struct Model {
+        queue: BTreeMap<usize, u8>,
+        flights: VecDeque<ModelFlight>,
+        store: BTreeMap<usize, u8>,
+    }
+
+    impl Model {
+        fn hide(&mut self, k: usize) {
+            for flight in &mut self.flights {
+                flight.visible.remove(&k);
+            }
+        }
+
+        fn get(&self, k: usize) -> Option<u8> {
+            self.queue
+                .get(&k)
+                .or_else(|| self.flights.iter().rev().find_map(|f| f.visible.get(&k)))
+                .or_else(|| self.store.get(&k))
+                .copied()
+        }
+
+        fn pending(&self) -> usize {
+            self.queue.len() + self.flights.iter().map(|f| f.visible.len()).sum::<usize>()
+        }
+
+        /// A commit takes the queue and what other flights still show; `false` when that is
+        /// nothing (no write is made).
+        fn launch(&mut self, fails: bool) -> bool {
+            let mut items = std::mem::take(&mut self.queue);
+            for flight in &mut self.flights {
+                items.extend(std::mem::take(&mut flight.visible));
+            }
+            if items.is_empty() {
+                return false;
+            }
+            self.flights.push_back(ModelFlight {
+                written: items.clone(),
+                visible: items,
+                fails,
+                cleared: false,
+            });
+            true
+        }
+
+        /// The oldest flight lands; whether its commit returns `Ok`.
+        fn land(&mut self) -> Option<bool> {
+            let flight = self.flights.pop_front()?;
+            if flight.fails {
+                if !flight.cleared {
+                    self.queue.extend(flight.visible);
+                }
+                Some(false)
+            } else {
+                // The write reaches the store even for keys deleted or cleared meanwhile: the
+                // delete and the commit overlapped, and the write came last.
+                self.store.extend(flight.written);
+                Some(true)
+            }
+        }
+    }
+
+    fn value_of(v: u8) -> Bytes {
+        Bytes::from(vec![v])
+    }
+
+    async fn run(ops: Vec<Op>) -> std::result::Result<(), TestCaseError> {
+        let store = Gated::new();
+        let pool = Pool::new(store.clone());
+        let mut model = Model::default();
+        let mut in_flight: VecDeque<tokio::task::JoinHandle<Result<()>>> = VecDeque::new();
+        for (step, op) in ops.iter().enumerate() {
+            match *op {
+                Op::Defer(k, v) => {
+                    let mut item = CacheItem::new(KEYS[k]).expect("valid key");
+                    item.set(value_of(v));
+                    pool.save_deferred(item).expect("save_deferred");
+                    model.hide(k);
+                    model.queue.insert(k, v);
+                }
+                Op::Delete(k) => {
+                    pool.delete_item(KEYS[k]).await.expect("delete_item");
+                    model.queue.remove(&k);
+                    model.hide(k);
+                    model.store.remove(&k);
+                }
+                Op::Clear => {
+                    pool.clear().await.expect("clear");
+                    model.queue.clear();
+                    for flight in &mut model.flights {
+                        flight.visible.clear();
+                        flight.cleared = true;
+                    }
+                    model.store.clear();
+                }
+                Op::Commit(fails) => {
+                    if model.launch(fails) {
+                        store.script(&[fails]);
+                        in_flight.push_back(commit_in_flight(&pool, &store).await);
+                    } else {
+                        pool.commit().await.expect("a commit with nothing to write");
+                    }
+                }
+                Op::Land => {
+                    if let Some(ok) = model.land() {
+                        store.open(1);
+                        let handle = in_flight.pop_front().expect("a commit in flight");
+                        let result = handle.await.expect("the commit task");
+                        prop_assert_eq!(result.is_ok(), ok, "step {}: {:?}", step, op);
+                    }
+                }
+                Op::Get(k) => {
+                    let got = pool.get_item(KEYS[k]).await.expect("get_item").into_value();
+                    prop_assert_eq!(got, model.get(k).map(value_of), "step {}: {:?}", step, op);
+                }
+            }
+            prop_assert_eq!(pool.pending(), model.pending(), "step {}: {:?}", step, op);
+        }
+        // Land what is still in flight, then everything must agree.
+        while let Some(ok) = model.land() {
+            store.open(1);
+            let result = in_flight
+                .pop_front()
+                .expect("in flight")
+                .await
+                .expect("task");
+            prop_assert_eq!(result.is_ok(), ok);
+        }
+        for (k, key) in KEYS.iter().enumerate() {
+            let got = pool.get_item(key).await.expect("get_item").into_value();
+            prop_assert_eq!(got, model.get(k).map(value_of), "{}", key);
+        }
+        prop_assert_eq!(pool.pending(), model.pending());
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn the_pool_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            runtime.block_on(run(ops))?;
+        }
+    }
 }
