@@ -28,6 +28,17 @@ use stampede::Flights;
 /// `Pool<S>` is generic for static dispatch on the hot path; `Pool<Arc<dyn Store>>` takes a
 /// store chosen at run time. Clones share the deferred queue and the computations under way.
 ///
+/// # Commits in flight
+///
+/// A commit writes the queued items without copying them. Until the store confirms the write
+/// they stay deferred: readers see them, [`pending`](Pool::pending) counts them, and a
+/// `delete_item` or `clear` hides them at once. If the write fails, or the commit's future is
+/// dropped, what is still visible goes back in the queue for the next commit. A commit that
+/// returns `Ok` has written everything deferred when it started, including what another,
+/// concurrent commit was still writing. A delete or clear that overlaps a commit in flight
+/// hides the item from this pool at once, but the commit's write may still reach the store
+/// after the delete did: the two overlapped, and either order is theirs to have.
+///
 /// # Dropping a pool with deferred items
 ///
 /// Rust has no async `Drop`, so call [`commit`](CacheItemPool::commit) before letting the last
