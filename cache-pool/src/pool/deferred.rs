@@ -67,6 +67,18 @@ impl Flight {
         }
     }
 
+    /// What this flight still shows: its items not hidden since it left.
+    fn visible_items(&self) -> impl Iterator<Item = (&OwnedKey, &Pending)> {
+        self.items
+            .iter()
+            .filter(|(key, _)| !self.hidden.contains(key.as_str()))
+    }
+
+    /// Hides everything: a later commit has taken over what was still visible.
+    fn hide_all(&mut self) {
+        self.hidden.extend(self.items.keys().cloned());
+    }
+
     fn hide(&mut self, key: &str) {
         if let Some((owned, _)) = self.items.get_key_value(key)
             && !self.hidden.contains(key)
@@ -148,12 +160,8 @@ impl Queue {
         let mut items = std::mem::take(&mut self.spare);
         std::mem::swap(&mut items, &mut self.items);
         for flight in &mut self.flights {
-            for (key, pending) in flight.items.iter() {
-                if !flight.hidden.contains(key.as_str()) {
-                    items.insert(key.clone(), pending.clone());
-                    flight.hidden.insert(key.clone());
-                }
-            }
+            items.extend(flight.visible_items().map(|(k, p)| (k.clone(), p.clone())));
+            flight.hide_all();
         }
         if items.is_empty() {
             self.spare = items;
@@ -172,37 +180,33 @@ impl Queue {
         })
     }
 
-    /// Ends flight `id`. Written: its items are no longer deferred. Not written (the write
-    /// failed, or the commit was cancelled): what is still visible is queued again.
-    pub(super) fn land(&mut self, id: u64, items: Arc<Items>, written: bool) {
+    /// Ends flight `id`, once its commit has let go of the items. Written: they are no longer
+    /// deferred. Not written (the write failed, or the commit was cancelled): what is still
+    /// visible is queued again.
+    pub(super) fn land(&mut self, id: u64, written: bool) {
         let Some(at) = self.flights.iter().position(|f| f.id == id) else {
             // Cleared while in flight: nothing of it is deferred any more.
-            self.recycle(items);
             return;
         };
-        let flight = self.flights.remove(at);
-        drop(flight.items);
+        let Flight { items, hidden, .. } = self.flights.remove(at);
         if written {
             self.recycle(items);
             return;
         }
         // Hidden keys were deleted, cleared or queued again: they stay as they are now.
+        let visible = |key: &OwnedKey| !hidden.contains(key.as_str());
         match Arc::try_unwrap(items) {
             Ok(mut items) => {
-                for (key, pending) in items.drain() {
-                    if !flight.hidden.contains(key.as_str()) {
-                        self.items.insert(key, pending);
-                    }
-                }
+                self.items
+                    .extend(items.drain().filter(|(key, _)| visible(key)));
                 self.keep_spare(items);
             }
-            Err(shared) => {
-                for (key, pending) in shared.iter() {
-                    if !flight.hidden.contains(key.as_str()) {
-                        self.items.insert(key.clone(), pending.clone());
-                    }
-                }
-            }
+            Err(shared) => self.items.extend(
+                shared
+                    .iter()
+                    .filter(|(key, _)| visible(key))
+                    .map(|(k, p)| (k.clone(), p.clone())),
+            ),
         }
     }
 
@@ -224,11 +228,8 @@ impl Queue {
     pub(super) fn take_all(&mut self) -> Items {
         let mut all = std::mem::take(&mut self.items);
         for flight in self.flights.drain(..) {
-            for (key, pending) in flight.items.iter() {
-                if !flight.hidden.contains(key.as_str()) {
-                    all.entry(key.clone()).or_insert_with(|| pending.clone());
-                }
-            }
+            // A key is visible in one place at most, so nothing here overwrites.
+            all.extend(flight.visible_items().map(|(k, p)| (k.clone(), p.clone())));
         }
         all
     }

@@ -266,10 +266,10 @@ struct Landing<'p, S: Store + 'static> {
 
 impl<S: Store + 'static> Drop for Landing<'_, S> {
     fn drop(&mut self) {
-        if let Some(items) = self.items.take() {
-            let (id, written) = (self.id, self.written);
-            self.pool.with_queue(|queue| queue.land(id, items, written));
-        }
+        // Our reference goes first, so the queue can take the table back whole.
+        drop(self.items.take());
+        let (id, written) = (self.id, self.written);
+        self.pool.with_queue(|queue| queue.land(id, written));
     }
 }
 
