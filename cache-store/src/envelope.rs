@@ -93,6 +93,26 @@ pub fn unwrap(stored: Bytes) -> Result<(Bytes, Option<Metadata>)> {
     if stored.first() != Some(&MARKER) {
         return Ok((stored, None));
     }
+    unwrap_marked(stored)
+}
+
+/// The value of a stored form without its metadata: what a plain read needs. A value stored
+/// as it is, the usual case, costs one look at its first byte.
+///
+/// # Errors
+///
+/// As [`unwrap`].
+#[inline]
+pub fn unwrap_value(stored: Bytes) -> Result<Bytes> {
+    if stored.first() != Some(&MARKER) {
+        return Ok(stored);
+    }
+    unwrap_marked(stored).map(|(value, _)| value)
+}
+
+/// [`unwrap`] of bytes that start with [`MARKER`]: rare, so out of the callers' hot loops.
+#[inline(never)]
+fn unwrap_marked(stored: Bytes) -> Result<(Bytes, Option<Metadata>)> {
     match stored.get(1) {
         Some(&ESCAPED) => Ok((stored.slice(2..), None)),
         Some(&WITH_METADATA) if stored.len() >= 2 + METADATA_LEN => {

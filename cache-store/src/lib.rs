@@ -4,7 +4,8 @@
 //!
 //! - [`Store`]: the batch-first, object-safe async backend contract. Its rustdoc states each
 //!   method's behavior; `cache-testkit` checks any implementation against it.
-//! - [`Key`]: PSR key rules, enforced in every build, before any I/O.
+//! - [`Key`]: PSR key rules, enforced in every build, before any I/O. [`EncodedKeys`]: keys
+//!   for any text, by PHP's `rawurlencode`, valid by construction.
 //! - [`Expiration`], [`Deadline`], [`Remaining`]: one expiry type and one rounding rule.
 //! - [`Clock`], [`SystemClock`], [`ManualClock`]: injectable time, so TTL tests never sleep.
 //! - [`Error`], [`ErrorKind`]: one error type with a kind, a kept source and `is_retryable`.
@@ -46,6 +47,7 @@
 
 mod clock;
 pub mod codec;
+mod encoded_keys;
 pub mod envelope;
 mod error;
 mod expiry;
@@ -62,6 +64,7 @@ mod store;
 
 pub use bytes::Bytes;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use encoded_keys::{EncodedKeys, push_raw_url_encoded};
 pub use error::{Error, ErrorKind, Result};
 pub use expiry::{Deadline, Expiration, Remaining};
 pub use key::{

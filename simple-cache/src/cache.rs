@@ -97,8 +97,8 @@ impl<S: Store> Cache<S> {
         };
         match found {
             Ok(None) => Ok(None),
-            Ok(Some(stored)) => match envelope::unwrap(stored) {
-                Ok((value, _metadata)) => Ok(Some(value)),
+            Ok(Some(stored)) => match envelope::unwrap_value(stored) {
+                Ok(value) => Ok(Some(value)),
                 Err(err) => unreadable(err),
             },
             Err(err) if err.kind() == ErrorKind::Decode => unreadable(err),

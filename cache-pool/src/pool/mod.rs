@@ -298,6 +298,15 @@ fn refusals<'a>(
     }
 }
 
+/// The miss a stored value that cannot be read counts as, logged. Rare, so kept out of the
+/// read loops.
+#[cold]
+#[inline(never)]
+fn unreadable(key: Key<'_>, err: Error) -> Option<Bytes> {
+    tracing::warn!(key = key.as_str(), error = %err, "stored value cannot be read; treating it as a miss");
+    None
+}
+
 fn valid_keys<'a>(keys: &[&'a str]) -> Result<Vec<Key<'a>>> {
     // Sized up front: collecting into a `Result` cannot see the length, and regrows.
     let mut valid = Vec::with_capacity(keys.len());
@@ -328,9 +337,11 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         }
         match self.shared.store.get(key).await {
             Ok(None) => Ok(None),
-            Ok(Some(stored)) => Ok(self.readable(key, envelope::unwrap(stored))),
+            Ok(Some(stored)) => {
+                Ok(envelope::unwrap_value(stored).map_or_else(|err| unreadable(key, err), Some))
+            }
             // Unreadable data is a miss for this key; anything else is the backend failing.
-            Err(err) if err.kind() == ErrorKind::Decode => Ok(self.readable(key, Err(err))),
+            Err(err) if err.kind() == ErrorKind::Decode => Ok(unreadable(key, err)),
             Err(err) => Err(err),
         }
     }
@@ -451,28 +462,11 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
     }
 
     async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let keys = valid_keys(keys)?;
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        if self.pending() > 0 {
-            // Deferred items must show: through the items, which consult the queue.
-            let asked: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
-            let items = self.get_items(&asked).await?;
-            return Ok(values_of_items(&asked, items));
-        }
-        let found = self.shared.store.get_many(&keys).await?;
-        // As in get_items: a key whose value cannot be read (or whose server failed alone)
-        // is a miss for that key, logged.
-        Ok(keys
-            .iter()
-            .zip(found)
-            .map(|(key, found)| match found {
-                Ok(None) => None,
-                Ok(Some(stored)) => self.readable(*key, envelope::unwrap(stored)),
-                Err(err) => self.readable(*key, Err(err)),
-            })
-            .collect())
+        self.values_of(&valid_keys(keys)?).await
+    }
+
+    async fn get_values_by_key(&self, keys: &[Key<'_>]) -> Result<Vec<Option<Bytes>>> {
+        self.values_of(keys).await
     }
 
     async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
@@ -533,19 +527,31 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
 }
 
 impl<S: Store + 'static> Pool<S> {
-    /// A stored value as read: its value, or a miss (logged) when it cannot be read.
-    fn readable(
-        &self,
-        key: Key<'_>,
-        unwrapped: Result<(Bytes, Option<Metadata>)>,
-    ) -> Option<Bytes> {
-        match unwrapped {
-            Ok((value, _)) => Some(value),
-            Err(err) => {
-                tracing::warn!(key = key.as_str(), error = %err, "stored value cannot be read; treating it as a miss");
-                None
-            }
+    /// `get_values` of checked keys.
+    async fn values_of(&self, keys: &[Key<'_>]) -> Result<Vec<Option<Bytes>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
+        if self.pending() > 0 {
+            // Deferred items must show: through the items, which consult the queue.
+            let asked: Vec<&str> = keys.iter().map(Key::as_str).collect();
+            let items = self.get_items(&asked).await?;
+            return Ok(values_of_items(&asked, items));
+        }
+        let found = self.shared.store.get_many(keys).await?;
+        // As in get_items: a key whose value cannot be read (or whose server failed alone)
+        // is a miss for that key, logged.
+        Ok(keys
+            .iter()
+            .zip(found)
+            .map(|(&key, found)| match found {
+                Ok(None) => None,
+                Ok(Some(stored)) => {
+                    envelope::unwrap_value(stored).map_or_else(|err| unreadable(key, err), Some)
+                }
+                Err(err) => unreadable(key, err),
+            })
+            .collect())
     }
 
     /// Writes the deferred queue if `key` is in it, so that an operation that goes straight to

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_pool::{CacheItem, CacheItemPool, Pool};
-use cache_store::{Clock, Expiration, Result, Store};
+use cache_store::{Clock, Expiration, Key, Result, Store};
 
 use crate::Fetched;
 use crate::traits::{Cache, CacheStats, ClearableCache, FlushableCache, MultiOperationCache};
@@ -205,9 +205,9 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
         if ids.is_empty() {
             return Ok(Fetched::default());
         }
-        let keys = layout::IdKeys::new(&self.namespace, ids.iter().copied(), self.version().await?);
-        let asked: Vec<&str> = keys.iter().collect();
-        let values = self.pool.get_values(&asked).await?;
+        let keys = layout::id_keys(&self.namespace, ids.iter().copied(), self.version().await?)?;
+        let asked: Vec<Key<'_>> = keys.iter().collect();
+        let values = self.pool.get_values_by_key(&asked).await?;
         let mut found = Fetched::with_capacity_and_hasher(ids.len(), Default::default());
         for (id, value) in ids.iter().zip(values) {
             if let Some(value) = value {
@@ -222,11 +222,11 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
             return Ok(());
         }
         let ids = entries.iter().map(|(id, _)| *id);
-        let keys = layout::IdKeys::new(&self.namespace, ids, self.version().await?);
+        let keys = layout::id_keys(&self.namespace, ids, self.version().await?)?;
         let values: Vec<(&str, &Bytes)> = keys
             .iter()
             .zip(entries)
-            .map(|(key, (_, data))| (key, data))
+            .map(|(key, (_, data))| (key.as_str(), data))
             .collect();
         self.pool.save_values(&values, expiration(life_time)).await
     }
@@ -235,8 +235,8 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
         if ids.is_empty() {
             return Ok(());
         }
-        let keys = layout::IdKeys::new(&self.namespace, ids.iter().copied(), self.version().await?);
-        let asked: Vec<&str> = keys.iter().collect();
+        let keys = layout::id_keys(&self.namespace, ids.iter().copied(), self.version().await?)?;
+        let asked: Vec<&str> = keys.iter().map(|key| key.as_str()).collect();
         self.pool.delete_items(&asked).await
     }
 }
