@@ -170,7 +170,7 @@ impl Subject {
             }
             Subject::Doctrine(d) => {
                 let found = d.fetch_multiple(keys).await?;
-                Ok(keys.iter().map(|k| found.get(*k).cloned()).collect())
+                Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
             }
         }
     }

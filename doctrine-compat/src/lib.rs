@@ -32,6 +32,8 @@
 //! # Choices where PHP is broken
 //!
 //! - `fetch` returns `Option`: a stored value is never confused with a miss (PHP's `false`).
+//! - `fetch_multiple` answers a [`Fetched`]: the entries found in the order asked, as PHP's
+//!   array, where a hash map would lose the order.
 //! - A life time is a `Duration`: zero is forever (Doctrine's rule), a sub-second lifetime
 //!   stays sub-second, and a negative one, on which PHP's drivers disagreed, cannot be written.
 //! - `flush_all` clears what the provider's store owns, never a shared server or database
@@ -44,7 +46,7 @@ mod provider;
 mod traits;
 
 pub use cache_store;
-pub use fetched::{Fetched, IdHashBuilder, IdHasher};
+pub use fetched::{Fetched, Iter};
 pub use provider::{CacheProvider, DoctrineProvider};
 pub use traits::{
     Cache, CacheExt, CacheStats, ClearableCache, DoctrineCache, FlushableCache, MultiOperationCache,

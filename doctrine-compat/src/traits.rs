@@ -179,8 +179,9 @@ pub trait FlushableCache: Cache {
 /// Doctrine's `MultiOperationCache` (`MultiGetCache`, `MultiPutCache`, `MultiDeleteCache`).
 #[async_trait]
 pub trait MultiOperationCache: Cache {
-    /// The entries found among `ids`, keyed by id; absent ids are left out. The map borrows
-    /// the caller's ids (PHP returns an array keyed by them), so a batch copies no id.
+    /// The entries found among `ids`, keyed by id, in the order asked, each id once (PHP's
+    /// array); absent ids are left out. The answer borrows the caller's ids, so a batch
+    /// copies no id.
     ///
     /// # Errors
     ///

@@ -155,9 +155,19 @@ pub async fn fetch_multiple(f: &dyn DoctrineFactory) {
         .fetch_multiple(&["string", "absent", "integer zero"])
         .await
         .expect("fetch_multiple");
-    let mut keys: Vec<&str> = mixed.keys().copied().collect();
-    keys.sort();
-    assert_eq!(keys, ["integer zero", "string"]);
+    let keys: Vec<&str> = mixed.keys().collect();
+    assert_eq!(
+        keys,
+        ["string", "integer zero"],
+        "found entries in the order asked"
+    );
+    let reversed: Vec<&str> = ids.iter().rev().copied().collect();
+    let found = c.fetch_multiple(&reversed).await.expect("fetch_multiple");
+    assert_eq!(
+        found.keys().collect::<Vec<_>>(),
+        reversed,
+        "in the order asked"
+    );
 }
 
 /// testSaveMultiple.

@@ -213,12 +213,11 @@ async fn run<F: DoctrineFactory + ?Sized>(factory: &F, case: &Case) -> Result<()
                     .fetch_multiple(&asked)
                     .await
                     .map_err(call_failed)?;
-                let mut want = Fetched::default();
-                for &k in ks {
-                    if let Some(v) = model.fetch(*i, k) {
-                        want.insert(id(k), v);
-                    }
-                }
+                // Found entries in the order asked, each id once.
+                let want: Fetched<'_> = ks
+                    .iter()
+                    .filter_map(|&k| model.fetch(*i, k).map(|v| (id(k), v)))
+                    .collect();
                 prop_assert_eq!(got, want, "{}", context());
             }
             Op::SaveMultiple(i, entries, ms) => {

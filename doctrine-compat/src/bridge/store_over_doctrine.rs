@@ -55,7 +55,7 @@ impl Store for StoreOverDoctrine {
         }
         let ids: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
         let found = self.cache.fetch_multiple(&ids).await?;
-        Ok(ids.iter().map(|id| Ok(found.get(*id).cloned())).collect())
+        Ok(ids.iter().map(|id| Ok(found.get(id).cloned())).collect())
     }
 
     async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries> {

@@ -208,13 +208,13 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
         let keys = layout::id_keys(&self.namespace, ids.iter().copied(), self.version().await?)?;
         let asked: Vec<Key<'_>> = keys.iter().collect();
         let values = self.pool.get_values_by_key(&asked).await?;
-        let mut found = Fetched::with_capacity_and_hasher(ids.len(), Default::default());
+        let mut found = Vec::with_capacity(ids.len());
         for (id, value) in ids.iter().zip(values) {
             if let Some(value) = value {
-                found.insert(*id, value);
+                found.push((*id, value));
             }
         }
-        Ok(found)
+        Ok(Fetched::from_entries(found))
     }
 
     async fn save_multiple(&self, entries: &[(&str, Bytes)], life_time: Duration) -> Result<()> {
