@@ -21,7 +21,7 @@ const UNRESERVED: [bool; 256] = {
 /// (non-ASCII ones included, byte by byte) becomes `%XX` in upper-case hex.
 ///
 /// The result holds no character a [`Key`] reserves, whatever `text` is, and distinct texts
-/// never encode alike. Concatenation commutes with it: encoding `a` then `b` appends exactly
+/// never encode alike. It works byte by byte, so encoding `a` and then `b` appends exactly
 /// what encoding `a + b` would.
 ///
 /// ```
