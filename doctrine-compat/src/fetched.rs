@@ -117,7 +117,7 @@ impl<'a> Fetched<'a> {
     }
 
     /// The ids found and their data, in the order asked.
-    pub fn iter(&self) -> Iter<'_, 'a> {
+    pub fn iter(&self) -> FetchedIter<'_, 'a> {
         self.entries.iter().map(borrow_entry)
     }
 
@@ -133,7 +133,7 @@ impl<'a> Fetched<'a> {
 }
 
 /// [`Fetched::iter`]'s iterator.
-pub type Iter<'f, 'a> = std::iter::Map<
+pub type FetchedIter<'f, 'a> = std::iter::Map<
     std::slice::Iter<'f, (&'a str, Bytes)>,
     fn(&'f (&'a str, Bytes)) -> (&'a str, &'f Bytes),
 >;
@@ -185,7 +185,7 @@ impl<'a> IntoIterator for Fetched<'a> {
 
 impl<'f, 'a> IntoIterator for &'f Fetched<'a> {
     type Item = (&'a str, &'f Bytes);
-    type IntoIter = Iter<'f, 'a>;
+    type IntoIter = FetchedIter<'f, 'a>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()

@@ -46,7 +46,7 @@ mod provider;
 mod traits;
 
 pub use cache_store;
-pub use fetched::{Fetched, Iter};
+pub use fetched::{Fetched, FetchedIter};
 pub use provider::{CacheProvider, DoctrineProvider};
 pub use traits::{
     Cache, CacheExt, CacheStats, ClearableCache, DoctrineCache, FlushableCache, MultiOperationCache,
