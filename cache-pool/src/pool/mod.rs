@@ -298,6 +298,12 @@ fn refusals<'a>(
     }
 }
 
+/// The value of what the store holds for `key`, or a miss (logged) when it cannot be read.
+#[inline]
+fn readable(key: Key<'_>, stored: Bytes) -> Option<Bytes> {
+    envelope::unwrap_value(stored).map_or_else(|err| unreadable(key, err), Some)
+}
+
 /// The miss a stored value that cannot be read counts as, logged. Rare, so kept out of the
 /// read loops.
 #[cold]
@@ -337,9 +343,7 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         }
         match self.shared.store.get(key).await {
             Ok(None) => Ok(None),
-            Ok(Some(stored)) => {
-                Ok(envelope::unwrap_value(stored).map_or_else(|err| unreadable(key, err), Some))
-            }
+            Ok(Some(stored)) => Ok(readable(key, stored)),
             // Unreadable data is a miss for this key; anything else is the backend failing.
             Err(err) if err.kind() == ErrorKind::Decode => Ok(unreadable(key, err)),
             Err(err) => Err(err),
@@ -546,9 +550,7 @@ impl<S: Store + 'static> Pool<S> {
             .zip(found)
             .map(|(&key, found)| match found {
                 Ok(None) => None,
-                Ok(Some(stored)) => {
-                    envelope::unwrap_value(stored).map_or_else(|err| unreadable(key, err), Some)
-                }
+                Ok(Some(stored)) => readable(key, stored),
                 Err(err) => unreadable(key, err),
             })
             .collect())
