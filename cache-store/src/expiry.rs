@@ -8,6 +8,22 @@ use std::time::{Duration, SystemTime};
 /// `0` means forever); each abstraction crate translates its own convention into this one type,
 /// so the meaning is never ambiguous at the store.
 ///
+/// # One rule on every backend
+///
+/// [`deadline`](Expiration::deadline) resolves an expiration before any I/O, and every
+/// backend writes what it resolves to:
+///
+/// - a lifetime that is zero, or an instant not in the future, is already expired: the write
+///   deletes the entry (never "stores it forever");
+/// - a deadline later than [`Deadline::LATEST_UNIX_TIME`] (the start of 2038, the last instant that
+///   memcached's 32-bit clock and every other backend can represent) is **no deadline**: the
+///   entry is kept until it is evicted or deleted, on every backend. So a lifetime of a
+///   hundred years, `Duration::MAX` or an instant in the year 3000 is written, acknowledged
+///   and readable everywhere, instead of being refused by one server and silently dropped by
+///   another;
+/// - backends whose clock counts whole seconds round **up**, so an entry is never a miss
+///   before its deadline (see each backend for how late it may still be a hit).
+///
 /// ```
 /// use std::time::{Duration, SystemTime};
 /// use cache_store::{Deadline, Expiration};
@@ -37,7 +53,8 @@ impl Expiration {
     /// The absolute deadline this expiration gives for a write at `now`, with `default` as the
     /// lifetime of [`Expiration::Default`].
     ///
-    /// A lifetime too long to represent as a [`SystemTime`] is [`Deadline::Never`].
+    /// A deadline later than [`Deadline::LATEST_UNIX_TIME`] (or too far to represent as a
+    /// [`SystemTime`]) is [`Deadline::Never`]: see [the rule](Expiration#one-rule-on-every-backend).
     pub fn deadline(self, now: SystemTime, default: Option<Duration>) -> Deadline {
         match self {
             Expiration::Default => match default {
@@ -45,8 +62,10 @@ impl Expiration {
                 None => Deadline::Never,
             },
             Expiration::Never => Deadline::Never,
-            Expiration::After(ttl) => now.checked_add(ttl).map_or(Deadline::Never, Deadline::At),
-            Expiration::At(at) => Deadline::At(at),
+            Expiration::After(ttl) => now
+                .checked_add(ttl)
+                .map_or(Deadline::Never, Deadline::within_reach),
+            Expiration::At(at) => Deadline::within_reach(at),
         }
     }
 }
@@ -74,6 +93,41 @@ pub enum Deadline {
 }
 
 impl Deadline {
+    /// The latest deadline a write keeps, as a Unix time: 2038-01-01T00:00:00Z. Later
+    /// deadlines are [`Deadline::Never`].
+    ///
+    /// memcached reads a lifetime over 30 days as an absolute Unix time in a signed 32-bit
+    /// number, which ends on 2038-01-19; a later time wraps to the past and the server drops
+    /// the entry while acknowledging the write. The limit is kept a few days short of that
+    /// end, so that rounding up to whole seconds never crosses it, and it is applied on every
+    /// backend alike, so that a backend change changes nothing observable.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use cache_store::{Deadline, Expiration};
+    ///
+    /// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000); // 2027
+    /// let century = Expiration::After(Duration::from_secs(100 * 365 * 86_400));
+    /// assert_eq!(century.deadline(now, None), Deadline::Never);
+    /// let latest = Deadline::latest();
+    /// assert_eq!(Expiration::At(latest).deadline(now, None), Deadline::At(latest));
+    /// ```
+    pub const LATEST_UNIX_TIME: Duration = Duration::from_secs(2_145_916_800);
+
+    /// [`Deadline::LATEST_UNIX_TIME`] as a [`SystemTime`].
+    pub fn latest() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Deadline::LATEST_UNIX_TIME
+    }
+
+    /// `at`, or [`Deadline::Never`] when it is later than [`Deadline::latest`].
+    fn within_reach(at: SystemTime) -> Deadline {
+        if at > Deadline::latest() {
+            Deadline::Never
+        } else {
+            Deadline::At(at)
+        }
+    }
+
     /// Whether an entry with this deadline is expired at `now`. The deadline itself counts as
     /// expired: "once the expiration is reached", as PSR-6 puts it.
     pub fn is_expired(self, now: SystemTime) -> bool {
@@ -174,6 +228,34 @@ mod tests {
             Expiration::After(Duration::MAX).deadline(t(1), None),
             Deadline::Never
         );
+    }
+
+    #[test]
+    fn deadlines_past_the_latest_are_never_on_every_path() {
+        let now = t(1_765_000_000); // December 2025
+        let latest = Deadline::latest();
+        let years = |n: u64| Duration::from_secs(n * 365 * 86_400);
+        for far in [
+            Expiration::After(years(13)),
+            Expiration::After(years(100)),
+            Expiration::After(Duration::from_secs(1_000_000_000_000)),
+            Expiration::After(Duration::from_secs(100_000_000_000_000_000)),
+            Expiration::At(now + years(40)),
+            Expiration::At(latest + Duration::from_nanos(1)),
+        ] {
+            assert_eq!(far.deadline(now, None), Deadline::Never, "{far:?}");
+            assert_eq!(far.deadline(now, None).remaining(now), Remaining::Forever);
+        }
+        assert_eq!(
+            Expiration::Default.deadline(now, Some(years(50))),
+            Deadline::Never
+        );
+        assert_eq!(
+            Expiration::At(latest).deadline(now, None),
+            Deadline::At(latest)
+        );
+        let near = Expiration::After(years(10));
+        assert_eq!(near.deadline(now, None), Deadline::At(now + years(10)));
     }
 
     #[test]

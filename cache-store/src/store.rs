@@ -143,7 +143,10 @@ pub struct Stats {
 ///
 /// # Behavior shared by every backend
 ///
-/// - An expired entry is never returned, counted by `contains`, or kept by `touch`.
+/// - An expired entry is never returned, counted by `contains`, or kept by `touch` (a
+///   backend whose clock counts whole seconds may return it up to two seconds late); no entry
+///   is a miss before its deadline. Lifetimes follow
+///   [one rule on every backend](crate::Expiration#one-rule-on-every-backend).
 /// - A write whose expiration is already reached deletes the key (never "stores forever").
 /// - Deleting a missing key succeeds.
 /// - Nothing any method does reaches outside the handle's namespace.
@@ -184,10 +187,12 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// # Behavior
     ///
     /// The result has one slot per requested key, in order; a key asked twice gets two slots.
-    /// A slot is `Ok(None)` for a missing or expired key, and `Err` only when that key's
-    /// stored data cannot be read (for example a Redis key of the wrong type written by
-    /// another program); one bad key never fails the others. An empty request returns an
-    /// empty vector without I/O.
+    /// A slot is `Ok(None)` for a missing or expired key, and for a key holding data this
+    /// store cannot read as a value (a Redis key of another type, written by another
+    /// program): [`get`](Store::get), `get_many` and [`contains`](Store::contains) give one
+    /// answer for every key. A slot is `Err` only when that key alone could not be read (its
+    /// server failed while the others answered); one bad key never fails the others. An empty
+    /// request returns an empty vector without I/O.
     ///
     /// # Errors
     ///
@@ -199,14 +204,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// # Behavior
     ///
     /// Every entry whose expiration is already reached is deleted instead of written. When a
-    /// key appears twice, the later entry wins. Entries that cannot be written (a value over
-    /// the backend's size limit) are reported in the returned [`FailedEntries`]; all the other
-    /// entries are still written.
+    /// key appears twice, the later entry wins. Entries that the backend refuses for
+    /// themselves (a value over its size limit, or anything else the server will not take
+    /// for that entry alone) are reported in the returned [`FailedEntries`]; all the other
+    /// entries are still written. Writing the same entry again gets the same refusal.
     ///
     /// # Errors
     ///
-    /// The outer `Err` means the batch as a whole failed; which entries were written before
-    /// the failure is then unknown.
+    /// The outer `Err` means the batch as a whole failed (connection, timeout); which entries
+    /// were written before the failure is then unknown.
     async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries>;
 
     /// Deletes many keys at once.
@@ -220,7 +226,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Backend failures.
     async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()>;
 
-    /// Whether a live entry exists for `key`, without transferring its value.
+    /// Whether a live entry exists for `key`, without transferring its value: `true` exactly
+    /// when [`get`](Store::get) would return a value.
     ///
     /// # Errors
     ///

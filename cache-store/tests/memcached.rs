@@ -439,12 +439,10 @@ async fn a_stopped_server_fails_only_its_keys_and_recovers() {
     assert!(values.iter().all(|v| matches!(v, Ok(Some(_)))));
 }
 
-/// The remaining TTL memcached itself reports for the item `namespace:key` (`mg <key> t`): -1
-/// for none, `None` for a miss.
-async fn server_ttl(url: &str, namespace: &str, key: &str) -> Option<i64> {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+/// The key memcached holds for the raw key `raw`: its base64 text, as the store sends it.
+fn wire_key(raw: &str) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let raw = format!("{namespace}:{key}").into_bytes();
+    let raw = raw.as_bytes();
     let mut text = String::new();
     for chunk in raw.chunks(3) {
         let b = [
@@ -461,16 +459,22 @@ async fn server_ttl(url: &str, namespace: &str, key: &str) -> Option<i64> {
             });
         }
     }
+    text
+}
+
+/// Sends `command` to the first server of `url` and returns its first reply line.
+async fn raw_command(url: &str, command: &[u8]) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let address = url
         .trim_start_matches("memcache://")
         .split(',')
         .next()
-        .expect("talking to memcached");
+        .expect("an address");
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("connect");
     stream
-        .write_all(format!("mg {text} t\r\n").as_bytes())
+        .write_all(command)
         .await
         .expect("talking to memcached");
     let mut line = String::new();
@@ -478,7 +482,14 @@ async fn server_ttl(url: &str, namespace: &str, key: &str) -> Option<i64> {
         .read_line(&mut line)
         .await
         .expect("read");
-    let line = line.trim_end();
+    line.trim_end().to_owned()
+}
+
+/// The remaining TTL memcached itself reports for the item `namespace:key` (`mg <key> t`): -1
+/// for none, `None` for a miss.
+async fn server_ttl(url: &str, namespace: &str, key: &str) -> Option<i64> {
+    let text = wire_key(&format!("{namespace}:{key}"));
+    let line = raw_command(url, format!("mg {text} t\r\n").as_bytes()).await;
     if line == "EN" {
         return None;
     }
@@ -488,8 +499,62 @@ async fn server_ttl(url: &str, namespace: &str, key: &str) -> Option<i64> {
     Some(ttl.parse().expect("a TTL"))
 }
 
-/// Each write path sends the lifetime asked for, as memcached reports it: seconds rounded up,
-/// no TTL for Never, and a 40-day lifetime (sent as an absolute time) still 40 days away.
+/// A namespace token's key holding no token (a zero or no client flags, digits past 32 bits,
+/// text, nothing) never panics or blocks the namespace: it is replaced by a new token that
+/// every handle then shares, and nothing written before comes back. (Built with overflow
+/// checks on, as every test is.)
+#[tokio::test]
+async fn a_damaged_namespace_token_is_replaced() {
+    let Some(url) = server_url("CACHE_TEST_MEMCACHED_URL") else {
+        return;
+    };
+    for damaged in [
+        "0",
+        "99999999999999999999",
+        "18446744073709551615",
+        "garbage",
+        "",
+    ] {
+        let ns = unique_namespace("token");
+        let before = store(&url, &ns);
+        before
+            .set(key("k"), "old".into(), Expiration::Never)
+            .await
+            .unwrap();
+        let token_key = wire_key(&format!("{ns}:{{version}}"));
+        let write = format!("ms {token_key} {} F0\r\n{damaged}\r\n", damaged.len());
+        assert_eq!(raw_command(&url, write.as_bytes()).await, "HD");
+
+        // A new process (its own connections, no token remembered).
+        let after = store(&url, &ns);
+        assert_eq!(
+            after.get(key("k")).await.unwrap(),
+            None,
+            "with the token {damaged:?}, an entry written before came back"
+        );
+        after
+            .set(key("k"), "new".into(), Expiration::Never)
+            .await
+            .unwrap();
+        let third = store(&url, &ns);
+        assert_eq!(
+            third.get(key("k")).await.unwrap().as_deref(),
+            Some(&b"new"[..]),
+            "the replacement of {damaged:?} is not shared"
+        );
+        assert!(third.contains(key("k")).await.unwrap());
+        // The handle that knew the old token follows the replacement too.
+        assert_eq!(
+            before.get(key("k")).await.unwrap().as_deref(),
+            Some(&b"new"[..])
+        );
+        third.clear().await.unwrap();
+        assert_eq!(after.get(key("k")).await.unwrap(), None);
+    }
+}
+
+/// Each write path sends the lifetime asked for, as memcached reports it: seconds rounded up
+/// plus the one second its clock may lag (so no entry ends early), no TTL for Never, and a 40-day lifetime (sent as an absolute time) still 40 days away.
 #[tokio::test]
 async fn writes_send_the_lifetime_asked_for() {
     let Some(url) = server_url("CACHE_TEST_MEMCACHED_URL") else {
@@ -501,7 +566,7 @@ async fn writes_send_the_lifetime_asked_for() {
 
     s.set(key("set"), "v".into(), after(10)).await.unwrap();
     let ttl = server_ttl(&url, &ns, "set").await.unwrap();
-    assert!((9..=10).contains(&ttl), "set sent {ttl} s for 10 s");
+    assert!((10..=11).contains(&ttl), "set sent {ttl} s for 10 s");
 
     s.set_many(&[
         Entry::new(key("never"), "v", Expiration::Never),
@@ -517,8 +582,8 @@ async fn writes_send_the_lifetime_asked_for() {
     assert_eq!(server_ttl(&url, &ns, "never").await, Some(-1));
     let ttl = server_ttl(&url, &ns, "sub").await.unwrap();
     assert!(
-        (0..=1).contains(&ttl),
-        "300 ms must round up to 1 s, not 0 (forever): {ttl}"
+        (1..=2).contains(&ttl),
+        "300 ms must round up to 1 s (+1), not 0 (forever): {ttl}"
     );
     // Sent as an absolute Unix time, which memcached turns into its own clock: that clock
     // ticks once a second (so it can lag ours by one), and it counts on the monotonic clock
@@ -532,11 +597,11 @@ async fn writes_send_the_lifetime_asked_for() {
 
     assert!(s.add(key("added"), "v".into(), after(30)).await.unwrap());
     let ttl = server_ttl(&url, &ns, "added").await.unwrap();
-    assert!((29..=30).contains(&ttl), "add sent {ttl} s for 30 s");
+    assert!((30..=31).contains(&ttl), "add sent {ttl} s for 30 s");
 
     assert!(s.touch(key("set"), after(60)).await.unwrap());
     let ttl = server_ttl(&url, &ns, "set").await.unwrap();
-    assert!((59..=60).contains(&ttl), "touch sent {ttl} s for 60 s");
+    assert!((60..=61).contains(&ttl), "touch sent {ttl} s for 60 s");
     assert!(s.touch(key("set"), Expiration::Never).await.unwrap());
     assert_eq!(
         server_ttl(&url, &ns, "set").await,

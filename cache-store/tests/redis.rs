@@ -1,6 +1,7 @@
 //! The Redis backend against real servers: every kit (Store, PSR-6, PSR-16, Doctrine) over
 //! standalone Redis and over a 3-primary cluster, and the Redis-specific promises: `clear`
-//! never touches foreign keys, batches span many slots, a wrong-type key fails only itself,
+//! never touches foreign keys, batches span many slots (a key of another type is the kit's
+//! `foreign_data_reads_the_same_from_every_read`),
 //! and a handle survives a server restart.
 //!
 //! The URLs come from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_REDIS_CLUSTER_URLS` and
@@ -157,35 +158,6 @@ async fn batches_span_many_slots_on_a_cluster() {
     );
     let stats = store.stats().await.unwrap();
     assert!(stats.uptime.is_some() && stats.memory_usage.is_some());
-}
-
-/// A key another program stored as a list is a decode error for `get`, a miss in `get_many`,
-/// and never fails the other keys of the batch.
-#[tokio::test]
-async fn a_key_of_the_wrong_type_fails_only_itself() {
-    let Some(url) = server_url("CACHE_TEST_REDIS_URL") else {
-        return;
-    };
-    let ns = unique_namespace("wrongtype");
-    let store = RedisStore::builder(&url)
-        .namespace(&ns)
-        .connect()
-        .await
-        .unwrap();
-    let mut raw = raw_connection(&url).await;
-    let _: () = redis::AsyncCommands::rpush(&mut raw, format!("{ns}:list"), "x")
-        .await
-        .unwrap();
-    store
-        .set(key("fine"), "ok".into(), Expiration::Never)
-        .await
-        .unwrap();
-    let err = store.get(key("list")).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Decode);
-    let values = store.get_many(&[key("fine"), key("list")]).await.unwrap();
-    assert_eq!(values[0].as_ref().unwrap().as_deref(), Some(&b"ok"[..]));
-    assert!(matches!(values[1], Ok(None)));
-    store.clear().await.unwrap();
 }
 
 /// `open` takes Redis URLs with the store's own parameters.
@@ -354,4 +326,63 @@ async fn writes_send_the_lifetime_asked_for() {
     let ms = pttl(&mut raw, format!("{ns}:tiny")).await;
     assert!(within(ms, 250, 301), "set sent {ms} ms for 300.5 ms");
     s.clear().await.unwrap();
+}
+
+/// A write the server refuses for itself fails only its own entry of a batch: on a server out
+/// of memory (`noeviction`), the batch's `SET`s are refused one by one and reported by index,
+/// while its deletes (which Redis still takes) go through, and the batch as a whole answers.
+/// So a PSR-6 commit can report and drop what was refused instead of failing whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_writes_fail_only_their_own_entries() {
+    let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(unique_namespace("redis-oom"));
+    std::fs::create_dir_all(&dir).expect("a directory for the private server");
+    let server = PrivateServer::start(&binary, |port| {
+        let dir = dir.display().to_string();
+        [
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            &dir,
+            "--maxmemory",
+            "1",
+            "--maxmemory-policy",
+            "noeviction",
+        ]
+        .map(String::from)
+        .to_vec()
+    });
+    let store = RedisStore::builder(&format!("redis://127.0.0.1:{}/0", server.port()))
+        .namespace("oom")
+        .connect()
+        .await
+        .unwrap();
+    let failed = store
+        .set_many(&[
+            Entry::new(key("a"), "1", Expiration::Never),
+            Entry::new(key("gone"), "x", Expiration::After(Duration::ZERO)),
+            Entry::new(key("b"), "2", Expiration::After(Duration::from_secs(60))),
+        ])
+        .await
+        .expect("the batch as a whole answers");
+    let refused: Vec<usize> = failed.iter().map(|(index, _)| *index).collect();
+    assert_eq!(
+        refused,
+        [0, 2],
+        "only the writes are refused, each by its index"
+    );
+    for (_, err) in failed.iter() {
+        assert!(!err.is_retryable(), "{err}");
+        assert!(
+            err.to_string().contains("OOM"),
+            "the server's reason is kept: {err}"
+        );
+    }
+    assert_eq!(store.get(key("a")).await.unwrap(), None);
 }

@@ -35,11 +35,19 @@
 //! cache, never a wrong value). The one case this cannot tell apart: if another process
 //! cleared the namespace and the new token was then lost too, a handle that still remembers
 //! the old token restores it, and entries from before that `clear` become visible again.
+//! If the token's key holds something that is not a token (no client flags, a zero, damaged
+//! digits), it is replaced by a new token, logged: the namespace reads as empty, and nothing
+//! written before can come back.
 //!
 //! # Expiry
 //!
-//! Lifetimes are whole seconds, rounded up (so `0 < t < 1 s` lives 1 s); lifetimes over 30
-//! days are sent as absolute Unix times, as memcached requires; an expired write deletes.
+//! memcached's clock counts whole seconds and may be a second behind when a write lands, so
+//! a lifetime is sent rounded up to whole seconds **plus one**: an entry is never a miss
+//! before its deadline, and is a miss at most two seconds after it. Lifetimes over 30 days
+//! are sent as absolute Unix times, as memcached requires (rounded up, plus one); deadlines
+//! past [`Deadline::latest`](crate::Deadline::latest), which memcached's 32-bit absolute time
+//! cannot carry, are written without one (see
+//! [the rule](crate::Expiration#one-rule-on-every-backend)); an expired write deletes.
 //!
 //! # Faults
 //!

@@ -13,12 +13,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::MemcachedStore;
 use super::protocol::{self, Reply, SetMode};
 use crate::error::{Error, ErrorKind, Result};
-use crate::expiry::{Expiration, Remaining};
+use crate::expiry::{Deadline, Expiration};
 use crate::key::Key;
 use crate::store::{Entry, FailedEntries, Stats, Store};
 
 /// memcached reads an exptime above 30 days as an absolute Unix time.
 const MAX_RELATIVE_EXPTIME: u64 = 30 * 24 * 60 * 60;
+
+/// Seconds added to every lifetime for memcached's coarse clock (see [`exptime`]).
+const CLOCK_MARGIN: u64 = 1;
 
 /// Room for the requests of a single-key call (a key, the namespace token's key, their
 /// flags), so that building them never regrows the buffer.
@@ -33,45 +36,67 @@ struct Work {
 
 /// What came back: each server's replies (without the token's), and the token if asked.
 struct Answers {
-    token: Option<Result<Option<u32>>>,
+    token: Option<Result<TokenRead>>,
     replies: Vec<Result<Vec<Reply>>>,
 }
 
-/// The exptime for a write: 0 for never, seconds (rounded up), or an absolute time past 30
-/// days; `None` when already expired.
+/// The exptime for a write: 0 for never, seconds, or an absolute time past 30 days; `None`
+/// when already expired.
+///
+/// memcached's clock ticks once a second and may be up to a second behind when the write
+/// lands, so an exptime of `n` can end the entry after `n - 1` seconds: one second is added
+/// to the rounded-up lifetime, so that an entry is never a miss before its deadline (and may
+/// be a hit for up to two seconds after it). Deadlines past [`Deadline::latest`] were resolved
+/// to none, so an absolute time always fits memcached's 32-bit number.
 fn exptime(expiration: Expiration) -> Option<i64> {
     let now = SystemTime::now();
-    match expiration.deadline(now, None).remaining(now) {
-        Remaining::Forever => Some(0),
-        Remaining::Expired => None,
-        remaining @ Remaining::For(_) => {
-            let seconds = remaining.whole_seconds().unwrap_or(1);
-            let value = if seconds > MAX_RELATIVE_EXPTIME {
-                let unix = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-                unix.saturating_add(seconds)
-            } else {
-                seconds
-            };
-            Some(i64::try_from(value).unwrap_or(i64::MAX))
-        }
-    }
+    let Deadline::At(at) = expiration.deadline(now, None) else {
+        return Some(0);
+    };
+    let left = at.duration_since(now).ok().filter(|left| !left.is_zero())?;
+    let seconds = whole_seconds_up(left) + CLOCK_MARGIN;
+    let value = if seconds > MAX_RELATIVE_EXPTIME {
+        whole_seconds_up(at.duration_since(UNIX_EPOCH).unwrap_or_default()) + CLOCK_MARGIN
+    } else {
+        seconds
+    };
+    Some(i64::try_from(value).unwrap_or(i64::from(i32::MAX)))
 }
 
-fn token_of(reply: &Reply) -> Result<Option<u32>> {
+fn whole_seconds_up(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+}
+
+/// What the namespace token's key holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TokenRead {
+    /// Nothing: the namespace was never written to, or its token was lost.
+    Absent,
+    /// A token.
+    Token(u32),
+    /// Something that is not a token (no client flags, a zero, not a number), written by
+    /// another program or damaged. It is replaced, never trusted or left to block the
+    /// namespace.
+    Corrupt,
+}
+
+fn token_of(reply: &Reply) -> Result<TokenRead> {
+    let token = |token: Option<u32>| match token.filter(|t| *t != 0) {
+        Some(token) => TokenRead::Token(token),
+        None => TokenRead::Corrupt,
+    };
     match reply {
         // The token is the client flags (`mg <key> f`); a zero flag is no token.
-        Reply::Done { flags } => Ok(flags.client.filter(|t| *t != 0)),
-        Reply::Value { data, flags } => match flags.client.filter(|t| *t != 0) {
-            Some(token) => Ok(Some(token)),
-            None => std::str::from_utf8(data)
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-                .map(Some)
-                .ok_or_else(|| {
-                    Error::new(ErrorKind::Decode, "the namespace token is not a number")
-                }),
-        },
-        Reply::Miss => Ok(None),
+        Reply::Done { flags } => Ok(token(flags.client)),
+        Reply::Value { data, flags } => Ok(match token(flags.client) {
+            TokenRead::Corrupt => token(
+                std::str::from_utf8(data)
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok()),
+            ),
+            read => read,
+        }),
+        Reply::Miss => Ok(TokenRead::Absent),
         other => Err(reply_error(other)),
     }
 }
@@ -154,36 +179,44 @@ impl MemcachedStore {
     }
 
     /// The token a read's first reply carries, remembered as the one last seen.
-    fn remember_token(&self, reply: Option<&Reply>) -> Result<Option<u32>> {
+    fn remember_token(&self, reply: Option<&Reply>) -> Result<TokenRead> {
         let Some(reply) = reply else {
             return Err(Error::new(
                 ErrorKind::Decode,
                 "no reply for the namespace token",
             ));
         };
-        let token = token_of(reply);
-        if let Ok(Some(token)) = token {
-            self.token.value.store(u64::from(token), Ordering::Release);
-            if !self.shared.token_refresh.is_zero() {
-                // Only token_refresh reads the time of the last read: no clock read per call
-                // without it.
-                self.token.mark_read();
-            }
+        let read = token_of(reply)?;
+        if let TokenRead::Token(token) = read {
+            self.remember(token);
         }
-        token
+        Ok(read)
+    }
+
+    fn remember(&self, token: u32) {
+        self.token.value.store(u64::from(token), Ordering::Release);
+        if !self.shared.token_refresh.is_zero() {
+            // Only token_refresh reads the time of the last read: no clock read per call
+            // without it.
+            self.token.mark_read();
+        }
     }
 
     /// The token to judge values by: the one just read; or, if its server failed, the last
     /// one seen, so the other servers keep serving; or, if the token is gone (evicted, or its
     /// server restarted) while this handle knows it, that token, written back, so that what
-    /// this handle wrote under it does not vanish.
-    async fn judge_token(&self, read: Option<Result<Option<u32>>>) -> Result<Option<u32>> {
+    /// this handle wrote under it does not vanish; or, if the token's key holds something
+    /// else, a new token in its place.
+    async fn judge_token(&self, read: Option<Result<TokenRead>>) -> Result<Option<u32>> {
         match read {
-            Some(Ok(Some(token))) => Ok(Some(token)),
-            Some(Ok(None)) => match u32::try_from(self.token.value.load(Ordering::Acquire)) {
-                Ok(known) if known != 0 => self.restore_token(known).await.map(Some),
-                _ => Ok(None),
-            },
+            Some(Ok(TokenRead::Token(token))) => Ok(Some(token)),
+            Some(Ok(TokenRead::Corrupt)) => self.replace_corrupt_token().await.map(Some),
+            Some(Ok(TokenRead::Absent)) => {
+                match u32::try_from(self.token.value.load(Ordering::Acquire)) {
+                    Ok(known) if known != 0 => self.restore_token(known).await.map(Some),
+                    _ => Ok(None),
+                }
+            }
             Some(Err(err)) => match self.token.value.load(Ordering::Acquire) {
                 0 => Err(err),
                 known => Ok(u32::try_from(known).ok()),
@@ -210,14 +243,58 @@ impl MemcachedStore {
         );
         protocol::meta_get(&mut payload, key, false, false, None);
         let replies = server.call(&payload, 2).await?;
-        match replies.get(1).map(token_of).transpose()?.flatten() {
-            Some(token) => {
-                self.token.value.store(u64::from(token), Ordering::Release);
+        self.token_in_force(replies.get(1), "restored").await
+    }
+
+    /// Overwrites a token key that holds no token with a new token. Entries written under
+    /// whatever was there before can never come back: their flags are not the new token.
+    async fn replace_corrupt_token(&self) -> Result<u32> {
+        let key = self.token_key();
+        let token = new_token(self.token.value.load(Ordering::Acquire));
+        tracing::warn!(
+            namespace = %self.namespace,
+            token,
+            "the memcached namespace token's key holds no token (damaged, or written by another program); replacing it, which empties the namespace"
+        );
+        let mut payload = Vec::new();
+        protocol::meta_set(
+            &mut payload,
+            key,
+            token.to_string().as_bytes(),
+            token,
+            0,
+            SetMode::Set,
+        );
+        protocol::meta_get(&mut payload, key, false, false, None);
+        let replies = self.shared.servers[self.token_server]
+            .call(&payload, 2)
+            .await?;
+        written(replies.first())?;
+        match replies.get(1).map(token_of).transpose()? {
+            // Another replacer may have written its token meanwhile: the last one stands.
+            Some(TokenRead::Token(token)) => {
+                self.remember(token);
                 Ok(token)
             }
-            None => Err(Error::new(
+            _ => Err(Error::new(
                 ErrorKind::Unavailable,
-                "the namespace token vanished while it was being restored",
+                "the namespace token was damaged again while it was being replaced",
+            )),
+        }
+    }
+
+    /// The token a read-back `reply` shows after a write of it: remembered, or replaced if
+    /// the key holds something else.
+    async fn token_in_force(&self, reply: Option<&Reply>, what: &str) -> Result<u32> {
+        match reply.map(token_of).transpose()? {
+            Some(TokenRead::Token(token)) => {
+                self.remember(token);
+                Ok(token)
+            }
+            Some(TokenRead::Corrupt) => self.replace_corrupt_token().await,
+            Some(TokenRead::Absent) | None => Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("the namespace token vanished while it was being {what}"),
             )),
         }
     }
@@ -673,13 +750,14 @@ mod tests {
     fn lifetimes_over_thirty_days_become_absolute_times() {
         assert_eq!(exptime(Expiration::Never), Some(0));
         assert_eq!(exptime(Expiration::After(Duration::ZERO)), None);
+        // Rounded up, plus the second memcached's clock may lag.
         assert_eq!(
             exptime(Expiration::After(Duration::from_millis(10))),
-            Some(1)
+            Some(2)
         );
         assert_eq!(
             exptime(Expiration::After(Duration::from_secs(60))),
-            Some(60)
+            Some(61)
         );
         let forty_days = exptime(Expiration::After(Duration::from_secs(40 * 86_400))).unwrap();
         let now = SystemTime::now()
@@ -690,6 +768,22 @@ mod tests {
             (forty_days - (now + 40 * 86_400)).abs() <= 2,
             "{forty_days}"
         );
+    }
+
+    #[test]
+    fn far_lifetimes_never_wrap_past_memcached_32_bit_clock() {
+        let years = |n: u64| Duration::from_secs(n * 365 * 86_400);
+        for far in [
+            Expiration::After(years(13)),
+            Expiration::After(years(100)),
+            Expiration::After(Duration::from_secs(1_000_000_000_000)),
+            Expiration::After(Duration::MAX),
+            Expiration::At(SystemTime::now() + years(40)),
+        ] {
+            assert_eq!(exptime(far), Some(0), "{far:?} is kept without a deadline");
+        }
+        let latest = exptime(Expiration::At(Deadline::latest())).unwrap();
+        assert!(latest > 0 && latest <= i64::from(i32::MAX), "{latest}");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
-use super::error::{from_redis, timed_out};
-use crate::error::Result;
+use super::error::{from_redis, refused, timed_out};
+use crate::error::{Error, Result};
 
 /// A standalone connection (a `ConnectionManager`, which reconnects on its own) or a cluster
 /// connection (which follows the slot map). Both multiplex every handle's requests over shared
@@ -65,6 +65,28 @@ impl Connection {
             Ok(result) => result.map_err(|e| from_redis(e, during)),
             Err(_) => Err(timed_out(during, limit)),
         }
+    }
+
+    /// Runs `pipe`, built with `ignore_errors` and no ignored command, in one round trip
+    /// and answers which of its commands the server refused: `(position in the pipeline,
+    /// why)`, empty when every command was carried out. One refused command (a value or
+    /// lifetime the server will not take) fails only itself; the outer `Err` is for the
+    /// pipeline as a whole (connection, timeout).
+    pub(super) async fn write_pipeline(
+        &self,
+        pipe: &Pipeline,
+        limit: Duration,
+        during: &'static str,
+    ) -> Result<Vec<(usize, Error)>> {
+        let replies: Vec<Value> = self.query_pipeline(pipe, limit, during).await?;
+        Ok(replies
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, reply)| match reply {
+                Value::ServerError(refusal) => Some((index, refused(&refusal, during))),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Runs `cmd` on one cluster node (the standalone server for a standalone connection).

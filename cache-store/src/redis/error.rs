@@ -1,6 +1,6 @@
 //! `redis::RedisError` into the workspace's `Error`, keeping the client's classification.
 
-use redis::{RedisError, RetryMethod};
+use redis::{RedisError, RetryMethod, ServerError};
 
 use crate::error::{Error, ErrorKind};
 
@@ -29,5 +29,20 @@ pub(super) fn timed_out(during: &'static str, after: std::time::Duration) -> Err
     Error::new(
         ErrorKind::Timeout,
         format!("redis {during} did not finish within {after:?}"),
+    )
+}
+
+/// One command of a pipeline that the server refused (the others were carried out): a
+/// `WRONGTYPE` is a decode error, anything else an argument the server does not take. Not
+/// retryable: sending the same command again gets the same answer.
+pub(super) fn refused(refusal: &ServerError, during: &'static str) -> Error {
+    let kind = if refusal.code() == "WRONGTYPE" {
+        ErrorKind::Decode
+    } else {
+        ErrorKind::InvalidArgument
+    };
+    Error::new(
+        kind,
+        format!("redis refused a command of a {during}: {refusal}"),
     )
 }

@@ -25,7 +25,7 @@ impl RedisStore {
     }
 
     /// Appends the write of one entry to `pipe`: `SET` with its lifetime, or `UNLINK` when the
-    /// entry is already expired.
+    /// entry is already expired. Its reply is kept, so that a refusal names its entry.
     fn push_write(
         &self,
         pipe: &mut Pipeline,
@@ -35,19 +35,14 @@ impl RedisStore {
     ) {
         match remaining {
             Remaining::Expired => {
-                pipe.cmd("UNLINK").arg(key).ignore();
+                pipe.cmd("UNLINK").arg(key);
             }
             Remaining::Forever => {
-                pipe.cmd("SET").arg(key).arg(value).ignore();
+                pipe.cmd("SET").arg(key).arg(value);
             }
             Remaining::For(_) => {
                 let millis = remaining.whole_millis().unwrap_or(1);
-                pipe.cmd("SET")
-                    .arg(key)
-                    .arg(value)
-                    .arg("PX")
-                    .arg(millis)
-                    .ignore();
+                pipe.cmd("SET").arg(key).arg(value).arg("PX").arg(millis);
             }
         }
     }
@@ -94,6 +89,14 @@ impl RedisStore {
             cursor = next;
         }
     }
+}
+
+/// The miss a key of another type reads as, logged: another program's data under one of our
+/// keys is no entry of ours. A write replaces it.
+#[cold]
+fn foreign(key: Key<'_>, err: &Error) -> Option<Bytes> {
+    tracing::warn!(key = key.as_str(), error = %err, "redis key holds another type than a string; reading it as a miss");
+    None
 }
 
 /// What is left of `expiration` for a write at `now`.
@@ -174,6 +177,7 @@ impl Store for RedisStore {
             .map(|value| match value {
                 Value::Nil => Ok(None),
                 Value::BulkString(bytes) => Ok(Some(Bytes::from(bytes))),
+                // MGET answers nil for a key of another type too; nothing else is expected.
                 other => Err(Error::new(
                     ErrorKind::Decode,
                     format!("MGET answered {other:?} for a key"),
@@ -190,54 +194,78 @@ impl Store for RedisStore {
         // One `now` for the whole batch: its entries expire together, and the clock is read
         // once rather than per entry.
         let now = std::time::SystemTime::now();
+        let mut failed = FailedEntries::new();
         match &self.connection {
             Connection::Standalone(_) => {
                 let mut pipe = redis::pipe();
+                pipe.ignore_errors();
                 for entry in entries {
                     let remaining = remaining_at(entry.expiration, now);
                     self.push_write(&mut pipe, self.arg(entry.key), &entry.value, remaining);
                 }
-                let () = self
+                let refused = self
                     .connection
-                    .query_pipeline(&pipe, limit, "SET pipeline")
+                    .write_pipeline(&pipe, limit, "SET pipeline")
                     .await?;
+                for (index, err) in refused {
+                    failed.push(index, err);
+                }
             }
             Connection::Cluster(_) => {
                 // A cluster pipeline must stay in one slot: one pipeline per slot, all at once.
                 // Entries keep their order within a slot, so a later duplicate still wins.
-                let mut by_slot: HashMap<Slot, Pipeline> = HashMap::new();
-                for entry in entries {
+                let mut by_slot: HashMap<Slot, (Pipeline, Vec<usize>)> = HashMap::new();
+                for (index, entry) in entries.iter().enumerate() {
                     let key = self.redis_key(entry.key);
                     let remaining = remaining_at(entry.expiration, now);
-                    let pipe = by_slot
-                        .entry(Slot::for_key(&key))
-                        .or_insert_with(redis::pipe);
+                    let (pipe, indices) = by_slot.entry(Slot::for_key(&key)).or_insert_with(|| {
+                        let mut pipe = redis::pipe();
+                        pipe.ignore_errors();
+                        (pipe, Vec::new())
+                    });
                     self.push_write(pipe, key, &entry.value, remaining);
+                    indices.push(index);
                 }
-                try_join_all(by_slot.values().map(|pipe| {
-                    self.connection
-                        .query_pipeline::<()>(pipe, limit, "SET pipeline")
+                let refused = try_join_all(by_slot.values().map(|(pipe, indices)| async move {
+                    let refused = self
+                        .connection
+                        .write_pipeline(pipe, limit, "SET pipeline")
+                        .await?;
+                    Ok::<_, Error>(
+                        refused
+                            .into_iter()
+                            // One reply per command: every position is one of ours.
+                            .filter_map(|(at, err)| Some((*indices.get(at)?, err)))
+                            .collect::<Vec<_>>(),
+                    )
                 }))
                 .await?;
+                let mut refused: Vec<(usize, Error)> = refused.into_iter().flatten().collect();
+                refused.sort_by_key(|(index, _)| *index);
+                for (index, err) in refused {
+                    failed.push(index, err);
+                }
             }
         }
-        Ok(FailedEntries::new())
+        Ok(failed)
     }
 
     async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()> {
         self.unlink(keys.iter().map(|&k| self.arg(k))).await
     }
 
+    /// `TYPE` rather than `EXISTS`: a key of another type (a list another program wrote)
+    /// is no entry of ours, as `get` and `get_many` answer too.
     async fn contains(&self, key: Key<'_>) -> Result<bool> {
-        let count: i64 = self
+        let kind: String = self
             .connection
             .query(
-                redis::cmd("EXISTS").arg(self.arg(key)),
+                redis::cmd("TYPE").arg(self.arg(key)),
                 self.timeouts.call(),
-                "EXISTS",
+                "TYPE",
             )
             .await?;
-        Ok(count > 0)
+        Ok(kind == "string")
     }
 
     async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
@@ -324,15 +352,20 @@ impl Store for RedisStore {
     }
 
     async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
-        let value: Option<Vec<u8>> = self
+        let value: Result<Option<Vec<u8>>> = self
             .connection
             .query(
                 redis::cmd("GET").arg(self.arg(key)),
                 self.timeouts.call(),
                 "GET",
             )
-            .await?;
-        Ok(value.map(Bytes::from))
+            .await;
+        match value {
+            Ok(value) => Ok(value.map(Bytes::from)),
+            // A key of another type: no entry of ours, as MGET answers for it in `get_many`.
+            Err(err) if err.kind() == ErrorKind::Decode => Ok(foreign(key, &err)),
+            Err(err) => Err(err),
+        }
     }
 
     async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
