@@ -135,7 +135,9 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
     /// Any invalid key (checked before any I/O); a backend failure.
     async fn get_items(&self, keys: &[&str]) -> Result<Vec<CacheItem>>;
 
-    /// Whether `key` holds a live value (deferred ones included), without fetching it.
+    /// Whether `key` holds a live value (deferred ones included): `true` exactly when
+    /// [`get_item`](CacheItemPool::get_item) would be a hit, so a stored value that cannot be
+    /// read is no item here either.
     ///
     /// # Errors
     ///

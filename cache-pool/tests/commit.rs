@@ -26,6 +26,8 @@ struct Gated {
     entered: Arc<Notify>,
     /// One per `set_many`, in order: `true` fails it. Unscripted calls succeed.
     failures: Arc<Mutex<VecDeque<bool>>>,
+    /// Whether scripted failures are ones that trying again cannot mend.
+    permanent: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Gated {
@@ -35,6 +37,7 @@ impl Gated {
             gate: Arc::new(Semaphore::new(0)),
             entered: Arc::new(Notify::new()),
             failures: Arc::default(),
+            permanent: Arc::default(),
         }
     }
 
@@ -62,7 +65,10 @@ impl Store for Gated {
         self.entered.notify_one();
         self.gate.acquire().await.expect("gate open").forget();
         if self.failures.lock().expect("script").pop_front() == Some(true) {
-            return Err(Error::new(ErrorKind::Unavailable, "scripted failure"));
+            let permanent = self.permanent.load(std::sync::atomic::Ordering::Relaxed);
+            return Err(
+                Error::new(ErrorKind::Unavailable, "scripted failure").with_retryable(!permanent)
+            );
         }
         self.inner.set_many(entries).await
     }
@@ -165,6 +171,60 @@ async fn a_failed_commit_keeps_everything_deferred() {
     assert_eq!(pool.pending(), 0);
     assert_eq!(store.stored("a").await.as_deref(), Some(&b"1"[..]));
     assert_eq!(store.stored("b").await.as_deref(), Some(&b"2"[..]));
+}
+
+/// A store that stays away: the items stay deferred through two failed writes and are
+/// dropped at the third, with an error that says so; the pool then works as before.
+#[tokio::test]
+async fn transient_failures_keep_items_for_three_writes_then_drop_them() {
+    let store = Gated::new();
+    let pool = Pool::new(store.clone());
+    store.script(&[true, true, true]);
+    store.open(4);
+    defer(&pool, "a", "1");
+    defer(&pool, "b", "2");
+    for attempt in 1..=2 {
+        let err = pool.commit().await.unwrap_err();
+        assert!(err.is_retryable(), "attempt {attempt}: {err}");
+        assert_eq!(pool.pending(), 2, "attempt {attempt}");
+    }
+    let err = pool.commit().await.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert!(
+        err.to_string().contains("2 deferred items were dropped"),
+        "{err}"
+    );
+    assert_eq!(pool.pending(), 0);
+    assert_eq!(value(&pool, "a").await, None);
+
+    defer(&pool, "c", "3");
+    pool.commit().await.unwrap();
+    assert_eq!(store.stored("c").await.as_deref(), Some(&b"3"[..]));
+}
+
+/// A batch that fails in a way trying again cannot mend is dropped at once: it would fail
+/// every later commit, and the good items deferred after it with it.
+#[tokio::test]
+async fn a_failure_that_cannot_mend_drops_the_batch_at_once() {
+    let store = Gated::new();
+    let pool = Pool::new(store.clone());
+    store
+        .permanent
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    store.script(&[true]);
+    store.open(2);
+    defer(&pool, "a", "1");
+    let err = pool.commit().await.unwrap_err();
+    assert!(
+        err.to_string().contains("1 deferred items were dropped"),
+        "{err}"
+    );
+    assert_eq!(pool.pending(), 0);
+
+    defer(&pool, "b", "2");
+    pool.commit().await.unwrap();
+    assert_eq!(store.stored("b").await.as_deref(), Some(&b"2"[..]));
+    assert_eq!(store.stored("a").await, None);
 }
 
 /// While a batch is in flight, a delete hides its item and a newer save replaces it; when the
@@ -293,23 +353,27 @@ mod interleavings {
             4 => (0..KEYS.len(), any::<u8>()).prop_map(|(k, v)| Op::Defer(k, v)),
             1 => (0..KEYS.len()).prop_map(Op::Delete),
             1 => Just(Op::Clear),
-            2 => any::<bool>().prop_map(Op::Commit),
-            2 => Just(Op::Land),
+            // Failing more often than not, so that items fail three writes in a row too.
+            3 => prop_oneof![2 => Just(true), 1 => Just(false)].prop_map(Op::Commit),
+            3 => Just(Op::Land),
             3 => (0..KEYS.len()).prop_map(Op::Get),
         ]
     }
 
+    /// A deferred value and how many writes of it failed so far.
+    type Deferred = (u8, u8);
+
     /// A flight as the model sees it: what it writes, what it still shows, how it ends.
     struct ModelFlight {
-        written: BTreeMap<usize, u8>,
-        visible: BTreeMap<usize, u8>,
+        written: BTreeMap<usize, Deferred>,
+        visible: BTreeMap<usize, Deferred>,
         fails: bool,
         cleared: bool,
     }
 
     #[derive(Default)]
     struct Model {
-        queue: BTreeMap<usize, u8>,
+        queue: BTreeMap<usize, Deferred>,
         flights: VecDeque<ModelFlight>,
         store: BTreeMap<usize, u8>,
     }
@@ -325,8 +389,8 @@ mod interleavings {
             self.queue
                 .get(&k)
                 .or_else(|| self.flights.iter().rev().find_map(|f| f.visible.get(&k)))
-                .or_else(|| self.store.get(&k))
-                .copied()
+                .map(|(v, _)| *v)
+                .or_else(|| self.store.get(&k).copied())
         }
 
         fn pending(&self) -> usize {
@@ -352,18 +416,25 @@ mod interleavings {
             true
         }
 
-        /// The oldest flight lands; whether its commit returns `Ok`.
+        /// The oldest flight lands; whether its commit returns `Ok`. A failed (transient)
+        /// write puts what it still shows back in the queue, except items whose writes have
+        /// now failed three times, which are dropped.
         fn land(&mut self) -> Option<bool> {
             let flight = self.flights.pop_front()?;
             if flight.fails {
                 if !flight.cleared {
-                    self.queue.extend(flight.visible);
+                    for (k, (v, failures)) in flight.visible {
+                        if failures + 1 < 3 {
+                            self.queue.insert(k, (v, failures + 1));
+                        }
+                    }
                 }
                 Some(false)
             } else {
                 // The write reaches the store even for keys deleted or cleared meanwhile: the
                 // delete and the commit overlapped, and the write came last.
-                self.store.extend(flight.written);
+                self.store
+                    .extend(flight.written.into_iter().map(|(k, (v, _))| (k, v)));
                 Some(true)
             }
         }
@@ -385,7 +456,7 @@ mod interleavings {
                     item.set(value_of(v));
                     pool.save_deferred(item).expect("save_deferred");
                     model.hide(k);
-                    model.queue.insert(k, v);
+                    model.queue.insert(k, (v, 0));
                 }
                 Op::Delete(k) => {
                     pool.delete_item(KEYS[k]).await.expect("delete_item");

@@ -47,7 +47,7 @@ mod traits;
 
 pub use cache_store;
 pub use fetched::{Fetched, FetchedIter};
-pub use provider::{CacheProvider, DoctrineProvider};
+pub use provider::{CacheProvider, DoctrineProvider, namespace_version_key};
 pub use traits::{
     Cache, CacheExt, CacheStats, ClearableCache, DoctrineCache, FlushableCache, MultiOperationCache,
 };

@@ -84,7 +84,8 @@ pub trait Cache: Any + Send + Sync + fmt::Debug {
     /// A backend failure.
     async fn fetch(&self, id: &str) -> Result<Option<Bytes>>;
 
-    /// Whether `id` has an entry.
+    /// Whether `id` has an entry: `true` exactly when [`fetch`](Cache::fetch) would return
+    /// one.
     ///
     /// # Errors
     ///

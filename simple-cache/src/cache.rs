@@ -149,8 +149,10 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
         self.store.clear().await
     }
 
+    /// A read rather than the store's `contains`: a stored value that cannot be read is a
+    /// miss for [`get`](SimpleCache::get), so it is not there for `has` either.
     async fn has(&self, key: &str) -> Result<bool> {
-        self.store.contains(Key::new(key)?).await
+        Ok(self.get(key).await?.is_some())
     }
 
     async fn get_multiple(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {

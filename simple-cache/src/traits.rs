@@ -99,8 +99,10 @@ pub trait SimpleCache: Any + Send + Sync + fmt::Debug {
     /// A backend failure.
     async fn clear(&self) -> Result<()>;
 
-    /// Whether `key` holds a live value (a stored empty value counts). PSR-16 meant it for
-    /// cache warming: another process may change the answer right after.
+    /// Whether `key` holds a live value (a stored empty value counts): `true` exactly when
+    /// [`get`](SimpleCache::get) would return one, so a stored value that cannot be read is
+    /// not there. PSR-16 meant it for cache warming: another process may change the answer
+    /// right after.
     ///
     /// # Errors
     ///

@@ -6,6 +6,12 @@
 //! write fails or the commit is cancelled, what was not hidden in the meantime goes back in
 //! the queue. A key is visible in one place at most (the queue, or one flight), so a newer
 //! `save_deferred` of a key in flight hides the flight's copy, which then never comes back.
+//!
+//! A failed write is retried by later commits only while it may succeed: an item goes back
+//! to the queue after a transient failure (connection, timeout) at most
+//! [`MAX_FAILED_WRITES`]` - 1` times, and is dropped after a failure that trying again cannot
+//! mend. What the store refuses for one item alone never comes back here at all: the commit
+//! reports it and the flight lands written.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -15,6 +21,11 @@ use cache_store::envelope::{self, Metadata};
 use cache_store::{Entry, Expiration, OwnedKey};
 use foldhash::{HashMap, HashSet};
 
+/// How many failed writes an item survives before it is dropped: a store that stays away for
+/// three commits in a row is not coming back in time for this value to matter, and an item
+/// kept forever would fail every commit after it.
+pub(super) const MAX_FAILED_WRITES: u8 = 3;
+
 /// A queued item. `expiration` is resolved against the pool's default lifetime; an `After`
 /// counts from the commit that writes it, so it is live while queued unless zero.
 #[derive(Clone, Debug)]
@@ -22,6 +33,19 @@ pub(super) struct Pending {
     pub(super) value: Bytes,
     pub(super) metadata: Option<Metadata>,
     pub(super) expiration: Expiration,
+    /// Writes of this item that failed so far.
+    pub(super) failed_writes: u8,
+}
+
+/// How a commit's write ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// The store took the batch (what it refused for single items was reported).
+    Written,
+    /// The batch failed as a whole; `retryable` when trying again may succeed.
+    Failed { retryable: bool },
+    /// The commit was dropped before its write ended: nothing is known to have failed.
+    Cancelled,
 }
 
 impl Pending {
@@ -124,6 +148,7 @@ impl Queue {
             value,
             metadata,
             expiration,
+            failed_writes: 0,
         };
         self.items.insert(key, pending);
     }
@@ -180,34 +205,55 @@ impl Queue {
         })
     }
 
-    /// Ends flight `id`, once its commit has let go of the items. Written: they are no longer
-    /// deferred. Not written (the write failed, or the commit was cancelled): what is still
-    /// visible is queued again.
-    pub(super) fn land(&mut self, id: u64, written: bool) {
+    /// Ends flight `id`, once its commit has let go of the items, and answers how many of its
+    /// items were dropped. Written: they are no longer deferred. Cancelled, or failed in a way
+    /// that may mend: what is still visible is queued again, except items that failed
+    /// [`MAX_FAILED_WRITES`] times, which are dropped. Failed for good: the visible items are
+    /// dropped.
+    pub(super) fn land(&mut self, id: u64, outcome: Outcome) -> usize {
         let Some(at) = self.flights.iter().position(|f| f.id == id) else {
             // Cleared while in flight: nothing of it is deferred any more.
-            return;
+            return 0;
         };
         let Flight { items, hidden, .. } = self.flights.remove(at);
-        if written {
-            self.recycle(items);
-            return;
-        }
         // Hidden keys were deleted, cleared or queued again: they stay as they are now.
         let visible = |key: &OwnedKey| !hidden.contains(key.as_str());
+        let failed = match outcome {
+            Outcome::Written => {
+                self.recycle(items);
+                return 0;
+            }
+            Outcome::Failed { retryable: false } => {
+                let dropped = items.keys().filter(|key| visible(key)).count();
+                self.recycle(items);
+                return dropped;
+            }
+            Outcome::Failed { retryable: true } => 1,
+            Outcome::Cancelled => 0,
+        };
+        let mut dropped = 0;
+        let mut requeue = |key: OwnedKey, mut pending: Pending| {
+            pending.failed_writes = pending.failed_writes.saturating_add(failed);
+            if pending.failed_writes >= MAX_FAILED_WRITES {
+                dropped += 1;
+            } else {
+                self.items.insert(key, pending);
+            }
+        };
         match Arc::try_unwrap(items) {
             Ok(mut items) => {
-                self.items
-                    .extend(items.drain().filter(|(key, _)| visible(key)));
+                for (key, pending) in items.drain().filter(|(key, _)| visible(key)) {
+                    requeue(key, pending);
+                }
                 self.keep_spare(items);
             }
-            Err(shared) => self.items.extend(
-                shared
-                    .iter()
-                    .filter(|(key, _)| visible(key))
-                    .map(|(k, p)| (k.clone(), p.clone())),
-            ),
+            Err(shared) => {
+                for (key, pending) in shared.iter().filter(|(key, _)| visible(key)) {
+                    requeue(key.clone(), pending.clone());
+                }
+            }
         }
+        dropped
     }
 
     /// Keeps a written batch's table for the next one, when nothing else holds it.

@@ -19,7 +19,7 @@ use foldhash::fast::RandomState;
 
 use crate::item::{CacheItem, ItemClock};
 use crate::traits::{CacheItemPool, Compute, items_of, values_of_items};
-use deferred::{Items, Queue, entries_of};
+use deferred::{Items, MAX_FAILED_WRITES, Outcome, Queue, entries_of};
 use stampede::Flights;
 
 /// A PSR-6 [`CacheItemPool`] over any [`Store`]: the store's namespace is the pool's, and the
@@ -32,8 +32,18 @@ use stampede::Flights;
 ///
 /// A commit writes the queued items without copying them. Until the store confirms the write
 /// they stay deferred: readers see them, [`pending`](Pool::pending) counts them, and a
-/// `delete_item` or `clear` hides them at once. If the write fails, or the commit's future is
-/// dropped, what is still visible goes back in the queue for the next commit. A commit that
+/// `delete_item` or `clear` hides them at once. If the commit's future is dropped, or the
+/// write fails for a reason that may mend (a lost connection, a timeout), what is still
+/// visible goes back in the queue for the next commit.
+///
+/// # What a failed commit keeps
+///
+/// One bad item never blocks a pool. An item the store refuses for itself (a value over its
+/// size limit) is dropped, logged, and named in the commit's error, while the batch's other
+/// items are written; writing it again would be refused again, as PHP's pools also report
+/// and drop it. An item whose write fails transiently stays deferred for at most three failed
+/// writes, then is dropped; a batch that fails in a way trying again cannot mend is dropped at
+/// once. Either way the commit's error says how many items were dropped. A commit that
 /// returns `Ok` has written everything deferred when it started, including what another,
 /// concurrent commit was still writing. A delete or clear that overlaps a commit in flight
 /// hides the item from this pool at once, but the commit's write may still reach the store
@@ -242,34 +252,78 @@ impl<S: Store + 'static> Pool<S> {
             pool: self,
             id: launched.id,
             items: Some(launched.items),
-            written: false,
+            landed: false,
         };
-        let outcome = {
-            // `items` is only taken when the landing is dropped.
+        let written = {
             let entries = landing.items.as_deref().map(entries_of).unwrap_or_default();
-            // On a failed batch everything goes back in the queue for the next commit.
-            let failed = self.shared.store.set_many(&entries).await?;
-            refusals(failed, entries.len(), |index| entries[index].key.as_str())
+            match self.shared.store.set_many(&entries).await {
+                // What the store refused for single items is reported and not kept: writing
+                // it again would be refused again, and would fail every later commit.
+                Ok(failed) => Ok(refusals(failed, entries.len(), |index| {
+                    entries[index].key.as_str()
+                })),
+                Err(err) => Err(err),
+            }
         };
-        landing.written = true;
-        outcome
+        match written {
+            Ok(refused) => {
+                landing.land(Outcome::Written);
+                refused
+            }
+            Err(err) => {
+                let retryable = err.is_retryable();
+                match landing.land(Outcome::Failed { retryable }) {
+                    // Everything stays deferred for the next commit.
+                    0 => Err(err),
+                    dropped => Err(dropped_after(dropped, err)),
+                }
+            }
+        }
     }
 }
 
-/// Ends a commit's flight when the commit ends, whichever way.
+/// The error of a commit that failed and dropped `dropped` deferred items for good.
+#[cold]
+fn dropped_after(dropped: usize, err: Error) -> Error {
+    let why = if err.is_retryable() {
+        format!("their writes failed {MAX_FAILED_WRITES} times")
+    } else {
+        "trying again cannot mend the failure".to_owned()
+    };
+    tracing::warn!(dropped, error = %err, "deferred items dropped: {why}");
+    Error::new(
+        err.kind(),
+        format!("the commit failed and {dropped} deferred items were dropped ({why}): {err}"),
+    )
+    .with_retryable(false)
+    .with_source(err)
+}
+
+/// Ends a commit's flight when the commit ends, whichever way: [`Landing::land`] with how
+/// the write ended, or, if the commit is dropped first, as cancelled.
 struct Landing<'p, S: Store + 'static> {
     pool: &'p Pool<S>,
     id: u64,
     items: Option<Arc<Items>>,
-    written: bool,
+    landed: bool,
+}
+
+impl<S: Store + 'static> Landing<'_, S> {
+    /// Ends the flight; how many of its items were dropped.
+    fn land(&mut self, outcome: Outcome) -> usize {
+        // Our reference goes first, so the queue can take the table back whole.
+        drop(self.items.take());
+        self.landed = true;
+        let id = self.id;
+        self.pool.with_queue(|queue| queue.land(id, outcome))
+    }
 }
 
 impl<S: Store + 'static> Drop for Landing<'_, S> {
     fn drop(&mut self) {
-        // Our reference goes first, so the queue can take the table back whole.
-        drop(self.items.take());
-        let (id, written) = (self.id, self.written);
-        self.pool.with_queue(|queue| queue.land(id, written));
+        if !self.landed {
+            self.land(Outcome::Cancelled);
+        }
     }
 }
 
@@ -395,12 +449,12 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         Ok(items.into_iter().flatten().collect())
     }
 
+    /// A read rather than the store's `contains`: a stored value that cannot be read is a
+    /// miss for [`get_item`](CacheItemPool::get_item), so it is no item for `has_item` either
+    /// (Symfony asks the backend whether the key exists, and answers `true` for an item that
+    /// `getItem` then misses).
     async fn has_item(&self, key: &str) -> Result<bool> {
-        let key = Key::new(key)?;
-        if let Some(deferred) = self.deferred(key) {
-            return Ok(deferred.is_some());
-        }
-        self.shared.store.contains(key).await
+        Ok(self.get_value(key).await?.is_some())
     }
 
     async fn clear(&self) -> Result<()> {

@@ -44,15 +44,48 @@ pub(super) fn encode_version(version: u64) -> String {
     format!("i:{version};")
 }
 
-/// A stored version: PHP's `i:<n>;`, or bare digits. `None` for anything else (Doctrine then
-/// starts at 1).
-pub(super) fn decode_version(stored: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(stored).ok()?;
+/// The largest version: PHP's ints are 64-bit signed, and a PHP process must read (and
+/// increment) what a Rust process writes.
+pub(super) const MAX_VERSION: u64 = i64::MAX as u64;
+
+/// What a namespace's version key holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum StoredVersion {
+    /// Nothing, or zero: version 1, as Doctrine starts.
+    Absent,
+    /// A version from 1 to [`MAX_VERSION`].
+    Valid(u64),
+    /// Anything else: not an int, negative, past PHP's ints, damaged.
+    Corrupt,
+}
+
+/// Reads a stored version: PHP's `i:<n>;`, or bare digits.
+pub(super) fn decode_version(stored: &[u8]) -> StoredVersion {
+    let Ok(text) = std::str::from_utf8(stored) else {
+        return StoredVersion::Corrupt;
+    };
     let digits = text
         .strip_prefix("i:")
         .and_then(|rest| rest.strip_suffix(';'))
         .unwrap_or(text);
-    digits.parse().ok()
+    match digits.parse::<u64>() {
+        Ok(0) => StoredVersion::Absent,
+        Ok(version) if version <= MAX_VERSION => StoredVersion::Valid(version),
+        _ => StoredVersion::Corrupt,
+    }
+}
+
+/// The version after `version`, or `None` past PHP's ints.
+pub(super) fn next_version(version: u64) -> Option<u64> {
+    version.checked_add(1).filter(|next| *next <= MAX_VERSION)
+}
+
+/// A version no entry can have been written under, to replace a corrupt one or one that
+/// cannot be incremented: drawn at random from `[2^32, 2^62)`. Counting from 1, no namespace
+/// reaches 2^32 `delete_all`s, so a drawn version never meets a counted one; it meets an
+/// earlier drawn one with a chance of one in 2^61.
+pub(super) fn fresh_version() -> u64 {
+    fastrand::u64((1 << 32)..(1 << 62))
 }
 
 #[cfg(test)]
@@ -87,10 +120,41 @@ mod tests {
     #[test]
     fn versions_read_php_and_bare_forms() {
         assert_eq!(encode_version(2), "i:2;");
-        assert_eq!(decode_version(b"i:2;"), Some(2));
-        assert_eq!(decode_version(b"17"), Some(17));
-        assert_eq!(decode_version(b"s:1:\"x\";"), None);
-        assert_eq!(decode_version(b"\xff"), None);
+        assert_eq!(decode_version(b"i:2;"), StoredVersion::Valid(2));
+        assert_eq!(decode_version(b"17"), StoredVersion::Valid(17));
+        assert_eq!(decode_version(b"i:0;"), StoredVersion::Absent);
+        assert_eq!(
+            decode_version(b"i:9223372036854775807;"),
+            StoredVersion::Valid(MAX_VERSION)
+        );
+        for corrupt in [
+            &b"s:1:\"x\";"[..],
+            b"\xff",
+            b"i:18446744073709551615;",
+            b"i:9223372036854775808;",
+            b"i:99999999999999999999999;",
+            b"i:-1;",
+            b"d:1.5;",
+            b"",
+            b"i:;",
+        ] {
+            assert_eq!(
+                decode_version(corrupt),
+                StoredVersion::Corrupt,
+                "{corrupt:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn versions_stop_at_phps_ints_and_fresh_ones_never_meet_counted_ones() {
+        assert_eq!(next_version(1), Some(2));
+        assert_eq!(next_version(MAX_VERSION), None);
+        assert_eq!(next_version(u64::MAX), None);
+        for _ in 0..1000 {
+            let fresh = fresh_version();
+            assert!((1 << 32..1 << 62).contains(&fresh), "{fresh}");
+        }
     }
 
     #[test]

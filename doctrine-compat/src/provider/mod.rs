@@ -14,6 +14,7 @@ use cache_store::{Clock, Expiration, Key, Result, Store};
 
 use crate::Fetched;
 use crate::traits::{Cache, CacheStats, ClearableCache, FlushableCache, MultiOperationCache};
+use layout::StoredVersion;
 
 /// Doctrine's `CacheProvider` over a PSR-6 pool of the workspace's own `Pool` over a store:
 /// the type to use with a backend.
@@ -39,6 +40,17 @@ pub type CacheProvider<S> = DoctrineProvider<Pool<S>>;
 /// - the namespace version lives under `rawurlencode("DoctrineNamespaceCacheKey[<namespace>]")`
 ///   as PHP's serialized int `i:<n>;`, and is absent (version 1) until the first
 ///   [`delete_all`](ClearableCache::delete_all).
+///
+/// # A damaged version
+///
+/// PHP casts whatever the version key holds to an int, so a damaged version can make it
+/// fall back to 1 (or wrap) and serve entries a `delete_all` had retired. Here a version that
+/// is not an int from 1 to PHP's largest (`i:-1;`, `i:18446744073709551615;`, text) is
+/// replaced, logged, by a fresh version drawn at random from `[2^32, 2^62)`, which no counted
+/// version reaches, so no old entry comes back; the namespace reads as empty. A `delete_all`
+/// at PHP's largest int continues from a fresh version the same way. (A version key whose
+/// stored bytes the pool itself cannot read is a miss there, and reads as version 1, as in
+/// PHP.)
 ///
 /// # Version memoization
 ///
@@ -112,18 +124,49 @@ impl<P: CacheItemPool> DoctrineProvider<P> {
         if let Some(version) = *self.memo() {
             return Ok(version);
         }
-        let item = self
-            .pool
-            .get_item(&layout::version_key(&self.namespace))
-            .await?;
-        let stored = item.value().and_then(|v| layout::decode_version(v));
-        let version = stored.filter(|&v| v > 0).unwrap_or(1);
+        let key = layout::version_key(&self.namespace);
+        let stored = self.pool.get_value(&key).await?;
+        let version = match stored.as_deref().map(layout::decode_version) {
+            None | Some(StoredVersion::Absent) => 1,
+            Some(StoredVersion::Valid(version)) => version,
+            Some(StoredVersion::Corrupt) => {
+                let fresh = layout::fresh_version();
+                tracing::warn!(
+                    namespace = %self.namespace,
+                    version = fresh,
+                    "the Doctrine namespace version is damaged or out of PHP's range; \
+                     replacing it with a fresh one, which empties the namespace"
+                );
+                self.save_version(fresh).await?;
+                fresh
+            }
+        };
         Ok(*self.memo().get_or_insert(version))
+    }
+
+    async fn save_version(&self, version: u64) -> Result<()> {
+        let mut item = CacheItem::new(&layout::version_key(&self.namespace))?;
+        item.set(layout::encode_version(version)).never_expires();
+        self.pool.save(item).await
     }
 
     async fn key(&self, id: &str) -> Result<String> {
         Ok(layout::id_key(&self.namespace, id, self.version().await?))
     }
+}
+
+/// The PSR-6 key under which Doctrine keeps the version of `namespace`:
+/// `rawurlencode("DoctrineNamespaceCacheKey[<namespace>]")`, as PHP's doctrine/cache 2.x
+/// writes it through a PSR-6 pool. The stored value is PHP's serialized int, `i:<n>;`.
+///
+/// ```
+/// assert_eq!(
+///     doctrine_compat::namespace_version_key("users"),
+///     "DoctrineNamespaceCacheKey%5Busers%5D"
+/// );
+/// ```
+pub fn namespace_version_key(namespace: &str) -> String {
+    layout::version_key(namespace)
 }
 
 /// Doctrine's life time as an expiration: zero is forever.
@@ -182,11 +225,18 @@ impl<P: CacheItemPool> Cache for DoctrineProvider<P> {
 #[async_trait]
 impl<P: CacheItemPool> ClearableCache for DoctrineProvider<P> {
     async fn delete_all(&self) -> Result<()> {
-        let next = self.version().await? + 1;
-        let key = layout::version_key(&self.namespace);
-        let mut item = CacheItem::new(&key)?;
-        item.set(layout::encode_version(next)).never_expires();
-        self.pool.save(item).await?;
+        let version = self.version().await?;
+        let next = layout::next_version(version).unwrap_or_else(|| {
+            let fresh = layout::fresh_version();
+            tracing::warn!(
+                namespace = %self.namespace,
+                version = fresh,
+                "the Doctrine namespace version cannot count past PHP's largest int; \
+                 continuing from a fresh one"
+            );
+            fresh
+        });
+        self.save_version(next).await?;
         *self.memo() = Some(next);
         Ok(())
     }
