@@ -46,11 +46,23 @@ pub enum Combination {
     PoolOverDoctrine,
 }
 
+/// Lifetimes past what some backends can represent: 13 and 100 years, `1e12 s`, `1e17 s`,
+/// `Duration::MAX`. Every combination keeps them (as entries without a deadline).
+const FAR: [Duration; 5] = [
+    Duration::from_secs(13 * 365 * 86_400),
+    Duration::from_secs(100 * 365 * 86_400),
+    Duration::from_secs(1_000_000_000_000),
+    Duration::from_secs(100_000_000_000_000_000),
+    Duration::MAX,
+];
+
 /// The shared vocabulary's lifetimes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ttl {
     Forever,
     AfterMs(u64),
+    /// One of [`FAR`].
+    Far(usize),
     /// Already expired: the write deletes.
     Expired,
 }
@@ -81,6 +93,7 @@ fn expiration(ttl: Ttl) -> Expiration {
     match ttl {
         Ttl::Forever => Expiration::Never,
         Ttl::AfterMs(ms) => Expiration::After(Duration::from_millis(ms)),
+        Ttl::Far(i) => Expiration::After(FAR[i]),
         Ttl::Expired => Expiration::After(Duration::ZERO),
     }
 }
@@ -132,6 +145,7 @@ impl Subject {
             Subject::Doctrine(d) => match ttl {
                 Ttl::Forever => d.save(key, value, Duration::ZERO).await,
                 Ttl::AfterMs(ms) => d.save(key, value, Duration::from_millis(ms)).await,
+                Ttl::Far(i) => d.save(key, value, FAR[i]).await,
                 Ttl::Expired => d.delete(key).await,
             },
         }
@@ -189,6 +203,7 @@ impl Subject {
             Subject::Doctrine(d) => match ttl {
                 Ttl::Forever => d.save_multiple(values, Duration::ZERO).await,
                 Ttl::AfterMs(ms) => d.save_multiple(values, Duration::from_millis(ms)).await,
+                Ttl::Far(i) => d.save_multiple(values, FAR[i]).await,
                 Ttl::Expired => {
                     let keys: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
                     d.delete_multiple(&keys).await
@@ -244,10 +259,26 @@ const VALUES: usize = 4;
 fn strategy(with_clock: bool, max_ops: usize) -> impl Strategy<Value = Case> {
     let keys = crate::store::keys::key_slots(3, KEYS - 3, 24);
     let values = crate::store::keys::value_slots(VALUES, 24);
+    let far = (0..FAR.len()).prop_map(Ttl::Far);
     let ttl = if with_clock {
-        prop_oneof![3 => Just(Ttl::Forever), 1 => Just(Ttl::Expired), 3 => (1u64..5_000).prop_map(Ttl::AfterMs)].boxed()
+        // Near lifetimes (a few milliseconds) only where the clock is the kit's: on a
+        // server's own clock they would race the reads.
+        prop_oneof![
+            3 => Just(Ttl::Forever),
+            1 => Just(Ttl::Expired),
+            3 => (1u64..5_000).prop_map(Ttl::AfterMs),
+            1 => (1u64..=10).prop_map(Ttl::AfterMs),
+            1 => far,
+        ]
+        .boxed()
     } else {
-        prop_oneof![3 => Just(Ttl::Forever), 1 => Just(Ttl::Expired), 2 => Just(Ttl::AfterMs(3_600_000))].boxed()
+        prop_oneof![
+            3 => Just(Ttl::Forever),
+            1 => Just(Ttl::Expired),
+            2 => Just(Ttl::AfterMs(3_600_000)),
+            1 => far,
+        ]
+        .boxed()
     };
     let k = 0..KEYS;
     let ks = proptest::collection::vec(0..KEYS, 0..5);
@@ -288,7 +319,8 @@ impl Model {
 
     fn set(&mut self, k: usize, v: Bytes, ttl: Ttl) {
         match ttl {
-            Ttl::Forever => {
+            // A far lifetime is no deadline: see `Expiration`'s rule.
+            Ttl::Forever | Ttl::Far(_) => {
                 self.map.insert(k, (v, None));
             }
             Ttl::AfterMs(ms) => {

@@ -89,6 +89,7 @@
 pub mod doctrine;
 mod env;
 pub mod equivalence;
+pub mod lifetimes;
 #[cfg(feature = "memcached")]
 pub mod memcached;
 #[cfg(feature = "moka")]
@@ -102,6 +103,7 @@ mod sequences;
 pub mod session;
 pub mod simple;
 pub mod store;
+pub mod unreadable;
 
 pub use env::{REQUIRE_SERVERS_VAR, server_url, unique_namespace};
 pub use private_server::PrivateServer;
@@ -159,6 +161,9 @@ macro_rules! store_suite {
             add_succeeds_once_the_entry_expired,
             empty_batches_are_no_ops,
             large_values_round_trip,
+            far_lifetimes_are_kept_by_every_write,
+            no_entry_is_a_miss_before_its_deadline,
+            foreign_data_reads_the_same_from_every_read,
             stats_and_namespace_are_reported,
             null_store_keeps_nothing,
         }
@@ -244,6 +249,8 @@ macro_rules! pool_suite {
             data_that_looks_like_metadata_round_trips,
             null_byte_in_key,
             numeric_keys,
+            unreadable_data_reads_the_same_from_every_read,
+            a_refused_or_far_item_never_blocks_the_pool,
         }
     };
     ($factory:expr) => {
@@ -277,6 +284,8 @@ macro_rules! simple_suite {
             valid_keys,
             default_lifetime,
             undecodable_values_are_misses,
+            unreadable_data_reads_the_same_from_every_read,
+            far_lifetimes_are_kept,
         }
     };
     ($factory:expr) => {
@@ -311,6 +320,9 @@ macro_rules! doctrine_suite {
             delete_all_touches_only_its_namespace,
             stats,
             save_with_and_without_lifetime,
+            far_lifetimes_are_kept,
+            damaged_namespace_versions_never_bring_old_entries_back,
+            delete_all_at_phps_largest_version_goes_on,
         }
     };
     ($factory:expr) => {
@@ -344,6 +356,7 @@ macro_rules! session_suite {
             a_dropped_request_releases_its_lock,
             an_expired_lock_is_taken_over_and_owner_checked,
             concurrent_requests_with_locking_lose_no_write,
+            a_far_lifetime_is_kept,
         }
     };
     ($factory:expr) => {

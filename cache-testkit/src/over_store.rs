@@ -47,6 +47,14 @@ impl<F: StoreFactory> PoolFactory for PoolsOver<F> {
     fn clock(&self) -> Option<ManualClock> {
         self.0.clock()
     }
+    async fn write_unreadable(
+        &self,
+        namespace: &str,
+        key: &str,
+        how: crate::unreadable::Unreadable,
+    ) -> Result<bool> {
+        crate::unreadable::write_unreadable(&self.0, namespace, key, how).await
+    }
 }
 
 #[async_trait]
@@ -67,6 +75,14 @@ impl<F: StoreFactory> SimpleCacheFactory for SimpleCachesOver<F> {
     fn clock(&self) -> Option<ManualClock> {
         self.0.clock()
     }
+    async fn write_unreadable(
+        &self,
+        namespace: &str,
+        key: &str,
+        how: crate::unreadable::Unreadable,
+    ) -> Result<bool> {
+        crate::unreadable::write_unreadable(&self.0, namespace, key, how).await
+    }
 }
 
 #[async_trait]
@@ -80,5 +96,10 @@ impl<F: StoreFactory> DoctrineFactory for DoctrinesOver<F> {
 
     fn clock(&self) -> Option<ManualClock> {
         self.0.clock()
+    }
+
+    async fn pool(&self, storage: &str) -> Result<Option<Arc<dyn CacheItemPool>>> {
+        let store: Arc<dyn Store> = self.0.create(storage).await?;
+        Ok(Some(Arc::new(Pool::new(store))))
     }
 }

@@ -38,4 +38,34 @@ impl StoreFactory for RedisFactory {
             .await?;
         Ok(Arc::new(root.with_namespace(namespace)?))
     }
+
+    /// A list under the store's key for `key` (`namespace:key`), pushed by a plain client.
+    async fn write_foreign(&self, namespace: &str, key: &str) -> Result<bool> {
+        let failed = |e: redis::RedisError| {
+            cache_store::Error::new(cache_store::ErrorKind::Unavailable, "write_foreign")
+                .with_source(e)
+        };
+        let redis_key = format!("{namespace}:{key}");
+        let mut push = redis::cmd("RPUSH");
+        push.arg(&redis_key).arg("foreign");
+        if self.url.starts_with("redis+cluster://") {
+            let nodes: Vec<String> = self
+                .url
+                .trim_start_matches("redis+cluster://")
+                .split(',')
+                .map(|node| format!("redis://{node}"))
+                .collect();
+            let client = redis::cluster::ClusterClient::new(nodes).map_err(failed)?;
+            let mut connection = client.get_async_connection().await.map_err(failed)?;
+            let _: i64 = push.query_async(&mut connection).await.map_err(failed)?;
+        } else {
+            let client = redis::Client::open(self.url.as_str()).map_err(failed)?;
+            let mut connection = client
+                .get_multiplexed_async_connection()
+                .await
+                .map_err(failed)?;
+            let _: i64 = push.query_async(&mut connection).await.map_err(failed)?;
+        }
+        Ok(true)
+    }
 }

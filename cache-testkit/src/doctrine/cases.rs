@@ -386,3 +386,122 @@ pub async fn save_with_and_without_lifetime(f: &dyn DoctrineFactory) {
         .expect("save");
     assert_eq!(fetch(&*c, "nonexistent").await, None);
 }
+
+/// Namespace versions no PHP process counts to: past PHP's ints, negative, not an int.
+const DAMAGED_VERSIONS: [&str; 6] = [
+    "i:18446744073709551615;",
+    "i:9223372036854775808;",
+    "i:-1;",
+    "d:1.0E+19;",
+    "not a version",
+    "",
+];
+
+async fn write_version(
+    f: &dyn DoctrineFactory,
+    storage: &str,
+    namespace: &str,
+    stored: &str,
+) -> bool {
+    let Some(pool) = f.pool(storage).await.expect("pool") else {
+        eprintln!(
+            "skipped a damaged-version case: the caches sit on no PSR-6 pool the kit can \
+             write through (no DoctrineFactory::pool)"
+        );
+        return false;
+    };
+    let mut item = cache_pool::CacheItem::new(&doctrine_compat::namespace_version_key(namespace))
+        .expect("the version key is a valid key");
+    item.set(Bytes::copy_from_slice(stored.as_bytes()))
+        .never_expires();
+    pool.save(item).await.expect("write the version");
+    true
+}
+
+/// A damaged namespace version (past PHP's ints, negative, not an int) never panics and never
+/// brings back what a `delete_all` retired: it is replaced by a version no entry was written
+/// under, which every instance then shares.
+pub async fn damaged_namespace_versions_never_bring_old_entries_back(f: &dyn DoctrineFactory) {
+    let storage = unique_namespace("doctrine");
+    for (i, damaged) in DAMAGED_VERSIONS.into_iter().enumerate() {
+        let namespace = format!("ns{i}");
+        let first = f.create(&storage, &namespace).await.expect("create");
+        save(&*first, "k", "retired").await; // under version 1
+        first.delete_all().await.expect("delete_all"); // version 2
+        if !write_version(f, &storage, &namespace, damaged).await {
+            return;
+        }
+        let second = f.create(&storage, &namespace).await.expect("create");
+        assert_eq!(
+            fetch(&*second, "k").await,
+            None,
+            "with the version {damaged:?}, an entry from before delete_all came back"
+        );
+        save(&*second, "k", "new").await;
+        let third = f.create(&storage, &namespace).await.expect("create");
+        assert_eq!(
+            fetch(&*third, "k").await,
+            b("new"),
+            "the replacement of {damaged:?} is not shared by a new instance"
+        );
+        third.delete_all().await.expect("delete_all");
+        assert_eq!(fetch(&*third, "k").await, None, "{damaged:?}");
+    }
+}
+
+/// `delete_all` at PHP's largest int neither overflows nor wraps to a version whose entries
+/// may still exist: it goes on from a version no entry was written under.
+pub async fn delete_all_at_phps_largest_version_goes_on(f: &dyn DoctrineFactory) {
+    let storage = unique_namespace("doctrine");
+    let early = f.create(&storage, "ns").await.expect("create");
+    save(&*early, "k", "version 1").await;
+    if !write_version(f, &storage, "ns", "i:9223372036854775807;").await {
+        return;
+    }
+    let c = f.create(&storage, "ns").await.expect("create");
+    assert_eq!(fetch(&*c, "k").await, None, "version 1 showed through");
+    save(&*c, "k", "at the largest version").await;
+    assert_eq!(fetch(&*c, "k").await, b("at the largest version"));
+    c.delete_all().await.expect("delete_all");
+    assert_eq!(
+        fetch(&*c, "k").await,
+        None,
+        "delete_all at the largest version"
+    );
+    let later = f.create(&storage, "ns").await.expect("create");
+    assert_eq!(fetch(&*later, "k").await, None);
+    save(&*later, "k", "after").await;
+    assert_eq!(
+        fetch(&*c, "k").await,
+        b("after"),
+        "instances disagree on the new version"
+    );
+}
+
+/// A life time too far for a backend to represent (13 or 100 years, `1e17 s`) is kept by
+/// `save` and `save_multiple`, never acknowledged and then lost.
+pub async fn far_lifetimes_are_kept(f: &dyn DoctrineFactory) {
+    let c = fresh(f).await;
+    let year = Duration::from_secs(365 * 86_400);
+    for life_time in [
+        year * 13,
+        year * 100,
+        Duration::from_secs(1_000_000_000_000),
+        Duration::from_secs(100_000_000_000_000_000),
+        Duration::MAX,
+    ] {
+        c.save("one", Bytes::from_static(b"v"), life_time)
+            .await
+            .unwrap_or_else(|e| panic!("save for {life_time:?} failed: {e}"));
+        c.save_multiple(&[("many", Bytes::from_static(b"v"))], life_time)
+            .await
+            .unwrap_or_else(|e| panic!("save_multiple for {life_time:?} failed: {e}"));
+        for id in ["one", "many"] {
+            assert_eq!(
+                fetch(&*c, id).await,
+                b("v"),
+                "{id} saved for {life_time:?}: acknowledged, then not readable"
+            );
+        }
+    }
+}

@@ -1047,3 +1047,100 @@ pub async fn sub_second_lifetimes_are_kept(f: &dyn PoolFactory) {
         "500 ms became longer"
     );
 }
+
+/// Data under a key that the pool cannot read (damaged value bytes; a Redis list another
+/// program pushed) gets one answer from every read: a miss from `get_item`, `get_items`,
+/// `get_value`, `get_values` and `has_item` alike, the keys beside it still served, and a
+/// save replaces it.
+pub async fn unreadable_data_reads_the_same_from_every_read(f: &dyn PoolFactory) {
+    for how in crate::unreadable::Unreadable::ALL {
+        let namespace = unique_namespace("psr6");
+        let pool = pool_on(f, &namespace, None).await;
+        save(&*pool, "fine", "ok").await;
+        if !f
+            .write_unreadable(&namespace, "bad", how)
+            .await
+            .expect("write_unreadable")
+        {
+            eprintln!(
+                "skipped unreadable_data_reads_the_same_from_every_read for {how:?}: the \
+                 factory cannot put it under its pools (PoolFactory::write_unreadable)"
+            );
+            continue;
+        }
+        assert_eq!(value(&*pool, "bad").await, None, "{how:?}: get_item");
+        let items = pool.get_items(&["fine", "bad"]).await.expect("get_items");
+        assert_eq!(
+            items[0].value().cloned(),
+            b("ok"),
+            "{how:?}: the key beside it"
+        );
+        assert!(!items[1].is_hit(), "{how:?}: get_items");
+        assert_eq!(
+            pool.get_value("bad").await.expect("get_value"),
+            None,
+            "{how:?}"
+        );
+        let values = pool.get_values(&["bad", "fine"]).await.expect("get_values");
+        assert_eq!(values, [None, b("ok")], "{how:?}: get_values");
+        assert!(
+            !pool.has_item("bad").await.expect("has_item"),
+            "{how:?}: has_item says there is an item get_item misses"
+        );
+        save(&*pool, "bad", "mine").await;
+        assert_eq!(
+            value(&*pool, "bad").await,
+            b("mine"),
+            "{how:?}: a save replaces it"
+        );
+    }
+}
+
+/// Deferred items with lifetimes too far for a backend (13 or 100 years, `1e17 s`, an instant
+/// 40 years ahead) and one the backend may refuse for its size commit beside good items; what
+/// is refused is reported and dropped, never kept to fail the commits after it, and the pool
+/// goes on working.
+pub async fn a_refused_or_far_item_never_blocks_the_pool(f: &dyn PoolFactory) {
+    let pool = fresh(f).await;
+    let now = f.clock().map_or_else(SystemTime::now, |clock| clock.now());
+    let far = crate::lifetimes::far_expirations(now);
+    for (i, (_, expiration)) in far.iter().enumerate() {
+        let mut item = CacheItem::new(&format!("far{i}")).expect("valid key");
+        item.set("v").expires(*expiration);
+        pool.save_deferred(item).expect("save_deferred");
+    }
+    let oversized = Bytes::from(vec![b'x'; 2 * 1024 * 1024]);
+    let mut big = CacheItem::new("big").expect("valid key");
+    big.set(oversized.clone());
+    pool.save_deferred(big).expect("save_deferred");
+    defer(&*pool, "good", "g").await;
+
+    match pool.commit().await {
+        Ok(()) => assert_eq!(value(&*pool, "big").await, Some(oversized)),
+        Err(err) => {
+            assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+            assert_eq!(
+                value(&*pool, "big").await,
+                None,
+                "a refused item is not kept"
+            );
+        }
+    }
+    pool.commit()
+        .await
+        .expect("nothing refused may stay queued to fail the next commit");
+    assert_eq!(value(&*pool, "good").await, b("g"));
+    for (i, (what, _)) in far.iter().enumerate() {
+        assert_eq!(
+            value(&*pool, &format!("far{i}")).await,
+            b("v"),
+            "an item expiring after {what}: committed, then not readable"
+        );
+    }
+    // The pool is not poisoned: later saves and commits succeed.
+    save(&*pool, "after", "a").await;
+    defer(&*pool, "deferred after", "d").await;
+    pool.commit().await.expect("a later commit");
+    assert_eq!(value(&*pool, "after").await, b("a"));
+    assert_eq!(value(&*pool, "deferred after").await, b("d"));
+}

@@ -575,3 +575,20 @@ pub async fn concurrent_requests_with_locking_lose_no_write(f: &dyn SessionFacto
     let check = request(f, &namespace, &SessionOptions::new()).await;
     assert_eq!(read(&*check, &id).await, (WORKERS * ROUNDS).to_string());
 }
+
+/// A session written with a far lifetime (13 and 100 years: tower-sessions can ask for far
+/// expiries) reads back, after a write and after `update_timestamp`: never acknowledged and
+/// then lost.
+pub async fn a_far_lifetime_is_kept(f: &dyn SessionFactory) {
+    let namespace = unique_namespace("sess");
+    for years in [13, 100] {
+        let h = request(f, &namespace, &with_lifetime(years * 365 * 86_400)).await;
+        let id = new_id(&*h);
+        h.write(&id, "far".into()).await.expect("write");
+        assert_eq!(read(&*h, &id).await, "far", "written for {years} years");
+        h.update_timestamp(&id, "far".into())
+            .await
+            .expect("update_timestamp");
+        assert_eq!(read(&*h, &id).await, "far", "touched for {years} years");
+    }
+}

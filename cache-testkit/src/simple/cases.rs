@@ -439,3 +439,73 @@ pub async fn undecodable_values_are_misses(f: &dyn SimpleCacheFactory) {
         .expect("set_as");
     assert_eq!(c.get_as::<u64>("key").await.expect("get_as"), None);
 }
+
+/// Data under a key that the cache cannot read (damaged value bytes; a Redis list another
+/// program pushed) gets one answer from every read: a miss from `get` and `get_multiple`,
+/// `false` from `has`, the keys beside it still served, and a `set` replaces it.
+pub async fn unreadable_data_reads_the_same_from_every_read(f: &dyn SimpleCacheFactory) {
+    for how in crate::unreadable::Unreadable::ALL {
+        let namespace = unique_namespace("psr16");
+        let c = f.create(&namespace, None).await.expect("create");
+        c.set("fine", "ok".into(), Expiration::Never)
+            .await
+            .expect("set");
+        if !f
+            .write_unreadable(&namespace, "bad", how)
+            .await
+            .expect("write_unreadable")
+        {
+            eprintln!(
+                "skipped unreadable_data_reads_the_same_from_every_read for {how:?}: the \
+                 factory cannot put it under its caches (SimpleCacheFactory::write_unreadable)"
+            );
+            continue;
+        }
+        assert_eq!(c.get("bad").await.expect("get"), None, "{how:?}: get");
+        let values = c
+            .get_multiple(&["fine", "bad"])
+            .await
+            .expect("get_multiple");
+        assert_eq!(
+            values,
+            [Some(Bytes::from_static(b"ok")), None],
+            "{how:?}: get_multiple"
+        );
+        assert!(
+            !c.has("bad").await.expect("has"),
+            "{how:?}: has says there is a value get misses"
+        );
+        c.set("bad", "mine".into(), Expiration::Never)
+            .await
+            .expect("set");
+        assert_eq!(
+            c.get("bad").await.expect("get").as_deref(),
+            Some(&b"mine"[..]),
+            "{how:?}: a set replaces it"
+        );
+    }
+}
+
+/// A lifetime too far for a backend to represent (13 or 100 years, an instant 40 years
+/// ahead, `1e17 s`) is kept by `set` and `set_multiple`, never acknowledged and then lost.
+pub async fn far_lifetimes_are_kept(f: &dyn SimpleCacheFactory) {
+    let c = fresh(f).await;
+    let now = f.clock().map_or_else(std::time::SystemTime::now, |clock| {
+        cache_store::Clock::now(&clock)
+    });
+    for (what, far) in crate::lifetimes::far_expirations(now) {
+        c.set("one", "v".into(), far)
+            .await
+            .unwrap_or_else(|e| panic!("set for {what} failed: {e}"));
+        c.set_multiple(&[("many", Bytes::from_static(b"v"))], far)
+            .await
+            .unwrap_or_else(|e| panic!("set_multiple for {what} failed: {e}"));
+        for key in ["one", "many"] {
+            assert_eq!(
+                c.get(key).await.expect("get").as_deref(),
+                Some(&b"v"[..]),
+                "{key} set for {what}: acknowledged, then not readable"
+            );
+        }
+    }
+}

@@ -39,4 +39,15 @@ pub trait SimpleCacheFactory: Send + Sync {
     fn clock(&self) -> Option<ManualClock> {
         None
     }
+    /// Puts `how` unreadable data under `key` of `namespace`, behind the caches' back; `false`
+    /// (the default) when the factory cannot reach under its caches or the backend cannot
+    /// hold that kind. See [`write_unreadable`](crate::unreadable::write_unreadable).
+    async fn write_unreadable(
+        &self,
+        _namespace: &str,
+        _key: &str,
+        _how: crate::unreadable::Unreadable,
+    ) -> Result<bool> {
+        Ok(false)
+    }
 }

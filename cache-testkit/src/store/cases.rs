@@ -641,6 +641,176 @@ pub async fn stats_and_namespace_are_reported(f: &dyn StoreFactory) {
     store.stats().await.expect("stats");
 }
 
+/// A lifetime too far for a backend to represent (13 or 100 years, an instant 40 years ahead,
+/// `1e17 s`) is acknowledged and kept by every write path, as an entry without a deadline:
+/// never refused by one server and silently dropped by another.
+pub async fn far_lifetimes_are_kept_by_every_write(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "far_lifetimes_are_kept_by_every_write") {
+        return;
+    }
+    let store = fresh(f).await;
+    let now = || f.clock().map_or_else(SystemTime::now, |clock| clock.now());
+    for case in 0..crate::lifetimes::far_expirations(now()).len() {
+        // Taken afresh each time: the clock moves below.
+        let (what, far) = crate::lifetimes::far_expirations(now())[case];
+        let written = |path: &str| format!("{path} with a lifetime of {what}");
+        store
+            .set(key("set"), "v".into(), far)
+            .await
+            .unwrap_or_else(|e| panic!("{} failed: {e}", written("set")));
+        store
+            .set_many(&[Entry::new(key("many"), "v", far)])
+            .await
+            .unwrap_or_else(|e| panic!("{} failed: {e}", written("set_many")))
+            .into_result()
+            .unwrap_or_else(|e| panic!("{} refused the entry: {e}", written("set_many")));
+        store.delete(key("added")).await.expect("delete");
+        assert!(
+            store
+                .add(key("added"), "v".into(), far)
+                .await
+                .unwrap_or_else(|e| panic!("{} failed: {e}", written("add"))),
+            "{} did not write an absent key",
+            written("add")
+        );
+        set(&*store, "touched", "v", Expiration::After(HOUR)).await;
+        assert!(
+            store
+                .touch(key("touched"), far)
+                .await
+                .unwrap_or_else(|e| panic!("{} failed: {e}", written("touch"))),
+            "{} did not find the entry",
+            written("touch")
+        );
+        for k in ["set", "many", "added", "touched"] {
+            assert_eq!(
+                get(&*store, k).await.as_deref(),
+                Some(&b"v"[..]),
+                "{}: acknowledged, then not readable",
+                written(k)
+            );
+        }
+        if let Some(clock) = f.clock() {
+            // Past the latest deadline a backend keeps, the entries have none.
+            clock.advance(Duration::from_secs(30 * 365 * 86_400));
+            for k in ["set", "many", "added", "touched"] {
+                assert!(
+                    get(&*store, k).await.is_some(),
+                    "{}: expired, though kept without a deadline",
+                    written(k)
+                );
+            }
+        }
+    }
+}
+
+/// An entry is never a miss before its deadline, on a server's own clock too: every read
+/// that starts before the deadline hits. Past the deadline (plus
+/// [`LATE_EXPIRY_SLACK`](crate::lifetimes::LATE_EXPIRY_SLACK) for a clock that counts whole
+/// seconds) it is a miss.
+pub async fn no_entry_is_a_miss_before_its_deadline(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "no_entry_is_a_miss_before_its_deadline") {
+        return;
+    }
+    let store = fresh(f).await;
+    let lifetimes = [Duration::from_millis(1_000), Duration::from_millis(1_500)];
+    if let Some(clock) = f.clock() {
+        for (i, lifetime) in lifetimes.into_iter().enumerate() {
+            let k = format!("k{i}");
+            set(&*store, &k, "v", Expiration::After(lifetime)).await;
+            clock.advance(lifetime - Duration::from_millis(1));
+            assert!(get(&*store, &k).await.is_some(), "{lifetime:?} ended early");
+            clock.advance(Duration::from_millis(1));
+            assert_eq!(get(&*store, &k).await, None, "{lifetime:?} outlived");
+        }
+        return;
+    }
+    // The server's own clock: reads are timed from before each write, so a read that
+    // starts before `written + lifetime` is surely before the entry's deadline.
+    let mut entries = Vec::new();
+    for (i, lifetime) in lifetimes.into_iter().enumerate() {
+        let k = format!("k{i}");
+        let written = std::time::Instant::now();
+        set(&*store, &k, "v", Expiration::After(lifetime)).await;
+        entries.push((k, written + lifetime, lifetime));
+    }
+    let last_deadline = entries.iter().map(|(_, at, _)| *at).max().expect("entries");
+    loop {
+        let mut asked = 0;
+        for (k, deadline, lifetime) in &entries {
+            let started = std::time::Instant::now();
+            if started >= *deadline {
+                continue;
+            }
+            asked += 1;
+            let many = store.get_many(&[key(k)]).await.expect("get_many");
+            assert!(
+                get(&*store, k).await.is_some() && matches!(many[0], Ok(Some(_))),
+                "an entry with a lifetime of {lifetime:?} was a miss {:?} before its deadline",
+                deadline.saturating_duration_since(started)
+            );
+        }
+        if asked == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = last_deadline + crate::lifetimes::LATE_EXPIRY_SLACK + Duration::from_millis(100);
+    tokio::time::sleep(after.saturating_duration_since(std::time::Instant::now())).await;
+    for (k, _, lifetime) in &entries {
+        assert_eq!(
+            get(&*store, k).await,
+            None,
+            "an entry with a lifetime of {lifetime:?} was still a hit well past its deadline"
+        );
+    }
+}
+
+/// Data under one of the store's keys that the store did not write and cannot read as a
+/// value (a Redis list another program pushed) reads the same from every read: a miss from
+/// `get`, `get_many` and `contains` alike, while the keys beside it are served; a write
+/// replaces it.
+pub async fn foreign_data_reads_the_same_from_every_read(f: &dyn StoreFactory) {
+    if skip_unless_cache(f, "foreign_data_reads_the_same_from_every_read") {
+        return;
+    }
+    let namespace = unique_namespace("kit");
+    let store = f.create(&namespace).await.expect("create");
+    let written = f
+        .write_foreign(&namespace, "foreign")
+        .await
+        .expect("write_foreign");
+    if !written {
+        eprintln!(
+            "skipped foreign_data_reads_the_same_from_every_read: the backend holds nothing \
+             but values (no StoreFactory::write_foreign)"
+        );
+        return;
+    }
+    set(&*store, "fine", "ok", Expiration::Never).await;
+    assert_eq!(get(&*store, "foreign").await, None, "get");
+    let many = store
+        .get_many(&[key("fine"), key("foreign")])
+        .await
+        .expect("get_many");
+    assert!(
+        matches!(&many[0], Ok(Some(v)) if &v[..] == b"ok"),
+        "the key beside it: {:?}",
+        many[0]
+    );
+    assert!(matches!(many[1], Ok(None)), "get_many: {:?}", many[1]);
+    assert!(
+        !store.contains(key("foreign")).await.expect("contains"),
+        "contains"
+    );
+    set(&*store, "foreign", "mine", Expiration::Never).await;
+    assert_eq!(
+        get(&*store, "foreign").await.as_deref(),
+        Some(&b"mine"[..]),
+        "a write replaces foreign data"
+    );
+}
+
 /// For [`Model::Null`]: nothing written is ever read back.
 pub async fn null_store_keeps_nothing(f: &dyn StoreFactory) {
     if f.model() != Model::Null {

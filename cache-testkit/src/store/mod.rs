@@ -65,6 +65,13 @@ pub trait StoreFactory: Send + Sync {
     fn max_value_len(&self) -> usize {
         512 * 1024
     }
+
+    /// Writes under `key` of `namespace`, behind the store's back, data that the store did
+    /// not write and cannot read as a value (on Redis, a list), and answers `true`; answers
+    /// `false` (the default) when the backend holds nothing but values.
+    async fn write_foreign(&self, _namespace: &str, _key: &str) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 #[async_trait]
@@ -83,5 +90,8 @@ impl<F: StoreFactory + ?Sized> StoreFactory for &F {
     }
     fn max_value_len(&self) -> usize {
         (**self).max_value_len()
+    }
+    async fn write_foreign(&self, namespace: &str, key: &str) -> Result<bool> {
+        (**self).write_foreign(namespace, key).await
     }
 }
