@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::envelope::Metadata;
 use bytes::Bytes;
 use cache_store::codec::{Codec, MsgPack};
-use cache_store::envelope::Metadata;
 use cache_store::{Clock, Expiration, OwnedKey, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -43,9 +43,10 @@
 //! - A stored value that does not decode is a miss for that key only (Symfony makes every key
 //!   of the batch a miss).
 //! - Stampede metadata never leaks into a value and user data can never pass for it (see
-//!   [`cache_store::envelope`]).
+//!   [`envelope`]).
 #![deny(missing_docs)]
 
+pub mod envelope;
 mod item;
 mod pool;
 mod traits;

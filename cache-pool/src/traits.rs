@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_store::{Clock, Expiration, Key, Result, Stats, SystemClock};
+use cache_store::{Clock, Expiration, Result, Stats, SystemClock};
 
 use crate::item::CacheItem;
 
@@ -253,19 +253,6 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
         Ok(values_of_items(keys, self.get_items(keys).await?))
     }
 
-    /// [`get_values`](Self::get_values) of keys that are already [`Key`]s, so never checked
-    /// twice: for a caller that builds its keys valid by construction, as
-    /// [`EncodedKeys`](cache_store::EncodedKeys) does (Doctrine over a pool reads so). Not
-    /// part of PSR-6.
-    ///
-    /// # Errors
-    ///
-    /// As [`get_items`](Self::get_items).
-    async fn get_values_by_key(&self, keys: &[Key<'_>]) -> Result<Vec<Option<Bytes>>> {
-        let keys: Vec<&str> = keys.iter().map(Key::as_str).collect();
-        self.get_values(&keys).await
-    }
-
     /// Saves every item of `items` in one store batch: what `save_deferred` of each and then
     /// `commit` do, without the trip through the deferred queue where the pool can skip it.
     /// Not part of PSR-6; the batch writes of PSR-16 and Doctrine over a pool use it.
@@ -424,9 +411,6 @@ impl<P: CacheItemPool + ?Sized> CacheItemPool for Arc<P> {
     }
     async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         (**self).get_values(keys).await
-    }
-    async fn get_values_by_key(&self, keys: &[Key<'_>]) -> Result<Vec<Option<Bytes>>> {
-        (**self).get_values_by_key(keys).await
     }
     async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
         (**self).save_items(items).await

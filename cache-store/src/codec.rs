@@ -90,11 +90,13 @@ impl Codec for MsgPack {
 
 /// JSON through `serde_json`: readable in `redis-cli`, and what other languages can share.
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Json;
 
 /// The tag of [`Json`] values: `0xF5` can never start UTF-8 text, so never a JSON document.
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub const JSON_TAG: u8 = 0xF5;
 
 #[cfg(feature = "json")]

@@ -4,12 +4,10 @@
 //!
 //! - [`Store`]: the batch-first, object-safe async backend contract. Its rustdoc states each
 //!   method's behavior; `cache-testkit` checks any implementation against it.
-//! - [`Key`]: PSR key rules, enforced in every build, before any I/O. [`EncodedKeys`]: keys
-//!   for any text, by PHP's `rawurlencode`, valid by construction.
+//! - [`Key`]: PSR key rules, enforced in every build, before any I/O.
 //! - [`Expiration`], [`Deadline`], [`Remaining`]: one expiry type and one rounding rule.
 //! - [`Clock`], [`SystemClock`], [`ManualClock`]: injectable time, so TTL tests never sleep.
 //! - [`Error`], [`ErrorKind`]: one error type with a kind, a kept source and `is_retryable`.
-//! - [`envelope`]: the value layout the abstractions share (raw, or with stampede metadata).
 //! - [`codec`]: typed values over the byte store (MessagePack by default, JSON with the
 //!   `json` feature).
 //! - Backends: [`moka::MokaStore`] (feature `moka`, on by default; embedded, no server),
@@ -44,27 +42,28 @@
 //! - `memcached`: the memcached backend, one or many servers.
 //! - `json`: [`codec::Json`].
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
 pub mod codec;
-mod encoded_keys;
-pub mod envelope;
 mod error;
 mod expiry;
 mod key;
 #[cfg(feature = "memcached")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
 pub mod memcached;
 #[cfg(feature = "moka")]
+#[cfg_attr(docsrs, doc(cfg(feature = "moka")))]
 pub mod moka;
 mod null;
 mod open;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 mod store;
 
 pub use bytes::Bytes;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use encoded_keys::{EncodedKeys, push_raw_url_encoded};
 pub use error::{Error, ErrorKind, Result};
 pub use expiry::{Deadline, Expiration, Remaining};
 pub use key::{

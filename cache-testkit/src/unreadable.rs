@@ -23,7 +23,7 @@ impl Unreadable {
 
 /// Bytes that start like the metadata envelope and end before its metadata.
 pub fn damaged_envelope() -> Bytes {
-    Bytes::from(vec![cache_store::envelope::MARKER, 0x01, 1, 2, 3])
+    Bytes::from(vec![cache_pool::envelope::MARKER, 0x01, 1, 2, 3])
 }
 
 /// Puts `how` unreadable data under `key` of the stores of `factory` in `namespace`;

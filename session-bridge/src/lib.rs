@@ -52,6 +52,7 @@
 //! - Locks always expire, carry a random 128-bit token instead of `host|pid`, and are released
 //!   only by their owner (php-memcached deletes whatever lock is there).
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cache_handler;
 mod handler;
@@ -70,6 +71,14 @@ pub use id::{DEFAULT_ID_LENGTH, MAX_ID_LENGTH, MIN_ID_LENGTH, create_id, is_well
 pub use options::{DEFAULT_MAX_LIFETIME, DEFAULT_PREFIX, LockOptions, SessionOptions};
 pub use storage::{OverDoctrine, OverPool, OverSimpleCache, SessionStorage};
 #[cfg(feature = "tower-sessions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]
 pub use tower::TowerSessionStore;
 #[cfg(feature = "tower-sessions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]
 pub use tower_sessions_core;
+
+/// The workspace README's examples, compiled and run as doctests (this crate depends on all
+/// three abstractions), so that what a newcomer copies works.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_store::envelope;
+use cache_pool::envelope;
 use cache_store::{Clock, Entry, Error, ErrorKind, Expiration, Key, Result, Store};
 
 use crate::traits::SimpleCache;
@@ -15,7 +15,7 @@ use crate::traits::SimpleCache;
 /// round trip per server on network backends), never a loop of single calls.
 ///
 /// Values use the same layout as PSR-6's [`Pool`](cache_pool::Pool) (see
-/// [`cache_store::envelope`]), so a `Cache` and a `Pool` on the same namespace read each
+/// [`cache_pool::envelope`]), so a `Cache` and a `Pool` on the same namespace read each
 /// other's values.
 ///
 /// ```
@@ -184,16 +184,10 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
             })
             .collect();
         let failed = self.store.set_many(&entries).await?;
-        if failed.is_empty() {
-            return Ok(());
-        }
         let count = failed.len();
-        let (index, first) = failed.into_iter().next().unwrap_or_else(|| {
-            (
-                0,
-                Error::new(ErrorKind::Unavailable, "unreachable: no failure"),
-            )
-        });
+        let Some((index, first)) = failed.into_iter().next() else {
+            return Ok(());
+        };
         Err(Error::new(
             first.kind(),
             format!(
@@ -202,7 +196,8 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
                 values[index].0
             ),
         )
-        .with_retryable(first.is_retryable()))
+        .with_retryable(first.is_retryable())
+        .with_source(first))
     }
 
     async fn delete_multiple(&self, keys: &[&str]) -> Result<()> {

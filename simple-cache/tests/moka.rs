@@ -153,7 +153,7 @@ async fn a_pool_and_a_cache_on_one_namespace_share_values() {
         cache.get("computed").await.unwrap().as_deref(),
         Some(&b"v"[..])
     );
-    let marker_value = vec![cache_store::envelope::MARKER, 1, 2];
+    let marker_value = vec![cache_pool::envelope::MARKER, 1, 2];
     cache
         .set(
             "weird",

@@ -16,8 +16,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::envelope::{self, Metadata};
 use bytes::Bytes;
-use cache_store::envelope::{self, Metadata};
 use cache_store::{Entry, Expiration, OwnedKey};
 use foldhash::{HashMap, HashSet};
 

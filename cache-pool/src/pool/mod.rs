@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::envelope::{self, Metadata};
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_store::envelope::{self, Metadata};
 use cache_store::{
     Clock, Entry, Error, ErrorKind, Expiration, FailedEntries, Key, OwnedKey, Result, Stats, Store,
 };
@@ -333,22 +333,21 @@ fn refusals<'a>(
     total: usize,
     key_of: impl Fn(usize) -> &'a str,
 ) -> Result<()> {
-    let mut refused = Vec::new();
+    let count = failed.len();
+    let mut first = None;
     for (index, err) in failed {
         let key = key_of(index);
         tracing::warn!(key, error = %err, "item was not saved");
-        refused.push((key, err));
+        first.get_or_insert((key, err));
     }
-    match refused.len() {
-        0 => Ok(()),
-        n => {
-            let (key, first) = &refused[0];
-            Err(Error::new(
-                first.kind(),
-                format!("{n} of {total} items were not saved; the first, {key:?}: {first}"),
-            )
-            .with_retryable(first.is_retryable()))
-        }
+    match first {
+        None => Ok(()),
+        Some((key, first)) => Err(Error::new(
+            first.kind(),
+            format!("{count} of {total} items were not saved; the first, {key:?}: {first}"),
+        )
+        .with_retryable(first.is_retryable())
+        .with_source(first)),
     }
 }
 
@@ -521,10 +520,6 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
 
     async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         self.values_of(&valid_keys(keys)?).await
-    }
-
-    async fn get_values_by_key(&self, keys: &[Key<'_>]) -> Result<Vec<Option<Bytes>>> {
-        self.values_of(keys).await
     }
 
     async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use crate::envelope::Metadata;
 use bytes::Bytes;
-use cache_store::envelope::Metadata;
 use cache_store::{OwnedKey, Result};
 use tokio::sync::OnceCell;
 

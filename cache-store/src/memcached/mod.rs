@@ -3,11 +3,10 @@
 //!
 //! # Why its own client
 //!
-//! Measured on the project machine (shared/notes/peer-perf.md): the `memcache` crate's
-//! classic client is synchronous (56 µs per get, against about 19 µs for async clients), and
-//! its async `exp` client sends a 100-key get as 100 commands (2.85x async-memcached's single
-//! multi-get), rejects empty values (so an empty value cannot round-trip), and does not
-//! multiplex. This backend speaks the meta protocol over tokio itself: one multiplexed
+//! The `memcache` crate's classic client is synchronous, and its async `exp` client sends a
+//! multi-key get as one command per key, rejects empty values (so an empty value cannot
+//! round-trip) and does not multiplex (the numbers are in the workspace's
+//! `benches/README.md`). This backend speaks the meta protocol over tokio itself: one multiplexed
 //! connection per server, every batch one pipelined write per server.
 //!
 //! # Keys
@@ -258,11 +257,11 @@ struct DataKey {
 impl DataKey {
     fn push(&mut self, part: &[u8]) {
         let end = self.len + part.len();
-        debug_assert!(end <= MAX_PLAIN_KEY, "a data key outgrew its bound");
-        if let Some(room) = self.bytes.get_mut(self.len..end) {
-            room.copy_from_slice(part);
-            self.len = end;
-        }
+        self.bytes
+            .get_mut(self.len..end)
+            .expect("a data key never outgrows MAX_PLAIN_KEY: longer keys are hashed")
+            .copy_from_slice(part);
+        self.len = end;
     }
 }
 
@@ -270,7 +269,7 @@ impl std::ops::Deref for DataKey {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
+        &self.bytes[..self.len]
     }
 }
 
@@ -326,8 +325,8 @@ impl MemcachedStoreBuilder {
     /// (default zero: every read fetches it, in the same round trip as the values).
     ///
     /// With zero, a `clear` by any process is seen by the next read everywhere. With a
-    /// positive interval, reads skip the token's fetch (about 1.5 µs of server work per read
-    /// on a loopback server sharing the client's CPU) and a `clear` by **another process** is
+    /// positive interval, reads skip the token's fetch (a second lookup on the token's server
+    /// per read) and a `clear` by **another process** is
     /// seen within that interval; handles in this process share the token, so their own clears
     /// are still seen at once. Symfony's `MemcachedAdapter` memoizes the token for the life of
     /// the adapter, which is this with an unbounded interval.

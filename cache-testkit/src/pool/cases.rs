@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use cache_pool::{CacheItem, CacheItemPool, CacheItemPoolExt, Computed};
-use cache_store::{Clock, Error, ErrorKind, Expiration, Key, ManualClock};
+use cache_store::{Clock, Error, ErrorKind, Expiration, ManualClock};
 use serde::{Deserialize, Serialize};
 
 use super::PoolFactory;
@@ -347,7 +347,7 @@ pub async fn get_value_answers_like_get_item(f: &dyn PoolFactory) {
     assert_eq!(err.kind(), ErrorKind::InvalidKey);
 }
 
-/// `get_values` and `get_values_by_key` (extensions) answer what `get_items` does, one slot
+/// `get_values` (an extension) answers what `get_items` does, one slot
 /// per key asked: duplicates repeated, misses as `None`, deferred items visible, invalid keys
 /// refused.
 pub async fn get_values_answers_like_get_items(f: &dyn PoolFactory) {
@@ -358,25 +358,15 @@ pub async fn get_values_answers_like_get_items(f: &dyn PoolFactory) {
     let expected = vec![b("1"), None, b("1"), b("deferred"), None];
     let values = pool.get_values(&asked).await.expect("get_values");
     assert_eq!(values, expected);
-    let keys = asked.map(|key| Key::new(key).expect("a valid key"));
-    let values = pool.get_values_by_key(&keys).await.expect("by key");
-    assert_eq!(
-        values, expected,
-        "get_values_by_key must answer as get_values"
-    );
     pool.commit().await.expect("commit");
     let values = pool.get_values(&["d", "a"]).await.expect("get_values");
     assert_eq!(values, vec![b("deferred"), b("1")]);
-    let keys = ["d", "missing", "a"].map(|key| Key::new(key).expect("a valid key"));
-    let values = pool.get_values_by_key(&keys).await.expect("by key");
+    let values = pool
+        .get_values(&["d", "missing", "a"])
+        .await
+        .expect("get_values");
     assert_eq!(values, vec![b("deferred"), None, b("1")]);
     assert!(pool.get_values(&[]).await.expect("no keys").is_empty());
-    assert!(
-        pool.get_values_by_key(&[])
-            .await
-            .expect("no keys")
-            .is_empty()
-    );
     let err = pool
         .get_values(&["a", "bad:key"])
         .await
@@ -981,7 +971,7 @@ pub async fn undecodable_values_are_misses(f: &dyn PoolFactory) {
 /// envelope is returned as it was stored.
 pub async fn data_that_looks_like_metadata_round_trips(f: &dyn PoolFactory) {
     let pool = fresh(f).await;
-    let marker = cache_store::envelope::MARKER;
+    let marker = cache_pool::envelope::MARKER;
     for (i, raw) in [
         vec![marker],
         vec![marker, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],

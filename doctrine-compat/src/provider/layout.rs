@@ -1,7 +1,9 @@
 //! Doctrine's storage layout, byte for byte: the keys and the version value that PHP's
 //! doctrine/cache 2.x writes through a PSR-6 pool (`DoctrineProvider`).
 
-use cache_store::{EncodedKeys, Result, push_raw_url_encoded};
+use cache_store::Result;
+
+use super::encoded_keys::{EncodedKeys, push_raw_url_encoded};
 
 /// The key of a namespace's version: `DoctrineNamespaceCacheKey[<namespace>]`, encoded.
 pub(super) fn version_key(namespace: &str) -> String {
@@ -25,8 +27,7 @@ pub(super) fn id_key(namespace: &str, id: &str, version: u64) -> String {
     out
 }
 
-/// The keys of many ids, in one buffer, as [`Key`](cache_store::Key)s that need no second
-/// check.
+/// The keys of many ids, in one buffer.
 pub(super) fn id_keys<'i>(
     namespace: &str,
     ids: impl ExactSizeIterator<Item = &'i str> + Clone,
@@ -110,7 +111,7 @@ mod tests {
     fn a_batch_of_keys_is_each_key_in_order() {
         let ids = ["a", "", "é[x]", "user.000001", "a"];
         let keys = id_keys("n s", ids.iter().copied(), 7).expect("keys");
-        let batch: Vec<&str> = keys.iter().map(|key| key.as_str()).collect();
+        let batch: Vec<&str> = keys.iter().collect();
         let one_by_one: Vec<String> = ids.iter().map(|id| id_key("n s", id, 7)).collect();
         assert_eq!(batch, one_by_one);
         let none = id_keys("ns", std::iter::empty(), 1).expect("keys");

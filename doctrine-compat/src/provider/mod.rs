@@ -1,6 +1,7 @@
 //! `DoctrineProvider<P>`: Doctrine's `CacheProvider` over any PSR-6 pool, and
 //! `CacheProvider<S>` over any store.
 
+mod encoded_keys;
 mod layout;
 
 use std::fmt;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_pool::{CacheItem, CacheItemPool, Pool};
-use cache_store::{Clock, Expiration, Key, Result, Store};
+use cache_store::{Clock, Expiration, Result, Store};
 
 use crate::Fetched;
 use crate::traits::{Cache, CacheStats, ClearableCache, FlushableCache, MultiOperationCache};
@@ -256,8 +257,8 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
             return Ok(Fetched::default());
         }
         let keys = layout::id_keys(&self.namespace, ids.iter().copied(), self.version().await?)?;
-        let asked: Vec<Key<'_>> = keys.iter().collect();
-        let values = self.pool.get_values_by_key(&asked).await?;
+        let asked: Vec<&str> = keys.iter().collect();
+        let values = self.pool.get_values(&asked).await?;
         let mut found = Vec::with_capacity(ids.len());
         for (id, value) in ids.iter().zip(values) {
             if let Some(value) = value {
@@ -276,7 +277,7 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
         let values: Vec<(&str, &Bytes)> = keys
             .iter()
             .zip(entries)
-            .map(|(key, (_, data))| (key.as_str(), data))
+            .map(|(key, (_, data))| (key, data))
             .collect();
         self.pool.save_values(&values, expiration(life_time)).await
     }
@@ -286,7 +287,7 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
             return Ok(());
         }
         let keys = layout::id_keys(&self.namespace, ids.iter().copied(), self.version().await?)?;
-        let asked: Vec<&str> = keys.iter().map(|key| key.as_str()).collect();
+        let asked: Vec<&str> = keys.iter().collect();
         self.pool.delete_items(&asked).await
     }
 }

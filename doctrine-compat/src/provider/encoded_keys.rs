@@ -1,8 +1,7 @@
 //! Keys for any text: PHP's `rawurlencode`, the mapping Symfony's `DoctrineProvider` stores
 //! Doctrine ids under.
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::key::Key;
+use cache_store::{Error, ErrorKind, Result};
 
 /// Which bytes `rawurlencode` keeps, by value: RFC 3986's unreserved characters. One load per
 /// byte where the range tests took several.
@@ -20,17 +19,12 @@ const UNRESERVED: [bool; 256] = {
 /// Appends PHP's `rawurlencode(text)` to `out`: `A-Z a-z 0-9 - _ . ~` stay, every other byte
 /// (non-ASCII ones included, byte by byte) becomes `%XX` in upper-case hex.
 ///
-/// The result holds no character a [`Key`] reserves, whatever `text` is, and distinct texts
+/// The result holds no character a [`Key`](cache_store::Key) reserves, whatever `text` is, and distinct texts
 /// never encode alike. It works byte by byte, so encoding `a` and then `b` appends exactly
 /// what encoding `a + b` would.
 ///
-/// ```
-/// let mut out = String::from("ns%5B");
-/// cache_store::push_raw_url_encoded(&mut out, "a:b/c é");
-/// assert_eq!(out, "ns%5Ba%3Ab%2Fc%20%C3%A9");
-/// ```
 #[inline]
-pub fn push_raw_url_encoded(out: &mut String, text: &str) {
+pub(super) fn push_raw_url_encoded(out: &mut String, text: &str) {
     // Most texts need no encoding: one check (without early exit, so the compiler unrolls
     // it), one copy, inlined into the caller's loop.
     if text
@@ -48,39 +42,31 @@ pub fn push_raw_url_encoded(out: &mut String, text: &str) {
 fn push_escaped(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     // Unreserved runs are copied whole. Every other byte, non-ASCII ones included, ends a
-    // run, so runs start and end on char boundaries.
+    // run, so a run that holds anything starts after an ASCII byte or a char's last byte,
+    // and ends before a byte that is not a continuation: on char boundaries. (An empty run
+    // may start inside a char, so it is not sliced.)
     let mut run = 0;
     for (at, byte) in text.bytes().enumerate() {
         if UNRESERVED[usize::from(byte)] {
             continue;
         }
-        out.push_str(text.get(run..at).unwrap_or_default());
+        if run < at {
+            out.push_str(&text[run..at]);
+        }
         out.push('%');
         out.push(char::from(HEX[usize::from(byte >> 4)]));
         out.push(char::from(HEX[usize::from(byte & 0x0f)]));
         run = at + 1;
     }
-    out.push_str(text.get(run..).unwrap_or_default());
+    out.push_str(&text[run..]);
 }
 
 /// A batch of keys made from any texts: the key of `text` is
 /// `rawurlencode(prefix + text + suffix)` (see [`push_raw_url_encoded`]), for one prefix and
-/// suffix the batch shares.
-///
-/// Such a key is valid by construction, so the keys come out as [`Key`]s without a second
-/// look at their bytes, and two texts never share a key. All keys live in one buffer (one
+/// suffix the batch shares. Two texts never share a key. All keys live in one buffer (one
 /// allocation for the batch, not one per key), and the prefix and suffix are encoded once.
-///
-/// ```
-/// use cache_store::EncodedKeys;
-///
-/// let keys = EncodedKeys::new("ns[", ["foo", "a:b", ""], "][1]")?;
-/// let keys: Vec<&str> = keys.iter().map(|key| key.as_str()).collect();
-/// assert_eq!(keys, ["ns%5Bfoo%5D%5B1%5D", "ns%5Ba%3Ab%5D%5B1%5D", "ns%5B%5D%5B1%5D"]);
-/// # Ok::<(), cache_store::Error>(())
-/// ```
 #[derive(Clone, Debug)]
-pub struct EncodedKeys {
+pub(super) struct EncodedKeys {
     text: String,
     /// The length of each key: they lie end to end in `text`.
     lens: Vec<usize>,
@@ -93,7 +79,7 @@ impl EncodedKeys {
     ///
     /// [`ErrorKind::InvalidKey`] when a key would be empty: an empty text with an empty
     /// prefix and suffix.
-    pub fn new<'t, I>(prefix: &str, texts: I, suffix: &str) -> Result<Self>
+    pub(super) fn new<'t, I>(prefix: &str, texts: I, suffix: &str) -> Result<Self>
     where
         I: IntoIterator<Item = &'t str>,
         I::IntoIter: ExactSizeIterator + Clone,
@@ -133,25 +119,19 @@ impl EncodedKeys {
     }
 
     /// How many keys there are.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lens.len()
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The keys, in the order of the texts.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = Key<'_>> + Clone + '_ {
+    pub(super) fn iter(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
         let mut rest = self.text.as_str();
         self.lens.iter().map(move |&len| {
-            // Every key ends where an encoded key was pushed, so on a char boundary (the text
-            // is ASCII): the split always succeeds, and gives a valid key. ("%" only stands
-            // for the answer it never gives.)
-            let (key, tail) = rest.split_at_checked(len).unwrap_or(("%", ""));
+            // The text is ASCII (every byte is encoded), so every length is a char boundary.
+            let (key, tail) = rest.split_at(len);
             rest = tail;
-            Key::valid_by_construction(key)
+            key
         })
     }
 }
@@ -159,7 +139,7 @@ impl EncodedKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::validate_key;
+    use cache_store::Key;
     use proptest::prelude::*;
 
     fn encoded(text: &str) -> String {
@@ -172,6 +152,8 @@ mod tests {
     fn encodes_as_php_rawurlencode() {
         // Outputs of PHP 8's rawurlencode.
         assert_eq!(encoded("a b\0~é"), "a%20b%00~%C3%A9");
+        assert_eq!(encoded("ä"), "%C3%A4");
+        assert_eq!(encoded("äöx€y"), "%C3%A4%C3%B6x%E2%82%ACy");
         assert_eq!(encoded("AZaz09-_.~"), "AZaz09-_.~");
         assert_eq!(encoded("{}()/\\@:"), "%7B%7D%28%29%2F%5C%40%3A");
         assert_eq!(encoded("+%"), "%2B%25");
@@ -182,7 +164,7 @@ mod tests {
     fn a_batch_is_each_key_in_order() {
         let texts = ["a", "", "é[x]", "user.000001", "a"];
         let keys = EncodedKeys::new("ns[", texts, "][7]").expect("keys");
-        let batch: Vec<&str> = keys.iter().map(|key| key.as_str()).collect();
+        let batch: Vec<&str> = keys.iter().collect();
         let one_by_one: Vec<String> = texts
             .iter()
             .map(|text| encoded(&format!("ns[{text}][7]")))
@@ -190,7 +172,7 @@ mod tests {
         assert_eq!(batch, one_by_one);
         assert_eq!(keys.len(), 5);
         let none = EncodedKeys::new("ns[", [], "]").expect("keys");
-        assert!(none.is_empty() && none.iter().next().is_none());
+        assert!(none.iter().next().is_none());
     }
 
     #[test]
@@ -198,7 +180,7 @@ mod tests {
         let err = EncodedKeys::new("", ["a", ""], "").expect_err("empty key");
         assert_eq!(err.kind(), ErrorKind::InvalidKey);
         let keys = EncodedKeys::new("", ["a", "b c"], "").expect("keys");
-        let keys: Vec<&str> = keys.iter().map(|key| key.as_str()).collect();
+        let keys: Vec<&str> = keys.iter().collect();
         assert_eq!(keys, ["a", "b%20c"]);
         assert!(EncodedKeys::new("", [""], "]").is_ok());
     }
@@ -219,9 +201,9 @@ mod tests {
             prop_assert_eq!(keys.len(), texts.len());
             let mut seen = std::collections::HashMap::new();
             for (text, key) in texts.iter().zip(keys.iter()) {
-                prop_assert!(validate_key(key.as_str()).is_ok());
-                prop_assert_eq!(key.as_str(), encoded(&format!("{prefix}{text}{suffix}")));
-                if let Some(other) = seen.insert(key.as_str(), text) {
+                prop_assert!(Key::new(key).is_ok());
+                prop_assert_eq!(key, encoded(&format!("{prefix}{text}{suffix}")));
+                if let Some(other) = seen.insert(key, text) {
                     prop_assert_eq!(other, text);
                 }
             }

@@ -13,8 +13,8 @@
 //! Reading strips the envelope by slicing, so no read copies the value.
 //!
 //! ```
-//! use cache_store::envelope::{self, Metadata};
-//! use cache_store::Bytes;
+//! use cache_pool::envelope::{self, Metadata};
+//! use bytes::Bytes;
 //!
 //! let plain = Bytes::from_static(b"hello");
 //! assert_eq!(envelope::wrap(plain.clone(), None), plain); // stored as is
@@ -31,7 +31,7 @@ use std::borrow::Cow;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::error::{Error, ErrorKind, Result};
+use cache_store::{Error, ErrorKind, Result};
 
 /// The first byte of an enveloped value. `0x9D` never starts UTF-8 text (a continuation
 /// byte), nor a value of this crate's codecs (they start with their tag), so escaping is rare.
