@@ -1,11 +1,16 @@
-//! Prints Markdown tables of the last criterion run: for each backend, one row per operation
+//! Markdown tables of the last criterion run: for each backend, one row per operation
 //! (criterion group `<backend>/<operation>`) with the raw client's median and every other
 //! implementation's ratio to it; then every benchmark's median in one long table. The raw
 //! client of a group is the function named `raw …` or `async-memcached`.
 //!
-//!     cargo run -p benches --bin bench-summary [-- target/criterion]
+//!     cargo run -p benches --bin bench-summary [-- [--write FILE] [target/criterion]]
+//!
+//! Without `--write` it prints both. With `--write benches/README.md` it replaces what lies
+//! between the file's `<!-- bench-summary: begin -->` and `<!-- bench-summary: end -->` lines
+//! with the per-backend tables, headed by the commit they were measured at.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -17,12 +22,47 @@ struct Measured {
     median_ns: f64,
 }
 
+const BEGIN: &str = "<!-- bench-summary: begin -->";
+const END: &str = "<!-- bench-summary: end -->";
+
 fn main() {
-    let root = std::env::args()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("target/criterion"), PathBuf::from);
+    let mut args = std::env::args().skip(1);
+    let mut write_to = None;
+    let mut root = PathBuf::from("target/criterion");
+    while let Some(arg) = args.next() {
+        if arg == "--write" {
+            write_to = args.next().map(PathBuf::from);
+        } else {
+            root = PathBuf::from(arg);
+        }
+    }
+    let groups = read_groups(&root);
+    if groups.is_empty() {
+        eprintln!(
+            "no criterion results under {} (run `cargo bench -p benches` first)",
+            root.display()
+        );
+        std::process::exit(1);
+    }
+    let tables = matrices(&groups);
+    match write_to {
+        Some(path) => {
+            if let Err(problem) = write_between_markers(&path, &tables) {
+                eprintln!("{}: {problem}", path.display());
+                std::process::exit(1);
+            }
+        }
+        None => {
+            print!("{tables}");
+            print!("{}", medians(groups));
+        }
+    }
+}
+
+/// Every measured function, by criterion group.
+fn read_groups(root: &Path) -> BTreeMap<String, Vec<Measured>> {
     let mut groups: BTreeMap<String, Vec<Measured>> = BTreeMap::new();
-    for dir in benchmark_dirs(&root) {
+    for dir in benchmark_dirs(root) {
         let (Some(meta), Some(estimates)) = (
             read_json(&dir.join("benchmark.json")),
             read_json(&dir.join("estimates.json")),
@@ -41,16 +81,41 @@ fn main() {
             median_ns,
         });
     }
-    if groups.is_empty() {
-        eprintln!(
-            "no criterion results under {} (run `cargo bench -p benches` first)",
-            root.display()
-        );
-        std::process::exit(1);
+    groups
+}
+
+/// Replaces the lines between the markers of the file at `path` with `tables`, headed by the
+/// commit measured.
+fn write_between_markers(path: &Path, tables: &str) -> Result<(), String> {
+    let text = fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
+        return Err(format!("no {BEGIN} ... {END} lines to write between"));
+    };
+    if end < begin {
+        return Err(format!("{END} comes before {BEGIN}"));
     }
-    print_matrices(&groups);
-    println!("| group | implementation | median | ratio to the raw client |");
-    println!("|---|---|---|---|");
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_else(|| "an unknown commit".to_owned());
+    let mut out = String::with_capacity(text.len() + tables.len());
+    out.push_str(&text[..begin + BEGIN.len()]);
+    let _ = write!(
+        out,
+        "\n\nOne run of the whole suite at {commit}.\n\n{tables}"
+    );
+    out.push_str(&text[end..]);
+    fs::write(path, out).map_err(|e| e.to_string())
+}
+
+/// Every benchmark's median and its ratio to its group's raw client, one long table.
+fn medians(groups: BTreeMap<String, Vec<Measured>>) -> String {
+    let mut out = String::new();
+    out.push_str("| group | implementation | median | ratio to the raw client |\n");
+    out.push_str("|---|---|---|---|\n");
     for (group, mut measured) in groups {
         measured.sort_by_key(|m| (!is_raw(m), m.function.clone()));
         // The first raw function (by name) is the baseline; other raw rows are compared to it.
@@ -61,13 +126,15 @@ fn main() {
                 Some(raw) => format!("{:.2}x", m.median_ns / raw),
                 None => "–".to_owned(),
             };
-            println!(
+            let _ = writeln!(
+                out,
                 "| {group} | {} | {} | {ratio} |",
                 m.function,
                 human(m.median_ns)
             );
         }
     }
+    out
 }
 
 /// How the harness names the raw client's rows on keys of Doctrine's layout.
@@ -78,7 +145,8 @@ fn is_raw(m: &Measured) -> bool {
 }
 
 /// One table per backend: operations down, implementations across, ratios to the raw client.
-fn print_matrices(groups: &BTreeMap<String, Vec<Measured>>) {
+fn matrices(groups: &BTreeMap<String, Vec<Measured>>) -> String {
+    let mut out = String::new();
     let mut backends: BTreeMap<&str, Vec<(&str, &Vec<Measured>)>> = BTreeMap::new();
     for (group, measured) in groups {
         if let Some((backend, operation)) = group.split_once('/') {
@@ -101,12 +169,13 @@ fn print_matrices(groups: &BTreeMap<String, Vec<Measured>>) {
         columns.sort_by_key(|c| column_rank(c));
         let mut operations = operations;
         operations.sort_by_key(|(operation, _)| operation_rank(operation));
-        println!(
+        let _ = writeln!(
+            out,
             "**{backend}** (ratio to the raw client's median; lower is better; in parentheses, \
              Doctrine's ratio to the raw client on keys of Doctrine's layout)\n"
         );
-        println!("| operation | raw client | {} |", columns.join(" | "));
-        println!("|---|---|{}", "---|".repeat(columns.len()));
+        let _ = writeln!(out, "| operation | raw client | {} |", columns.join(" | "));
+        let _ = writeln!(out, "|---|---|{}", "---|".repeat(columns.len()));
         for (operation, measured) in operations {
             let raw = measured
                 .iter()
@@ -132,15 +201,17 @@ fn print_matrices(groups: &BTreeMap<String, Vec<Measured>>) {
                     }
                 })
                 .collect();
-            println!(
+            let _ = writeln!(
+                out,
                 "| {operation} | {} ({}) | {} |",
                 human(raw.median_ns),
                 raw.function,
                 cells.join(" | ")
             );
         }
-        println!();
+        out.push('\n');
     }
+    out
 }
 
 /// Where an operation's row goes: the order of `benches::harness`, unknown ones last.
