@@ -78,21 +78,21 @@ pub fn session_handlers<S: cache_store::Store + Clone + 'static>(
     vec![
         (
             "session handler over PSR-6 Pool",
-            Arc::new(CacheSessionHandler::over_pool(
+            Arc::new(CacheSessionHandler::new(
                 Arc::new(Pool::new(store.clone())),
                 options(),
             )),
         ),
         (
             "session handler over PSR-16 Cache",
-            Arc::new(CacheSessionHandler::over_simple_cache(
+            Arc::new(CacheSessionHandler::new(
                 Arc::new(simple_cache::Cache::new(store.clone())),
                 options(),
             )),
         ),
         (
             "session handler over Doctrine CacheProvider",
-            Arc::new(CacheSessionHandler::over_doctrine(
+            Arc::new(CacheSessionHandler::new(
                 Arc::new(CacheProvider::new(store.clone()).with_namespace("sessions")),
                 options(),
             )),

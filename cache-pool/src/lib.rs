@@ -5,7 +5,12 @@
 //! - [`CacheItem`]: the key, a value snapshot, the hit flag, and the expiration to save with;
 //!   typed values through a codec (`get_as` / `set_as`, MessagePack by default).
 //! - [`Pool`]: the pool over any store, with a default lifetime, PSR-6's deferred queue
-//!   (visible before commit, committed in one batch) and stampede protection.
+//!   (visible before commit, committed in one batch) and stampede protection; its
+//!   `add_item`/`touch_item` (atomic add, touch) are inherent, for sessions and locks, since
+//!   PSR-6 has no such operations.
+//! - [`PoolValues`]: what the layers over a pool (PSR-16, Doctrine) use beyond PSR-6: values
+//!   in bulk without an item each, and the storage's stats.
+//! - [`envelope`]: how an item's value (and its stampede metadata) is laid out in the store.
 //! - [`CacheItemPoolExt::get`]: Symfony's `get(key, callback)`: one computation per key per
 //!   process under concurrency, probabilistic early recomputation (`beta`), "don't save", and
 //!   no deadlock on a nested get of the same key.
@@ -54,4 +59,4 @@ mod traits;
 pub use cache_store;
 pub use item::CacheItem;
 pub use pool::{Pool, PoolBuilder};
-pub use traits::{BoxFuture, CacheItemPool, CacheItemPoolExt, Compute, Computed};
+pub use traits::{BoxFuture, CacheItemPool, CacheItemPoolExt, Compute, Computed, PoolValues};

@@ -214,24 +214,39 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
     fn clock(&self) -> Arc<dyn Clock> {
         Arc::new(SystemClock)
     }
+}
 
-    /// What the storage underneath can tell about its use (`None` when the pool cannot say).
-    ///
-    /// # Errors
-    ///
-    /// A backend failure.
-    async fn stats(&self) -> Result<Option<Stats>> {
-        Ok(None)
-    }
-
+/// What the layers built on a PSR-6 pool (PSR-16 over it, Doctrine over it) ask of it beyond
+/// PSR-6: values in bulk, without an item built for each, and what the storage can tell about
+/// its use. Not part of PSR-6.
+///
+/// Every method is provided on top of PSR-6's operations, so any pool opts in with
+/// `impl PoolValues for MyPool {}`; [`Pool`](crate::Pool) implements each with one store call.
+///
+/// ```
+/// use cache_pool::{Pool, PoolValues};
+/// use cache_store::moka::MokaStore;
+/// use cache_store::{Bytes, Expiration};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_store::Error> {
+/// let pool = Pool::new(MokaStore::builder().build()?);
+/// let one = Bytes::from("1");
+/// pool.save_values(&[("a", &one), ("b", &one)], Expiration::Never).await?;
+/// let values = pool.get_values(&["a", "missing", "b"]).await?;
+/// assert_eq!(values, [Some(one.clone()), None, Some(one.clone())]);
+/// assert_eq!(pool.get_value("a").await?, Some(one));
+/// # Ok(())
+/// # }
+/// ```
+#[async_trait]
+pub trait PoolValues: CacheItemPool {
     /// The value of `key` if it is a hit, `None` otherwise: what
-    /// [`get_item`](Self::get_item) answers, without building an item (so without owning the
-    /// key). Not part of PSR-6; PSR-16, Doctrine and session storage over a pool read through
-    /// it.
+    /// [`get_item`](CacheItemPool::get_item) answers, without building an item.
     ///
     /// # Errors
     ///
-    /// As [`get_item`](Self::get_item).
+    /// As [`get_item`](CacheItemPool::get_item).
     async fn get_value(&self, key: &str) -> Result<Option<Bytes>> {
         let item = self.get_item(key).await?;
         Ok(if item.is_hit() {
@@ -242,75 +257,41 @@ pub trait CacheItemPool: Any + Send + Sync + fmt::Debug {
     }
 
     /// The values of `keys` (hits' values, `None` for misses), one slot per key asked,
-    /// duplicates included, in one store batch: what `get_items` answers, without building an
-    /// item per key. Not part of PSR-6; the batch reads of PSR-16 and Doctrine over a pool use
-    /// it.
+    /// duplicates included, in one store batch: what
+    /// [`get_items`](CacheItemPool::get_items) answers, without an item per key.
     ///
     /// # Errors
     ///
-    /// As [`get_items`](Self::get_items).
+    /// As [`get_items`](CacheItemPool::get_items).
     async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         Ok(values_of_items(keys, self.get_items(keys).await?))
     }
 
-    /// Saves every item of `items` in one store batch: what `save_deferred` of each and then
-    /// `commit` do, without the trip through the deferred queue where the pool can skip it.
-    /// Not part of PSR-6; the batch writes of PSR-16 and Doctrine over a pool use it.
+    /// Saves each `(key, value)` of `entries` with `expiration`, in one store batch: what
+    /// [`save_deferred`](CacheItemPool::save_deferred) of an item per entry and then
+    /// [`commit`](CacheItemPool::commit) do, without the items (so without owning the keys,
+    /// nor cloning the values: a network store only copies them onto the wire).
     ///
     /// # Errors
     ///
-    /// As [`commit`](Self::commit): a backend failure, or values the backend refuses (the
-    /// others are saved).
-    async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
-        for item in items {
+    /// An invalid key, before anything is written; otherwise as
+    /// [`commit`](CacheItemPool::commit): a backend failure, or values the backend refuses
+    /// (the others are saved).
+    async fn save_values(&self, entries: &[(&str, &Bytes)], expiration: Expiration) -> Result<()> {
+        for item in items_of(entries, expiration)? {
             self.save_deferred(item)?;
         }
         self.commit().await
     }
 
-    /// Saves each `(key, value)` of `entries` with `expiration`, in one store batch: what
-    /// [`save_items`](Self::save_items) does with an item per entry, without building the
-    /// items (so without owning the keys, nor cloning the values: a network store only copies
-    /// them onto the wire). Not part of PSR-6; the batch writes of PSR-16 and Doctrine over a
-    /// pool use it.
+    /// What the storage underneath can tell about its use (`None`, the default, when the
+    /// pool cannot say): Doctrine's `getStats` over a pool reads it.
     ///
     /// # Errors
     ///
-    /// An invalid key, before anything is written; otherwise as
-    /// [`save_items`](Self::save_items).
-    async fn save_values(&self, entries: &[(&str, &Bytes)], expiration: Expiration) -> Result<()> {
-        self.save_items(items_of(entries, expiration)?).await
-    }
-
-    /// Saves `item` only if its key holds no live entry, atomically: of many concurrent
-    /// `add_item`s of one absent key exactly one returns `true`. Not part of PSR-6; it is
-    /// what locks and collision-safe session creation are built on.
-    ///
-    /// A deferred item counts as present; [`Pool`](crate::Pool) commits its queue first when
-    /// the key is queued.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Unsupported`](cache_store::ErrorKind::Unsupported) from pools that cannot
-    /// do it atomically (the default); an invalid key; a backend failure.
-    async fn add_item(&self, item: CacheItem) -> Result<bool> {
-        let _ = item;
-        Err(not_provided("add_item (an atomic save-if-absent)"))
-    }
-
-    /// Gives the live entry under `key` a new expiration without rewriting its value, and
-    /// says whether there was one. An expiration already reached deletes the entry. Not part
-    /// of PSR-6; sessions use it to refresh a lifetime cheaply.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Unsupported`](cache_store::ErrorKind::Unsupported) from pools that cannot
-    /// (the default); an invalid key; a backend failure.
-    async fn touch_item(&self, key: &str, expiration: Expiration) -> Result<bool> {
-        let _ = (key, expiration);
-        Err(not_provided(
-            "touch_item (an expiry change without a rewrite)",
-        ))
+    /// A backend failure.
+    async fn stats(&self) -> Result<Option<Stats>> {
+        Ok(None)
     }
 }
 
@@ -351,14 +332,6 @@ pub(crate) fn values_of_items(keys: &[&str], items: Vec<CacheItem>) -> Vec<Optio
         }
     }
     values
-}
-
-/// The error of an optional operation a pool does not implement.
-fn not_provided(what: &str) -> cache_store::Error {
-    cache_store::Error::new(
-        cache_store::ErrorKind::Unsupported,
-        format!("this pool does not provide {what}"),
-    )
 }
 
 /// A shared pool is a pool, so `Arc<dyn CacheItemPool>` can be handed to anything generic
@@ -403,26 +376,21 @@ impl<P: CacheItemPool + ?Sized> CacheItemPool for Arc<P> {
     fn clock(&self) -> Arc<dyn Clock> {
         (**self).clock()
     }
-    async fn stats(&self) -> Result<Option<Stats>> {
-        (**self).stats().await
-    }
+}
+
+#[async_trait]
+impl<P: PoolValues + ?Sized> PoolValues for Arc<P> {
     async fn get_value(&self, key: &str) -> Result<Option<Bytes>> {
         (**self).get_value(key).await
     }
     async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         (**self).get_values(keys).await
     }
-    async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
-        (**self).save_items(items).await
-    }
     async fn save_values(&self, entries: &[(&str, &Bytes)], expiration: Expiration) -> Result<()> {
         (**self).save_values(entries, expiration).await
     }
-    async fn add_item(&self, item: CacheItem) -> Result<bool> {
-        (**self).add_item(item).await
-    }
-    async fn touch_item(&self, key: &str, expiration: Expiration) -> Result<bool> {
-        (**self).touch_item(key, expiration).await
+    async fn stats(&self) -> Result<Option<Stats>> {
+        (**self).stats().await
     }
 }
 

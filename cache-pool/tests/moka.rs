@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cache_pool::{CacheItemPool, Pool};
+use cache_pool::{Pool, PoolValues};
 use cache_store::ManualClock;
 use cache_store::moka::MokaStore;
 use cache_testkit::pool::PoolFactory;
@@ -31,7 +31,7 @@ impl PoolFactory for Moka {
         &self,
         namespace: &str,
         default_lifetime: Option<Duration>,
-    ) -> cache_store::Result<Arc<dyn CacheItemPool>> {
+    ) -> cache_store::Result<Arc<dyn PoolValues>> {
         let mut builder = Pool::builder(self.root.with_namespace(namespace)?);
         if let Some(lifetime) = default_lifetime {
             builder = builder.default_lifetime(lifetime);

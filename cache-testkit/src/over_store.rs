@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cache_pool::{CacheItemPool, Pool};
+use cache_pool::{Pool, PoolValues};
 use cache_store::{ManualClock, Result, Store};
 use doctrine_compat::{CacheProvider, DoctrineCache};
 use simple_cache::{Cache, SimpleCache};
@@ -35,7 +35,7 @@ impl<F: StoreFactory> PoolFactory for PoolsOver<F> {
         &self,
         namespace: &str,
         default_lifetime: Option<Duration>,
-    ) -> Result<Arc<dyn CacheItemPool>> {
+    ) -> Result<Arc<dyn PoolValues>> {
         let store: Arc<dyn Store> = self.0.create(namespace).await?;
         let mut pool = Pool::builder(store);
         if let Some(lifetime) = default_lifetime {
@@ -98,7 +98,7 @@ impl<F: StoreFactory> DoctrineFactory for DoctrinesOver<F> {
         self.0.clock()
     }
 
-    async fn pool(&self, storage: &str) -> Result<Option<Arc<dyn CacheItemPool>>> {
+    async fn pool(&self, storage: &str) -> Result<Option<Arc<dyn PoolValues>>> {
         let store: Arc<dyn Store> = self.0.create(storage).await?;
         Ok(Some(Arc::new(Pool::new(store))))
     }

@@ -118,39 +118,6 @@ pub trait Cache: Any + Send + Sync + fmt::Debug {
     fn clock(&self) -> Arc<dyn Clock> {
         Arc::new(SystemClock)
     }
-
-    /// Stores `data` under `id` for `life_time` only if `id` has no entry, atomically: of
-    /// many concurrent `add`s of one absent id exactly one returns `true`. Not part of
-    /// Doctrine; locks and collision-safe session creation are built on it.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Unsupported`](cache_store::ErrorKind::Unsupported) from caches that cannot
-    /// do it atomically (the default); a backend failure.
-    async fn add(&self, id: &str, data: Bytes, life_time: Duration) -> Result<bool> {
-        let _ = (id, data, life_time);
-        Err(not_provided("add (an atomic save-if-absent)"))
-    }
-
-    /// Gives the entry of `id` a new `life_time` ([`Duration::ZERO`]: forever) without
-    /// rewriting its data, and says whether there was one. Not part of Doctrine.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Unsupported`](cache_store::ErrorKind::Unsupported) from caches that cannot
-    /// (the default); a backend failure.
-    async fn touch(&self, id: &str, life_time: Duration) -> Result<bool> {
-        let _ = (id, life_time);
-        Err(not_provided("touch (an expiry change without a rewrite)"))
-    }
-}
-
-/// The error of an optional operation a cache does not implement.
-fn not_provided(what: &str) -> cache_store::Error {
-    cache_store::Error::new(
-        cache_store::ErrorKind::Unsupported,
-        format!("this cache does not provide {what}"),
-    )
 }
 
 /// Doctrine's `ClearableCache`: empties the current namespace.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cache_pool::{CacheItemPool, Pool};
+use cache_pool::{Pool, PoolValues};
 use cache_store::moka::MokaStore;
 use cache_store::{Key, ManualClock, Store};
 use cache_testkit::doctrine::DoctrineFactory;
@@ -53,7 +53,7 @@ mod provider {
     cache_testkit::doctrine_suite!(Moka::new());
 }
 
-/// Doctrine over a PSR-6 pool given as `Arc<dyn CacheItemPool>` (PHP's `DoctrineProvider`).
+/// Doctrine over a PSR-6 pool given as `Arc<dyn PoolValues>` (PHP's `DoctrineProvider`).
 mod over_pool {
     use super::*;
 
@@ -66,7 +66,7 @@ mod over_pool {
             storage: &str,
             namespace: &str,
         ) -> cache_store::Result<Arc<dyn DoctrineCache>> {
-            let pool: Arc<dyn CacheItemPool> =
+            let pool: Arc<dyn PoolValues> =
                 Arc::new(Pool::new(self.0.root.with_namespace(storage)?));
             Ok(Arc::new(
                 DoctrineProvider::over_pool(pool).with_namespace(namespace),
@@ -99,7 +99,7 @@ mod pool_over_doctrine {
             &self,
             namespace: &str,
             default_lifetime: Option<Duration>,
-        ) -> cache_store::Result<Arc<dyn CacheItemPool>> {
+        ) -> cache_store::Result<Arc<dyn PoolValues>> {
             let store = self.0.root.with_namespace(namespace)?;
             let doctrine = Arc::clone(
                 self.1
@@ -206,7 +206,7 @@ async fn refreshing_the_version_ends_the_staleness() {
 /// Bridging a bridge back returns the original; a namespaced provider is not unwrapped.
 #[test]
 fn bridges_unwrap_instead_of_stacking() {
-    let pool: Arc<dyn CacheItemPool> = Arc::new(Pool::new(MokaStore::builder().build().unwrap()));
+    let pool: Arc<dyn PoolValues> = Arc::new(Pool::new(MokaStore::builder().build().unwrap()));
     let doctrine = bridge::doctrine_over_pool(Arc::clone(&pool));
     assert!(Arc::ptr_eq(&bridge::pool_over_doctrine(doctrine), &pool));
 
@@ -225,6 +225,6 @@ fn bridges_unwrap_instead_of_stacking() {
     );
 }
 
-fn pool_dyn() -> Arc<dyn CacheItemPool> {
+fn pool_dyn() -> Arc<dyn PoolValues> {
     Arc::new(Pool::new(MokaStore::builder().build().expect("moka store")))
 }

@@ -7,21 +7,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_pool::CacheItemPool;
 use cache_store::{Error, ErrorKind, Result};
-use doctrine_compat::Cache as DoctrineCache;
-use simple_cache::SimpleCache;
 
 use crate::handler::SessionHandler;
 use crate::id::{self, create_id};
 use crate::lock;
 use crate::options::SessionOptions;
-use crate::storage::{OverDoctrine, OverPool, OverSimpleCache, SessionStorage};
+use crate::storage::SessionStorage;
 
-/// A [`SessionHandler`] over any [`SessionStorage`]; built over a PSR-6 pool, a PSR-16 cache
-/// or a Doctrine cache with [`over_pool`](CacheSessionHandler::over_pool),
-/// [`over_simple_cache`](CacheSessionHandler::over_simple_cache) and
-/// [`over_doctrine`](CacheSessionHandler::over_doctrine).
+/// A [`SessionHandler`] over any [`SessionStorage`]: a PSR-6 `Pool`, a PSR-16 `Cache` or a
+/// Doctrine `CacheProvider` over any store, or storage of your own.
 ///
 /// What it does, whichever the abstraction:
 ///
@@ -44,34 +39,6 @@ pub struct CacheSessionHandler<S: SessionStorage + ?Sized> {
     options: Arc<SessionOptions>,
     /// Session id to the token of the lock this handler holds on it.
     held: Mutex<HashMap<String, String>>,
-}
-
-/// A session handler over a PSR-6 pool.
-pub type PoolSessionHandler<P> = CacheSessionHandler<OverPool<P>>;
-/// A session handler over a PSR-16 cache.
-pub type SimpleCacheSessionHandler<C> = CacheSessionHandler<OverSimpleCache<C>>;
-/// A session handler over a Doctrine cache.
-pub type DoctrineSessionHandler<D> = CacheSessionHandler<OverDoctrine<D>>;
-
-impl<P: CacheItemPool + ?Sized> CacheSessionHandler<OverPool<P>> {
-    /// Sessions in a PSR-6 pool.
-    pub fn over_pool(pool: Arc<P>, options: SessionOptions) -> Self {
-        CacheSessionHandler::new(Arc::new(OverPool::new(pool)), options)
-    }
-}
-
-impl<C: SimpleCache + ?Sized> CacheSessionHandler<OverSimpleCache<C>> {
-    /// Sessions in a PSR-16 cache.
-    pub fn over_simple_cache(cache: Arc<C>, options: SessionOptions) -> Self {
-        CacheSessionHandler::new(Arc::new(OverSimpleCache::new(cache)), options)
-    }
-}
-
-impl<D: DoctrineCache + ?Sized> CacheSessionHandler<OverDoctrine<D>> {
-    /// Sessions in a Doctrine cache.
-    pub fn over_doctrine(cache: Arc<D>, options: SessionOptions) -> Self {
-        CacheSessionHandler::new(Arc::new(OverDoctrine::new(cache)), options)
-    }
 }
 
 impl<S: SessionStorage + ?Sized> CacheSessionHandler<S> {

@@ -26,7 +26,7 @@ use cache_store::Result;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), cache_store::Error> {
 /// let pool = Arc::new(Pool::new(MokaStore::builder().build()?));
-/// let handler = CacheSessionHandler::over_pool(pool, SessionOptions::new());
+/// let handler = CacheSessionHandler::new(pool, SessionOptions::new());
 ///
 /// let id = handler.create_sid()?;
 /// handler.open("", "PHPSESSID").await?;

@@ -3,11 +3,11 @@
 //!
 //! - [`SessionHandler`]: PHP's session handler interfaces (`open`, `close`, `read`, `write`,
 //!   `destroy`, `gc`, `validate_id`, `update_timestamp`, `create_sid`), async and object safe.
-//! - [`CacheSessionHandler`]: the handler, over a PSR-6 pool
-//!   ([`over_pool`](CacheSessionHandler::over_pool)), a PSR-16 cache
-//!   ([`over_simple_cache`](CacheSessionHandler::over_simple_cache)) or a Doctrine cache
-//!   ([`over_doctrine`](CacheSessionHandler::over_doctrine)), with one set of rules for all
-//!   three, and optional per-session locking.
+//! - [`CacheSessionHandler`]: the handler, over any [`SessionStorage`] (a PSR-6 pool, a
+//!   PSR-16 cache or a Doctrine cache over any store), with one set of rules for all three,
+//!   and optional per-session locking.
+//! - [`SessionStorage`]: what the handler asks of a cache, atomic add and touch included,
+//!   which PHP's cache interfaces lack (so they stay off the PSR traits).
 //! - [`TowerSessionStore`] (feature `tower-sessions`, on by default): a
 //!   `tower_sessions_core::SessionStore` over any handler, for axum and other tower apps.
 //!
@@ -27,7 +27,7 @@
 //!     .with_max_lifetime(Duration::from_secs(1800))?
 //!     .strict(true)
 //!     .with_locking(LockOptions::default())?;
-//! let sessions = CacheSessionHandler::over_doctrine(doctrine, options);
+//! let sessions = CacheSessionHandler::new(doctrine, options);
 //!
 //! // One request: a handler clone per request, as PHP has one handler object per request.
 //! let request = sessions.clone();
@@ -63,13 +63,11 @@ mod storage;
 #[cfg(feature = "tower-sessions")]
 mod tower;
 
-pub use cache_handler::{
-    CacheSessionHandler, DoctrineSessionHandler, PoolSessionHandler, SimpleCacheSessionHandler,
-};
+pub use cache_handler::CacheSessionHandler;
 pub use handler::SessionHandler;
 pub use id::{DEFAULT_ID_LENGTH, MAX_ID_LENGTH, MIN_ID_LENGTH, create_id, is_well_formed};
 pub use options::{DEFAULT_MAX_LIFETIME, DEFAULT_PREFIX, LockOptions, SessionOptions};
-pub use storage::{OverDoctrine, OverPool, OverSimpleCache, SessionStorage};
+pub use storage::SessionStorage;
 #[cfg(feature = "tower-sessions")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]
 pub use tower::TowerSessionStore;

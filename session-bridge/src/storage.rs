@@ -1,8 +1,8 @@
-//! The six operations a session handler needs, over each of the three abstractions.
+//! What a session handler asks of a cache, and the three abstractions' answers.
 //!
 //! One handler ([`CacheSessionHandler`](crate::CacheSessionHandler)) holds every session rule;
-//! these adapters only translate, so the three behave the same by construction (and the
-//! testkit checks that they do).
+//! each abstraction only says how it reads, writes, adds and touches, so the three behave the
+//! same by construction (and the testkit checks that they do).
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,27 +10,29 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_pool::{CacheItem, CacheItemPool};
-use cache_store::{Expiration, Result};
-use doctrine_compat::Cache as DoctrineCache;
-use simple_cache::SimpleCache;
+use cache_pool::{CacheItem, CacheItemPool, Pool, PoolValues};
+use cache_store::{Expiration, Result, Store};
+use doctrine_compat::{Cache as _, CacheProvider};
+use simple_cache::{Cache, SimpleCache};
 
 /// Where a session handler keeps its entries: full keys (prefix included) to bytes, each with
-/// a lifetime that is never zero.
+/// a lifetime that is never zero. Besides reading and writing, sessions need two operations no
+/// PHP cache interface has: an atomic add (collision-safe new sessions, locks) and a touch
+/// (`update_timestamp` without a rewrite). They live here, not on the PSR traits.
 ///
-/// Implemented for the three abstractions by [`OverPool`], [`OverSimpleCache`] and
-/// [`OverDoctrine`]; implement it to put sessions anywhere else.
+/// Implemented for the PSR-6 [`Pool`], the PSR-16 [`Cache`] and Doctrine's [`CacheProvider`]
+/// over any store (their add and touch go to the store, which every backend makes atomic),
+/// and for `Arc`s of them; implement it to put sessions anywhere else.
 ///
 /// ```
-/// use std::sync::Arc;
 /// use std::time::Duration;
 /// use cache_store::moka::MokaStore;
-/// use session_bridge::{OverSimpleCache, SessionStorage};
+/// use session_bridge::SessionStorage;
 /// use simple_cache::Cache;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), cache_store::Error> {
-/// let storage = OverSimpleCache::new(Arc::new(Cache::new(MokaStore::builder().build()?)));
+/// let storage = Cache::new(MokaStore::builder().build()?);
 /// assert!(storage.store_new("sess_x", "data".into(), Duration::from_secs(60)).await?);
 /// assert!(!storage.store_new("sess_x", "other".into(), Duration::from_secs(60)).await?);
 /// assert_eq!(storage.load("sess_x").await?.as_deref(), Some(&b"data"[..]));
@@ -58,16 +60,14 @@ pub trait SessionStorage: Send + Sync + fmt::Debug + 'static {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Unsupported`](cache_store::ErrorKind::Unsupported) when the abstraction
-    /// underneath has no atomic add; a backend failure.
+    /// A backend failure.
     async fn store_new(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<bool>;
 
     /// Restarts the lifetime of `key` without rewriting it; says whether it was present.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Unsupported`](cache_store::ErrorKind::Unsupported) when the abstraction
-    /// underneath cannot; a backend failure.
+    /// A backend failure.
     async fn refresh(&self, key: &str, lifetime: Duration) -> Result<bool>;
 
     /// Deletes `key`; absent is not an error.
@@ -85,41 +85,6 @@ pub trait SessionStorage: Send + Sync + fmt::Debug + 'static {
     async fn exists(&self, key: &str) -> Result<bool>;
 }
 
-/// Session storage over any PSR-6 [`CacheItemPool`] (`Arc<dyn CacheItemPool>` included).
-pub struct OverPool<P: ?Sized>(Arc<P>);
-
-/// Session storage over any PSR-16 [`SimpleCache`] (`Arc<dyn SimpleCache>` included).
-pub struct OverSimpleCache<C: ?Sized>(Arc<C>);
-
-/// Session storage over any Doctrine [`Cache`](DoctrineCache) (`Arc<dyn Cache>` included).
-pub struct OverDoctrine<D: ?Sized>(Arc<D>);
-
-macro_rules! adapter_basics {
-    ($adapter:ident, $bound:path, $what:literal) => {
-        impl<T: $bound + ?Sized> $adapter<T> {
-            #[doc = concat!("Session storage over ", $what, ".")]
-            pub fn new(inner: Arc<T>) -> Self {
-                $adapter(inner)
-            }
-
-            #[doc = concat!("The ", $what, " underneath.")]
-            pub fn inner(&self) -> &Arc<T> {
-                &self.0
-            }
-        }
-
-        impl<T: $bound + ?Sized> fmt::Debug for $adapter<T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_tuple(stringify!($adapter)).field(&self.0).finish()
-            }
-        }
-    };
-}
-
-adapter_basics!(OverPool, CacheItemPool, "a PSR-6 pool");
-adapter_basics!(OverSimpleCache, SimpleCache, "a PSR-16 cache");
-adapter_basics!(OverDoctrine, DoctrineCache, "a Doctrine cache");
-
 fn item(key: &str, data: Bytes, lifetime: Duration) -> Result<CacheItem> {
     let mut item = CacheItem::new(key)?;
     item.set(data).expires(Expiration::After(lifetime));
@@ -127,83 +92,111 @@ fn item(key: &str, data: Bytes, lifetime: Duration) -> Result<CacheItem> {
 }
 
 #[async_trait]
-impl<P: CacheItemPool + ?Sized> SessionStorage for OverPool<P> {
+impl<S: Store + 'static> SessionStorage for Pool<S> {
     async fn load(&self, key: &str) -> Result<Option<Bytes>> {
-        self.0.get_value(key).await
+        self.get_value(key).await
     }
 
     async fn store(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<()> {
-        self.0.save(item(key, data, lifetime)?).await
+        self.save(item(key, data, lifetime)?).await
     }
 
     async fn store_new(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<bool> {
-        self.0.add_item(item(key, data, lifetime)?).await
+        self.add_item(item(key, data, lifetime)?).await
     }
 
     async fn refresh(&self, key: &str, lifetime: Duration) -> Result<bool> {
-        self.0.touch_item(key, Expiration::After(lifetime)).await
+        self.touch_item(key, Expiration::After(lifetime)).await
     }
 
     async fn remove(&self, key: &str) -> Result<()> {
-        self.0.delete_item(key).await
+        self.delete_item(key).await
     }
 
     async fn exists(&self, key: &str) -> Result<bool> {
-        self.0.has_item(key).await
+        self.has_item(key).await
     }
 }
 
 #[async_trait]
-impl<C: SimpleCache + ?Sized> SessionStorage for OverSimpleCache<C> {
+impl<S: Store + 'static> SessionStorage for Cache<S> {
     async fn load(&self, key: &str) -> Result<Option<Bytes>> {
-        self.0.get(key).await
+        self.get(key).await
     }
 
     async fn store(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<()> {
-        self.0.set(key, data, Expiration::After(lifetime)).await
+        self.set(key, data, Expiration::After(lifetime)).await
     }
 
     async fn store_new(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<bool> {
-        self.0.add(key, data, Expiration::After(lifetime)).await
+        self.add(key, data, Expiration::After(lifetime)).await
     }
 
     async fn refresh(&self, key: &str, lifetime: Duration) -> Result<bool> {
-        self.0.touch(key, Expiration::After(lifetime)).await
+        self.touch(key, Expiration::After(lifetime)).await
     }
 
     async fn remove(&self, key: &str) -> Result<()> {
-        self.0.delete(key).await
+        self.delete(key).await
     }
 
     async fn exists(&self, key: &str) -> Result<bool> {
-        self.0.has(key).await
+        self.has(key).await
     }
 }
 
 #[async_trait]
-impl<D: DoctrineCache + ?Sized> SessionStorage for OverDoctrine<D> {
+impl<S: Store + 'static> SessionStorage for CacheProvider<S> {
     // Doctrine reads a zero life time as "forever"; the handler never passes zero.
     async fn load(&self, key: &str) -> Result<Option<Bytes>> {
-        self.0.fetch(key).await
+        self.fetch(key).await
     }
 
     async fn store(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<()> {
-        self.0.save(key, data, lifetime).await
+        self.save(key, data, lifetime).await
     }
 
     async fn store_new(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<bool> {
-        self.0.add(key, data, lifetime).await
+        self.add(key, data, lifetime).await
     }
 
     async fn refresh(&self, key: &str, lifetime: Duration) -> Result<bool> {
-        self.0.touch(key, lifetime).await
+        self.touch(key, lifetime).await
     }
 
     async fn remove(&self, key: &str) -> Result<()> {
-        self.0.delete(key).await
+        self.delete(key).await
     }
 
     async fn exists(&self, key: &str) -> Result<bool> {
-        self.0.contains(key).await
+        self.contains(key).await
+    }
+}
+
+/// A shared storage is a storage.
+#[async_trait]
+impl<T: SessionStorage + ?Sized> SessionStorage for Arc<T> {
+    async fn load(&self, key: &str) -> Result<Option<Bytes>> {
+        (**self).load(key).await
+    }
+
+    async fn store(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<()> {
+        (**self).store(key, data, lifetime).await
+    }
+
+    async fn store_new(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<bool> {
+        (**self).store_new(key, data, lifetime).await
+    }
+
+    async fn refresh(&self, key: &str, lifetime: Duration) -> Result<bool> {
+        (**self).refresh(key, lifetime).await
+    }
+
+    async fn remove(&self, key: &str) -> Result<()> {
+        (**self).remove(key).await
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool> {
+        (**self).exists(key).await
     }
 }

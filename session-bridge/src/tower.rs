@@ -43,7 +43,7 @@ const CREATE_ATTEMPTS: usize = 8;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let cache = Arc::new(Cache::new(MokaStore::builder().build()?));
-/// let store = TowerSessionStore::new(CacheSessionHandler::over_simple_cache(cache, SessionOptions::new()))?;
+/// let store = TowerSessionStore::new(CacheSessionHandler::new(cache, SessionOptions::new()))?;
 ///
 /// let mut record = Record {
 ///     id: Id::default(),

@@ -20,7 +20,7 @@ fn handler(clock: &ManualClock) -> Handler {
         .clock(clock.clone())
         .build()
         .expect("moka store");
-    Arc::new(CacheSessionHandler::over_simple_cache(
+    Arc::new(CacheSessionHandler::new(
         Arc::new(Cache::new(store)),
         SessionOptions::new(),
     ))
@@ -112,7 +112,7 @@ async fn a_locking_handler_is_refused() {
     let options = SessionOptions::new()
         .with_locking(LockOptions::default())
         .unwrap();
-    let handler = CacheSessionHandler::over_simple_cache(Arc::new(Cache::new(store)), options);
+    let handler = CacheSessionHandler::new(Arc::new(Cache::new(store)), options);
     let err = TowerSessionStore::new(handler).unwrap_err();
     assert_eq!(err.kind(), cache_store::ErrorKind::InvalidArgument);
 }

@@ -147,39 +147,6 @@ pub trait SimpleCache: Any + Send + Sync + fmt::Debug {
     fn clock(&self) -> Arc<dyn Clock> {
         Arc::new(SystemClock)
     }
-
-    /// Sets `key` only if it holds no live entry, atomically: of many concurrent `add`s of one
-    /// absent key exactly one returns `true`. Not part of PSR-16; locks and collision-safe
-    /// session creation are built on it.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Unsupported`](cache_store::ErrorKind::Unsupported) from caches that cannot
-    /// do it atomically (the default); an invalid key; a backend failure.
-    async fn add(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<bool> {
-        let _ = (key, value, ttl);
-        Err(not_provided("add (an atomic set-if-absent)"))
-    }
-
-    /// Gives the live entry under `key` a new TTL without rewriting its value, and says
-    /// whether there was one; a TTL already reached deletes it. Not part of PSR-16.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Unsupported`](cache_store::ErrorKind::Unsupported) from caches that cannot
-    /// (the default); an invalid key; a backend failure.
-    async fn touch(&self, key: &str, ttl: Expiration) -> Result<bool> {
-        let _ = (key, ttl);
-        Err(not_provided("touch (an expiry change without a rewrite)"))
-    }
-}
-
-/// The error of an optional operation a cache does not implement.
-fn not_provided(what: &str) -> cache_store::Error {
-    cache_store::Error::new(
-        cache_store::ErrorKind::Unsupported,
-        format!("this cache does not provide {what}"),
-    )
 }
 
 /// Typed values for every [`SimpleCache`], through the default codec ([`MsgPack`]) or any

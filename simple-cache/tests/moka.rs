@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cache_pool::{CacheItemPool, Pool};
+use cache_pool::{CacheItemPool, Pool, PoolValues};
 use cache_store::ManualClock;
 use cache_store::moka::MokaStore;
 use cache_testkit::pool::PoolFactory;
@@ -87,7 +87,7 @@ mod over_pool {
             namespace: &str,
             default_ttl: Option<Duration>,
         ) -> cache_store::Result<Arc<dyn SimpleCache>> {
-            let pool: Arc<dyn CacheItemPool> = Arc::new(self.0.pool(namespace, default_ttl)?);
+            let pool: Arc<dyn PoolValues> = Arc::new(self.0.pool(namespace, default_ttl)?);
             Ok(bridge::simple_cache_over_pool(pool))
         }
 
@@ -111,7 +111,7 @@ mod pool_over_cache {
             &self,
             namespace: &str,
             default_lifetime: Option<Duration>,
-        ) -> cache_store::Result<Arc<dyn CacheItemPool>> {
+        ) -> cache_store::Result<Arc<dyn PoolValues>> {
             let cache: Arc<dyn SimpleCache> = Arc::new(self.0.cache(namespace, default_lifetime)?);
             Ok(bridge::pool_over_simple_cache(cache))
         }
@@ -132,7 +132,7 @@ fn bridges_unwrap_instead_of_stacking() {
     let pool = bridge::pool_over_simple_cache(Arc::clone(&cache));
     assert!(Arc::ptr_eq(&bridge::simple_cache_over_pool(pool), &cache));
 
-    let pool: Arc<dyn CacheItemPool> = Arc::new(moka.pool("unwrap", None).unwrap());
+    let pool: Arc<dyn PoolValues> = Arc::new(moka.pool("unwrap", None).unwrap());
     let cache = bridge::simple_cache_over_pool(Arc::clone(&pool));
     assert!(Arc::ptr_eq(&bridge::pool_over_simple_cache(cache), &pool));
 }

@@ -18,7 +18,7 @@ use cache_store::{
 use foldhash::fast::RandomState;
 
 use crate::item::{CacheItem, ItemClock};
-use crate::traits::{CacheItemPool, Compute, items_of, values_of_items};
+use crate::traits::{CacheItemPool, Compute, PoolValues, items_of, values_of_items};
 use deferred::{Items, MAX_FAILED_WRITES, Outcome, Queue, entries_of};
 use stampede::Flights;
 
@@ -389,20 +389,6 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         }
     }
 
-    async fn get_value(&self, key: &str) -> Result<Option<Bytes>> {
-        let key = Key::new(key)?;
-        if let Some(deferred) = self.deferred(key) {
-            return Ok(deferred.and_then(CacheItem::into_value));
-        }
-        match self.shared.store.get(key).await {
-            Ok(None) => Ok(None),
-            Ok(Some(stored)) => Ok(readable(key, stored)),
-            // Unreadable data is a miss for this key; anything else is the backend failing.
-            Err(err) if err.kind() == ErrorKind::Decode => Ok(unreadable(key, err)),
-            Err(err) => Err(err),
-        }
-    }
-
     async fn get_items(&self, keys: &[&str]) -> Result<Vec<CacheItem>> {
         let mut keys = valid_keys(keys)?;
         // Duplicates collapse to their first appearance. A fast keyed hash (foldhash, seeded
@@ -513,41 +499,36 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
     fn clock(&self) -> Arc<dyn Clock> {
         Arc::clone(&self.shared.clock)
     }
+}
 
-    async fn stats(&self) -> Result<Option<Stats>> {
-        self.shared.store.stats().await.map(Some)
+#[async_trait]
+impl<S: Store + 'static> PoolValues for Pool<S> {
+    async fn get_value(&self, key: &str) -> Result<Option<Bytes>> {
+        let key = Key::new(key)?;
+        if let Some(deferred) = self.deferred(key) {
+            return Ok(deferred.and_then(CacheItem::into_value));
+        }
+        match self.shared.store.get(key).await {
+            Ok(None) => Ok(None),
+            Ok(Some(stored)) => Ok(readable(key, stored)),
+            // Unreadable data is a miss for this key; anything else is the backend failing.
+            Err(err) if err.kind() == ErrorKind::Decode => Ok(unreadable(key, err)),
+            Err(err) => Err(err),
+        }
     }
 
     async fn get_values(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         self.values_of(&valid_keys(keys)?).await
     }
 
-    async fn save_items(&self, items: Vec<CacheItem>) -> Result<()> {
+    async fn save_values(&self, entries: &[(&str, &Bytes)], expiration: Expiration) -> Result<()> {
         if self.pending() > 0 {
             // Queued items go out in the same batch, and a queued older value of one of these
             // keys must not win: through the queue, as save_deferred and commit would.
-            for item in items {
+            for item in items_of(entries, expiration)? {
                 self.enqueue(item);
             }
             return self.commit_queue().await;
-        }
-        let parts: Vec<_> = items.into_iter().map(CacheItem::into_parts).collect();
-        let entries: Vec<Entry<'_>> = parts
-            .iter()
-            .map(|(key, value, expiration, metadata)| Entry {
-                key: key.as_key(),
-                value: envelope::wrap_ref(value, *metadata),
-                expiration: self.resolve(*expiration),
-            })
-            .collect();
-        let failed = self.shared.store.set_many(&entries).await?;
-        refusals(failed, entries.len(), |index| parts[index].0.as_str())
-    }
-
-    async fn save_values(&self, entries: &[(&str, &Bytes)], expiration: Expiration) -> Result<()> {
-        if self.pending() > 0 {
-            // Through the queue, as save_items does.
-            return self.save_items(items_of(entries, expiration)?).await;
         }
         let expiration = self.resolve(expiration);
         let mut batch = Vec::with_capacity(entries.len());
@@ -562,7 +543,22 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         refusals(failed, batch.len(), |index| entries[index].0)
     }
 
-    async fn add_item(&self, item: CacheItem) -> Result<bool> {
+    async fn stats(&self) -> Result<Option<Stats>> {
+        self.shared.store.stats().await.map(Some)
+    }
+}
+
+/// What sessions and locks need and PSR-6 has no word for. Not part of PSR-6, so not on
+/// [`CacheItemPool`]: they go straight to the store, which every backend makes atomic.
+impl<S: Store + 'static> Pool<S> {
+    /// Saves `item` only if its key holds no live entry, atomically: of many concurrent
+    /// `add_item`s of one absent key exactly one returns `true`. A deferred item counts as
+    /// present: the queue is committed first when the key is in it.
+    ///
+    /// # Errors
+    ///
+    /// A backend failure.
+    pub async fn add_item(&self, item: CacheItem) -> Result<bool> {
         self.commit_if_queued(item.key()).await?;
         let (key, value, expiration, metadata) = item.into_parts();
         let value = envelope::wrap(value, metadata);
@@ -572,7 +568,13 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
             .await
     }
 
-    async fn touch_item(&self, key: &str, expiration: Expiration) -> Result<bool> {
+    /// Gives the live entry under `key` a new expiration without rewriting its value, and
+    /// says whether there was one. An expiration already reached deletes the entry.
+    ///
+    /// # Errors
+    ///
+    /// An invalid key; a backend failure.
+    pub async fn touch_item(&self, key: &str, expiration: Expiration) -> Result<bool> {
         let key = Key::new(key)?;
         self.commit_if_queued(key.as_str()).await?;
         self.shared.store.touch(key, self.resolve(expiration)).await

@@ -10,7 +10,7 @@ mod model;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use cache_pool::CacheItemPool;
+use cache_pool::PoolValues;
 use cache_store::{ManualClock, Result};
 use doctrine_compat::DoctrineCache;
 
@@ -35,7 +35,7 @@ pub trait DoctrineFactory: Send + Sync {
 
     /// The PSR-6 pool the caches of `storage` keep their entries in, when they sit on one
     /// (`None`, the default, otherwise): the kit writes damaged namespace versions through it.
-    async fn pool(&self, _storage: &str) -> Result<Option<Arc<dyn CacheItemPool>>> {
+    async fn pool(&self, _storage: &str) -> Result<Option<Arc<dyn PoolValues>>> {
         Ok(None)
     }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use cache_pool::{CacheItem, CacheItemPool, CacheItemPoolExt, Computed};
+use cache_pool::{CacheItem, CacheItemPool, CacheItemPoolExt, Computed, PoolValues};
 use cache_store::{Clock, Error, ErrorKind, Expiration, ManualClock};
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +30,7 @@ pub const INVALID_KEYS: &[&str] = &[
     "rand:str",
 ];
 
-async fn fresh(f: &dyn PoolFactory) -> Arc<dyn CacheItemPool> {
+async fn fresh(f: &dyn PoolFactory) -> Arc<dyn PoolValues> {
     pool_on(f, &unique_namespace("psr6"), None).await
 }
 
@@ -38,7 +38,7 @@ async fn pool_on(
     f: &dyn PoolFactory,
     namespace: &str,
     default_lifetime: Option<Duration>,
-) -> Arc<dyn CacheItemPool> {
+) -> Arc<dyn PoolValues> {
     f.create(namespace, default_lifetime)
         .await
         .expect("the factory could not create a pool")
@@ -374,51 +374,11 @@ pub async fn get_values_answers_like_get_items(f: &dyn PoolFactory) {
     assert_eq!(err.kind(), ErrorKind::InvalidKey);
 }
 
-/// `save_items` (an extension) saves every item as `save_deferred` of each and `commit`
-/// would: the last of two items with one key wins, an already expired item leaves its key
-/// absent, and items deferred before are written in the same batch without beating a newer
-/// value of their key.
-pub async fn save_items_is_deferred_saves_and_a_commit(f: &dyn PoolFactory) {
-    let pool = fresh(f).await;
-    let item = |key: &str, value: &'static str, expiration: Expiration| {
-        let mut item = CacheItem::new(key).expect("a valid key");
-        item.set(value).expires(expiration);
-        item
-    };
-    save(&*pool, "expired", "old").await;
-    pool.save_items(vec![
-        item("a", "first", Expiration::Never),
-        item("b", "b", Expiration::Never),
-        item("a", "second", Expiration::Never),
-        item("expired", "gone", Expiration::After(Duration::ZERO)),
-    ])
-    .await
-    .expect("save_items");
-    assert_eq!(value(&*pool, "a").await, b("second"));
-    assert_eq!(value(&*pool, "b").await, b("b"));
-    assert_eq!(value(&*pool, "expired").await, None);
-
-    defer(&*pool, "queued", "deferred").await;
-    defer(&*pool, "a", "deferred a").await;
-    pool.save_items(vec![item("a", "newest a", Expiration::Never)])
-        .await
-        .expect("save_items");
-    assert_eq!(value(&*pool, "a").await, b("newest a"));
-    assert_eq!(value(&*pool, "queued").await, b("deferred"));
-    pool.commit().await.expect("commit");
-    assert_eq!(
-        value(&*pool, "a").await,
-        b("newest a"),
-        "the older deferred value won"
-    );
-    pool.save_items(Vec::new()).await.expect("an empty batch");
-}
-
-/// `save_values` (an extension) saves as `save_items` of an item per entry would: the last
-/// of two entries with one key wins, an already expired lifetime leaves the keys absent, a
+/// `save_values` (an extension) saves as `save_deferred` of an item per entry and `commit`
+/// would: the last of two entries with one key wins, an already expired lifetime leaves the keys absent, a
 /// queued older value of one of the keys does not win, and an invalid key anywhere in the
 /// batch is refused before anything is written.
-pub async fn save_values_is_save_items_of_an_item_each(f: &dyn PoolFactory) {
+pub async fn save_values_is_deferred_saves_and_a_commit(f: &dyn PoolFactory) {
     let pool = fresh(f).await;
     let never = Expiration::Never;
     pool.save_values(

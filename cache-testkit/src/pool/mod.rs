@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cache_pool::CacheItemPool;
+use cache_pool::PoolValues;
 use cache_store::{ManualClock, Result};
 
 pub use model::check_pool_model;
@@ -19,6 +19,9 @@ pub use model::check_pool_model;
 /// Makes pools for the kit.
 ///
 /// # Implementer notes
+///
+/// The pools are [`PoolValues`], PSR-6 plus the bulk value calls the layers above use; a pool
+/// of your own opts in with `impl PoolValues for MyPool {}`.
 ///
 /// Pools made for the same namespace must share stored data (PSR-6's "a new pool instance
 /// sees what another saved"), each with its own deferred queue. Return a clock from
@@ -31,7 +34,7 @@ pub trait PoolFactory: Send + Sync {
         &self,
         namespace: &str,
         default_lifetime: Option<Duration>,
-    ) -> Result<Arc<dyn CacheItemPool>>;
+    ) -> Result<Arc<dyn PoolValues>>;
 
     /// The manual clock the pools follow, if they follow one.
     fn clock(&self) -> Option<ManualClock> {

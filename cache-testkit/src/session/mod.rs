@@ -13,11 +13,11 @@ mod model;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use cache_pool::{CacheItemPool, Pool};
+use cache_pool::Pool;
 use cache_store::{ManualClock, Result, Store};
 use doctrine_compat::CacheProvider;
 use session_bridge::{CacheSessionHandler, SessionHandler, SessionOptions};
-use simple_cache::{Cache, SimpleCache};
+use simple_cache::Cache;
 
 use crate::store::StoreFactory;
 
@@ -48,11 +48,11 @@ pub trait SessionFactory: Send + Sync {
 /// Which abstraction a [`SessionsOver`] factory puts between the handler and the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Adapter {
-    /// [`CacheSessionHandler::over_pool`] over a PSR-6 [`Pool`].
+    /// [`CacheSessionHandler`] over a PSR-6 [`Pool`].
     Pool,
-    /// [`CacheSessionHandler::over_simple_cache`] over a PSR-16 [`Cache`].
+    /// [`CacheSessionHandler`] over a PSR-16 [`Cache`].
     SimpleCache,
-    /// [`CacheSessionHandler::over_doctrine`] over a Doctrine [`CacheProvider`].
+    /// [`CacheSessionHandler`] over a Doctrine [`CacheProvider`].
     Doctrine,
 }
 
@@ -86,15 +86,15 @@ impl<F: StoreFactory> SessionFactory for SessionsOver<F> {
     ) -> Result<Arc<dyn SessionHandler>> {
         let store: Arc<dyn Store> = self.stores.create(namespace).await?;
         Ok(match self.adapter {
-            Adapter::Pool => {
-                let pool: Arc<dyn CacheItemPool> = Arc::new(Pool::new(store));
-                Arc::new(CacheSessionHandler::over_pool(pool, options))
-            }
-            Adapter::SimpleCache => {
-                let cache: Arc<dyn SimpleCache> = Arc::new(Cache::new(store));
-                Arc::new(CacheSessionHandler::over_simple_cache(cache, options))
-            }
-            Adapter::Doctrine => Arc::new(CacheSessionHandler::over_doctrine(
+            Adapter::Pool => Arc::new(CacheSessionHandler::new(
+                Arc::new(Pool::new(store)),
+                options,
+            )),
+            Adapter::SimpleCache => Arc::new(CacheSessionHandler::new(
+                Arc::new(Cache::new(store)),
+                options,
+            )),
+            Adapter::Doctrine => Arc::new(CacheSessionHandler::new(
                 Arc::new(CacheProvider::new(store).with_namespace("sessions")),
                 options,
             )),

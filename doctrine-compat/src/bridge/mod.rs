@@ -17,11 +17,11 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use cache_pool::{CacheItemPool, Pool};
+//! use cache_pool::{Pool, PoolValues};
 //! use cache_store::moka::MokaStore;
 //! use doctrine_compat::bridge;
 //!
-//! let pool: Arc<dyn CacheItemPool> = Arc::new(Pool::new(MokaStore::builder().build()?));
+//! let pool: Arc<dyn PoolValues> = Arc::new(Pool::new(MokaStore::builder().build()?));
 //! let doctrine = bridge::doctrine_over_pool(Arc::clone(&pool));
 //! assert!(Arc::ptr_eq(&bridge::pool_over_doctrine(doctrine), &pool));
 //! # Ok::<(), cache_store::Error>(())
@@ -32,7 +32,7 @@ mod store_over_doctrine;
 use std::any::Any;
 use std::sync::Arc;
 
-use cache_pool::{CacheItemPool, Pool};
+use cache_pool::{Pool, PoolValues};
 
 pub use store_over_doctrine::StoreOverDoctrine;
 
@@ -43,11 +43,11 @@ use crate::traits::DoctrineCache;
 pub type DoctrineBackedPool = Pool<StoreOverDoctrine>;
 
 /// A Doctrine cache over a shared PSR-6 pool.
-pub type PoolBackedDoctrine = DoctrineProvider<Arc<dyn CacheItemPool>>;
+pub type PoolBackedDoctrine = DoctrineProvider<Arc<dyn PoolValues>>;
 
 /// Doctrine over `pool` (empty Doctrine namespace); if `pool` is itself a bridge over a
 /// Doctrine cache, that cache.
-pub fn doctrine_over_pool(pool: Arc<dyn CacheItemPool>) -> Arc<dyn DoctrineCache> {
+pub fn doctrine_over_pool(pool: Arc<dyn PoolValues>) -> Arc<dyn DoctrineCache> {
     let any: Arc<dyn Any + Send + Sync> = Arc::clone(&pool) as Arc<dyn Any + Send + Sync>;
     match any.downcast::<DoctrineBackedPool>() {
         Ok(bridge) => Arc::clone(bridge.store().inner()),
@@ -57,7 +57,7 @@ pub fn doctrine_over_pool(pool: Arc<dyn CacheItemPool>) -> Arc<dyn DoctrineCache
 
 /// PSR-6 over `cache`; if `cache` is a Doctrine provider over a pool with the empty
 /// namespace, that pool.
-pub fn pool_over_doctrine(cache: Arc<dyn DoctrineCache>) -> Arc<dyn CacheItemPool> {
+pub fn pool_over_doctrine(cache: Arc<dyn DoctrineCache>) -> Arc<dyn PoolValues> {
     let any: Arc<dyn Any + Send + Sync> = Arc::clone(&cache) as Arc<dyn Any + Send + Sync>;
     if let Some(bridge) = any.downcast_ref::<PoolBackedDoctrine>()
         && bridge.namespace().is_empty()

@@ -14,9 +14,8 @@ use crate::traits::DoctrineCache;
 /// A [`Store`] whose storage is a [`DoctrineCache`], what lets
 /// [`DoctrineBackedPool`](super::DoctrineBackedPool) give full PSR-6 semantics over Doctrine.
 /// Keys go to Doctrine unchanged (every PSR-6 key is a Doctrine id). [`add`](Store::add) and
-/// [`touch`](Store::touch) go to the cache's own [`Cache::add`](crate::Cache::add) and
-/// [`Cache::touch`](crate::Cache::touch) (which Doctrine lacks; a cache that does not provide
-/// them answers [`ErrorKind::Unsupported`]).
+/// [`touch`](Store::touch), which Doctrine has no word for, answer
+/// [`ErrorKind::Unsupported`].
 #[derive(Debug)]
 pub struct StoreOverDoctrine {
     cache: Arc<dyn DoctrineCache>,
@@ -93,23 +92,17 @@ impl Store for StoreOverDoctrine {
         self.cache.contains(key.as_str()).await
     }
 
+    /// Doctrine has no atomic add, and emulating one with a read and a write would let two
+    /// callers both win: refused.
     async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
-        match self.life_time(expiration) {
-            Some(life_time) => self.cache.add(key.as_str(), value, life_time).await,
-            // Born expired: nothing is written, and the answer is whether the key was free.
-            None => Ok(!self.cache.contains(key.as_str()).await?),
-        }
+        let _ = (key, value, expiration);
+        Err(unsupported("an atomic add"))
     }
 
+    /// Doctrine cannot change a lifetime without rewriting the data: refused.
     async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool> {
-        match self.life_time(expiration) {
-            Some(life_time) => self.cache.touch(key.as_str(), life_time).await,
-            None => {
-                let was_live = self.cache.contains(key.as_str()).await?;
-                self.cache.delete(key.as_str()).await?;
-                Ok(was_live)
-            }
-        }
+        let _ = (key, expiration);
+        Err(unsupported("a touch"))
     }
 
     async fn clear(&self) -> Result<()> {
@@ -163,4 +156,11 @@ impl StoreOverDoctrine {
         run.clear();
         Ok(())
     }
+}
+
+fn unsupported(what: &str) -> cache_store::Error {
+    cache_store::Error::new(
+        cache_store::ErrorKind::Unsupported,
+        format!("a store over a Doctrine cache has no {what}: Doctrine has no such operation"),
+    )
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_pool::{CacheItem, CacheItemPool, Pool};
+use cache_pool::{CacheItem, Pool, PoolValues};
 use cache_store::{Clock, Expiration, Result, Store};
 
 use crate::Fetched;
@@ -32,7 +32,7 @@ use layout::StoredVersion;
 pub type CacheProvider<S> = DoctrineProvider<Pool<S>>;
 
 /// Doctrine's `CacheProvider` logic (namespaces, namespace versions, multi operations) over
-/// any [`CacheItemPool`], storing exactly what PHP's doctrine/cache 2.x stores through a PSR-6
+/// any PSR-6 pool (its [`PoolValues`]), storing exactly what PHP's doctrine/cache 2.x stores through a PSR-6
 /// pool, so a Rust and a PHP process can share a namespace:
 ///
 /// - an id is stored under `rawurlencode("<namespace>[<id>][<version>]")`, for example
@@ -66,7 +66,7 @@ pub type CacheProvider<S> = DoctrineProvider<Pool<S>>;
 /// namespace: every Doctrine namespace and version kept there, and nothing outside it. It
 /// never flushes a shared server or database. As in Doctrine, the instance keeps its memoized
 /// version.
-pub struct DoctrineProvider<P: CacheItemPool> {
+pub struct DoctrineProvider<P: PoolValues> {
     pool: P,
     namespace: String,
     version: Mutex<Option<u64>>,
@@ -77,9 +77,32 @@ impl<S: Store + 'static> DoctrineProvider<Pool<S>> {
     pub fn new(store: S) -> Self {
         DoctrineProvider::over_pool(Pool::new(store))
     }
+
+    /// Stores `data` under `id` for `life_time` only if `id` has no entry, atomically: of
+    /// many concurrent `add`s of one absent id exactly one returns `true`. Not part of
+    /// Doctrine (so not on its [`Cache`]): sessions and locks need it, and the store gives it.
+    ///
+    /// # Errors
+    ///
+    /// A backend failure.
+    pub async fn add(&self, id: &str, data: Bytes, life_time: Duration) -> Result<bool> {
+        let key = self.key(id).await?;
+        self.pool.add_item(item(&key, data, life_time)?).await
+    }
+
+    /// Gives the entry of `id` a new `life_time` ([`Duration::ZERO`]: forever) without
+    /// rewriting its data, and says whether there was one. Not part of Doctrine.
+    ///
+    /// # Errors
+    ///
+    /// A backend failure.
+    pub async fn touch(&self, id: &str, life_time: Duration) -> Result<bool> {
+        let key = self.key(id).await?;
+        self.pool.touch_item(&key, expiration(life_time)).await
+    }
 }
 
-impl<P: CacheItemPool> DoctrineProvider<P> {
+impl<P: PoolValues> DoctrineProvider<P> {
     /// A provider over `pool`, in the empty Doctrine namespace (PHP's `DoctrineProvider`).
     pub fn over_pool(pool: P) -> Self {
         DoctrineProvider {
@@ -186,7 +209,7 @@ fn item(key: &str, data: Bytes, life_time: Duration) -> Result<CacheItem> {
 }
 
 #[async_trait]
-impl<P: CacheItemPool> Cache for DoctrineProvider<P> {
+impl<P: PoolValues> Cache for DoctrineProvider<P> {
     async fn fetch(&self, id: &str) -> Result<Option<Bytes>> {
         self.pool.get_value(&self.key(id).await?).await
     }
@@ -204,16 +227,6 @@ impl<P: CacheItemPool> Cache for DoctrineProvider<P> {
         self.pool.delete_item(&self.key(id).await?).await
     }
 
-    async fn add(&self, id: &str, data: Bytes, life_time: Duration) -> Result<bool> {
-        let key = self.key(id).await?;
-        self.pool.add_item(item(&key, data, life_time)?).await
-    }
-
-    async fn touch(&self, id: &str, life_time: Duration) -> Result<bool> {
-        let key = self.key(id).await?;
-        self.pool.touch_item(&key, expiration(life_time)).await
-    }
-
     async fn stats(&self) -> Result<Option<CacheStats>> {
         Ok(self.pool.stats().await?.map(CacheStats::from))
     }
@@ -224,7 +237,7 @@ impl<P: CacheItemPool> Cache for DoctrineProvider<P> {
 }
 
 #[async_trait]
-impl<P: CacheItemPool> ClearableCache for DoctrineProvider<P> {
+impl<P: PoolValues> ClearableCache for DoctrineProvider<P> {
     async fn delete_all(&self) -> Result<()> {
         let version = self.version().await?;
         let next = layout::next_version(version).unwrap_or_else(|| {
@@ -244,14 +257,14 @@ impl<P: CacheItemPool> ClearableCache for DoctrineProvider<P> {
 }
 
 #[async_trait]
-impl<P: CacheItemPool> FlushableCache for DoctrineProvider<P> {
+impl<P: PoolValues> FlushableCache for DoctrineProvider<P> {
     async fn flush_all(&self) -> Result<()> {
         self.pool.clear().await
     }
 }
 
 #[async_trait]
-impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
+impl<P: PoolValues> MultiOperationCache for DoctrineProvider<P> {
     async fn fetch_multiple<'a>(&self, ids: &[&'a str]) -> Result<Fetched<'a>> {
         if ids.is_empty() {
             return Ok(Fetched::default());
@@ -292,7 +305,7 @@ impl<P: CacheItemPool> MultiOperationCache for DoctrineProvider<P> {
     }
 }
 
-impl<P: CacheItemPool> fmt::Debug for DoctrineProvider<P> {
+impl<P: PoolValues> fmt::Debug for DoctrineProvider<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DoctrineProvider")
             .field("namespace", &self.namespace)

@@ -69,15 +69,15 @@ pub async fn session_handler(
     let store = cache_store::open(url).await?;
     let options = SessionOptions::new().with_prefix("session-app.")?;
     Ok(match adapter {
-        Adapter::Pool => Arc::new(CacheSessionHandler::over_pool(
+        Adapter::Pool => Arc::new(CacheSessionHandler::new(
             Arc::new(Pool::new(store)),
             options,
         )),
-        Adapter::SimpleCache => Arc::new(CacheSessionHandler::over_simple_cache(
+        Adapter::SimpleCache => Arc::new(CacheSessionHandler::new(
             Arc::new(Cache::new(store)),
             options,
         )),
-        Adapter::Doctrine => Arc::new(CacheSessionHandler::over_doctrine(
+        Adapter::Doctrine => Arc::new(CacheSessionHandler::new(
             Arc::new(CacheProvider::new(store).with_namespace("session-app")),
             options,
         )),

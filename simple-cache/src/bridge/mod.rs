@@ -1,7 +1,7 @@
 //! Bridges between PSR-16 and PSR-6, both ways, that unwrap instead of stacking.
 //!
-//! - [`simple_cache_over_pool`]: a [`crate::SimpleCache`] over any
-//!   [`cache_pool::CacheItemPool`] (Symfony's `Psr16Cache`).
+//! - [`simple_cache_over_pool`]: a [`crate::SimpleCache`] over any PSR-6 pool
+//!   ([`cache_pool::PoolValues`]; Symfony's `Psr16Cache`).
 //! - [`pool_over_simple_cache`]: a `CacheItemPool` over any `SimpleCache` (Symfony's
 //!   `Psr16Adapter`): the whole of [`cache_pool::Pool`], deferred queue and stampede
 //!   protection included, over a store adapter.
@@ -27,7 +27,7 @@ mod store_over_cache;
 use std::any::Any;
 use std::sync::Arc;
 
-use cache_pool::{CacheItemPool, Pool};
+use cache_pool::{Pool, PoolValues};
 
 pub use pool_backed::PoolBackedCache;
 pub use store_over_cache::StoreOverSimpleCache;
@@ -38,7 +38,7 @@ use crate::traits::SimpleCache;
 pub type CacheBackedPool = Pool<StoreOverSimpleCache>;
 
 /// PSR-16 over `pool`; if `pool` is itself a bridge over a PSR-16 cache, that cache.
-pub fn simple_cache_over_pool(pool: Arc<dyn CacheItemPool>) -> Arc<dyn SimpleCache> {
+pub fn simple_cache_over_pool(pool: Arc<dyn PoolValues>) -> Arc<dyn SimpleCache> {
     let any: Arc<dyn Any + Send + Sync> = Arc::clone(&pool) as Arc<dyn Any + Send + Sync>;
     match any.downcast::<CacheBackedPool>() {
         Ok(bridge) => Arc::clone(bridge.store().inner()),
@@ -47,7 +47,7 @@ pub fn simple_cache_over_pool(pool: Arc<dyn CacheItemPool>) -> Arc<dyn SimpleCac
 }
 
 /// PSR-6 over `cache`; if `cache` is itself a bridge over a PSR-6 pool, that pool.
-pub fn pool_over_simple_cache(cache: Arc<dyn SimpleCache>) -> Arc<dyn CacheItemPool> {
+pub fn pool_over_simple_cache(cache: Arc<dyn SimpleCache>) -> Arc<dyn PoolValues> {
     let any: Arc<dyn Any + Send + Sync> = Arc::clone(&cache) as Arc<dyn Any + Send + Sync>;
     match any.downcast::<PoolBackedCache>() {
         Ok(bridge) => Arc::clone(bridge.pool()),

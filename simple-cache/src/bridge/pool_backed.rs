@@ -4,30 +4,30 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_pool::{CacheItem, CacheItemPool};
+use cache_pool::{CacheItem, PoolValues};
 use cache_store::{Clock, Expiration, Result};
 
 use crate::traits::SimpleCache;
 
-/// A [`SimpleCache`] backed by any [`CacheItemPool`], keeping PSR-16's semantics: `set` writes
+/// A [`SimpleCache`] backed by any PSR-6 pool (its [`PoolValues`]), keeping PSR-16's semantics: `set` writes
 /// without reading first (one round trip), the multiple calls are one pool batch each, and
 /// `get_multiple` returns plain values (never Symfony's leaked metadata wrapper).
 /// Build it with [`simple_cache_over_pool`](super::simple_cache_over_pool), which unwraps
 /// bridges instead of stacking them.
 #[derive(Debug)]
 pub struct PoolBackedCache {
-    pool: Arc<dyn CacheItemPool>,
+    pool: Arc<dyn PoolValues>,
 }
 
 impl PoolBackedCache {
     /// PSR-16 over `pool` (without the unwrapping of
     /// [`simple_cache_over_pool`](super::simple_cache_over_pool)).
-    pub fn new(pool: Arc<dyn CacheItemPool>) -> Self {
+    pub fn new(pool: Arc<dyn PoolValues>) -> Self {
         PoolBackedCache { pool }
     }
 
     /// The pool underneath.
-    pub fn pool(&self) -> &Arc<dyn CacheItemPool> {
+    pub fn pool(&self) -> &Arc<dyn PoolValues> {
         &self.pool
     }
 }
@@ -50,14 +50,6 @@ impl SimpleCache for PoolBackedCache {
 
     async fn delete(&self, key: &str) -> Result<()> {
         self.pool.delete_item(key).await
-    }
-
-    async fn add(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<bool> {
-        self.pool.add_item(item(key, value, ttl)?).await
-    }
-
-    async fn touch(&self, key: &str, ttl: Expiration) -> Result<bool> {
-        self.pool.touch_item(key, ttl).await
     }
 
     async fn clear(&self) -> Result<()> {

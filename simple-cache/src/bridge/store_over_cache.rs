@@ -11,9 +11,9 @@ use crate::traits::SimpleCache;
 
 /// A [`Store`] whose storage is a [`SimpleCache`]: what lets
 /// [`CacheBackedPool`](super::CacheBackedPool) give full PSR-6 semantics over any PSR-16
-/// cache. [`add`](Store::add) and [`touch`](Store::touch) go to the cache's own
-/// [`SimpleCache::add`] and [`SimpleCache::touch`] (which PSR-16 lacks; a cache that does not
-/// provide them answers [`ErrorKind::Unsupported`]).
+/// cache. [`add`](Store::add) and [`touch`](Store::touch), which PSR-16 has no word for,
+/// answer [`ErrorKind::Unsupported`]: so a pool over it has no `add_item`, and sessions go on
+/// the PSR-16 cache directly.
 #[derive(Debug)]
 pub struct StoreOverSimpleCache {
     cache: Arc<dyn SimpleCache>,
@@ -106,12 +106,17 @@ impl Store for StoreOverSimpleCache {
         self.cache.has(key.as_str()).await
     }
 
+    /// PSR-16 has no atomic add, and emulating one with a read and a write would let two
+    /// callers both win: refused.
     async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
-        self.cache.add(key.as_str(), value, expiration).await
+        let _ = (key, value, expiration);
+        Err(unsupported("an atomic add"))
     }
 
+    /// PSR-16 cannot change a lifetime without rewriting the value: refused.
     async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool> {
-        self.cache.touch(key.as_str(), expiration).await
+        let _ = (key, expiration);
+        Err(unsupported("a touch"))
     }
 
     async fn clear(&self) -> Result<()> {
@@ -129,4 +134,11 @@ impl Store for StoreOverSimpleCache {
     fn clock(&self) -> Arc<dyn Clock> {
         self.cache.clock()
     }
+}
+
+fn unsupported(what: &str) -> cache_store::Error {
+    cache_store::Error::new(
+        cache_store::ErrorKind::Unsupported,
+        format!("a store over a PSR-16 cache has no {what}: PSR-16 has no such operation"),
+    )
 }
