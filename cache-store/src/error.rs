@@ -182,6 +182,21 @@ impl std::error::Error for Error {
     }
 }
 
+/// A memcached client failure in this crate's terms: unavailable or timed out, its message,
+/// cause and retryability kept.
+#[cfg(feature = "memcached")]
+impl From<memcached_meta::Error> for Error {
+    fn from(err: memcached_meta::Error) -> Self {
+        let kind = match err.kind() {
+            memcached_meta::ErrorKind::Timeout => ErrorKind::Timeout,
+            _ => ErrorKind::Unavailable,
+        };
+        Error::new(kind, err.message().to_owned())
+            .with_retryable(err.is_retryable())
+            .with_source(err)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

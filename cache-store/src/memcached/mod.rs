@@ -1,13 +1,14 @@
 //! The memcached backend: one or many servers, an async multiplexed meta-protocol client of
 //! its own, safe keys, correct long TTLs, and an O(1) versioned `clear`.
 //!
-//! # Why its own client
+//! # Its client
 //!
 //! The `memcache` crate's classic client is synchronous, and its async `exp` client sends a
 //! multi-key get as one command per key, rejects empty values (so an empty value cannot
 //! round-trip) and does not multiplex (the numbers are in the workspace's
-//! `benches/README.md`). This backend speaks the meta protocol over tokio itself: one multiplexed
-//! connection per server, every batch one pipelined write per server.
+//! `benches/README.md`). This backend speaks the meta protocol through the workspace's own
+//! [`memcached_meta`] client: one multiplexed connection per server, every batch one
+//! pipelined write per server.
 //!
 //! # Keys
 //!
@@ -68,11 +69,7 @@
 //! # }
 //! ```
 
-mod connection;
-mod protocol;
-mod routing;
 mod store;
-mod watchdog;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -82,7 +79,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use connection::ServerConnection;
+use memcached_meta::{Connection, Reply, protocol};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::{Key, validate_namespace};
@@ -278,7 +275,27 @@ fn owner(shared: &Shared, key: &[u8]) -> usize {
     if shared.servers.len() == 1 {
         return 0;
     }
-    routing::owner(shared.servers.iter().map(ServerConnection::address), key)
+    memcached_meta::owner(shared.servers.iter().map(ServerConnection::address), key)
+}
+
+/// One server's connection ([`memcached_meta::Connection`]), answering in this crate's
+/// errors.
+struct ServerConnection(Connection);
+
+impl ServerConnection {
+    fn new(address: String, connect_timeout: Duration, request_timeout: Duration) -> Self {
+        ServerConnection(Connection::new(address, connect_timeout, request_timeout))
+    }
+
+    fn address(&self) -> &str {
+        self.0.address()
+    }
+
+    /// `payload`'s pipelined commands, and their `replies` replies, in one round trip.
+    #[inline]
+    async fn call(&self, payload: &[u8], replies: usize) -> Result<Vec<Reply>> {
+        self.0.call(payload, replies).await.map_err(Error::from)
+    }
 }
 
 /// What the token's key adds to the namespace prefix.

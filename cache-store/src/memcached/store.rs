@@ -11,11 +11,11 @@ use futures_util::future::join_all;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::MemcachedStore;
-use super::protocol::{self, Reply, SetMode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Deadline, Expiration};
 use crate::key::Key;
 use crate::store::{Entry, FailedEntries, Stats, Store};
+use memcached_meta::protocol::{self, Reply, SetMode};
 
 /// memcached reads an exptime above 30 days as an absolute Unix time.
 const MAX_RELATIVE_EXPTIME: u64 = 30 * 24 * 60 * 60;
@@ -334,7 +334,7 @@ impl MemcachedStore {
         ))
     }
 
-    fn is_live(flags: super::protocol::Flags, token: Option<u32>) -> bool {
+    fn is_live(flags: protocol::Flags, token: Option<u32>) -> bool {
         token.is_some() && flags.client == token
     }
 

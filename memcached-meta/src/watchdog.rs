@@ -21,17 +21,17 @@ use std::time::{Duration, Instant};
 const MIN_TICK: Duration = Duration::from_millis(5);
 
 /// What a connection shares with the watchdog.
-pub(super) struct Watch {
+pub(crate) struct Watch {
     /// The number of the request the leader waits for; 0 for none (numbers start at 1).
-    pub(super) awaiting: AtomicU64,
+    pub(crate) awaiting: AtomicU64,
     /// Set, before the socket is shut down, when a request waited too long: the leader then
     /// reports a timeout rather than a closed connection.
-    pub(super) expired: AtomicBool,
+    pub(crate) expired: AtomicBool,
     /// Set when the connection's reading ended (it failed or closed): the watchdog forgets
     /// it. Not the connection's "broken" flag: a connection broken by an interrupted write
     /// stops taking requests but may still have callers waiting for replies, which the
     /// watchdog must keep timing.
-    pub(super) ended: AtomicBool,
+    pub(crate) ended: AtomicBool,
     timeout: Duration,
     /// A second handle on the connection's socket, to shut it down from this thread.
     socket: socket2::Socket,
@@ -40,7 +40,7 @@ pub(super) struct Watch {
 impl Watch {
     /// Watches the connection whose socket `socket` is (a duplicate of the connection's own
     /// handle), with `timeout` per request.
-    pub(super) fn start(socket: socket2::Socket, timeout: Duration) -> std::io::Result<Arc<Watch>> {
+    pub(crate) fn start(socket: socket2::Socket, timeout: Duration) -> std::io::Result<Arc<Watch>> {
         let watch = Arc::new(Watch {
             awaiting: AtomicU64::new(0),
             expired: AtomicBool::new(false),
@@ -53,7 +53,7 @@ impl Watch {
     }
 
     /// Shuts the connection's socket down, which ends its pending reads and writes.
-    pub(super) fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         // A socket the server already closed has nothing left to wake.
         let _ = self.socket.shutdown(std::net::Shutdown::Both);
     }

@@ -3,7 +3,7 @@
 
 /// The index of the server that owns `key`: the one whose `(address, key)` hash is highest.
 /// The hash is fixed (FNV-1a mixed by splitmix64), so every process agrees on the owner.
-pub(super) fn owner<'a>(addresses: impl IntoIterator<Item = &'a str>, key: &[u8]) -> usize {
+pub fn owner<'a>(addresses: impl IntoIterator<Item = &'a str>, key: &[u8]) -> usize {
     addresses
         .into_iter()
         .enumerate()

@@ -15,7 +15,7 @@
 //! dropped half-way (cancelled, or timed out by the user) leaves the next leader to carry
 //! on. A connection that fails is dropped, and the next call dials a new one.
 //!
-//! The request timeout is kept by the process's watchdog thread ([`super::watchdog`]): the
+//! The request timeout is kept by the process's watchdog thread (`watchdog.rs`): the
 //! leader publishes which request it waits for (requests are numbered, so no clock is read
 //! per call), and when the same request has waited longer than the timeout the watchdog
 //! shuts the socket down, after which the leader fails every waiting request with a timeout.
@@ -32,9 +32,9 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Mutex, MutexGuard, oneshot};
 
-use super::protocol::{self, Reply};
-use super::watchdog::Watch;
 use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::{self, Reply};
+use crate::watchdog::Watch;
 
 type Respond = oneshot::Sender<Result<Vec<Reply>>>;
 
@@ -80,8 +80,25 @@ struct Live {
     watch: Arc<Watch>,
 }
 
-/// The connection to one server, dialed on first use and again after a failure.
-pub(super) struct ServerConnection {
+/// The connection to one server, dialed on first use and again after a failure, shared by
+/// every caller: each call is one pipelined request and its replies, in one round trip.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use memcached_meta::{Connection, Reply, protocol};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), memcached_meta::Error> {
+/// let server = Connection::new("127.0.0.1:11211", Duration::from_secs(1), Duration::from_secs(1));
+/// let mut request = Vec::new();
+/// protocol::meta_set(&mut request, b"greeting", b"hello", 0, 60, protocol::SetMode::Set);
+/// protocol::meta_get(&mut request, b"greeting", true, false, None);
+/// let replies = server.call(&request, 2).await?;
+/// assert!(matches!(&replies[1], Reply::Value { data, .. } if &data[..] == b"hello"));
+/// # Ok(())
+/// # }
+/// ```
+pub struct Connection {
     address: String,
     connect_timeout: Duration,
     request_timeout: Duration,
@@ -124,14 +141,27 @@ impl Live {
     }
 }
 
-impl ServerConnection {
-    pub(super) fn new(
-        address: String,
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("address", &self.address)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// The connection to the server at `address` (`host:port`), dialed on the first call
+    /// within `connect_timeout`; a request without its replies after `request_timeout` fails
+    /// (the connection is then dropped and dialed again by the next call).
+    pub fn new(
+        address: impl Into<String>,
         connect_timeout: Duration,
         request_timeout: Duration,
     ) -> Self {
-        ServerConnection {
-            address,
+        Connection {
+            address: address.into(),
             connect_timeout,
             request_timeout,
             live: std::sync::Mutex::new(None),
@@ -139,14 +169,21 @@ impl ServerConnection {
         }
     }
 
-    pub(super) fn address(&self) -> &str {
+    /// The server's address, as given.
+    pub fn address(&self) -> &str {
         &self.address
     }
 
     /// Sends `payload` (pipelined commands) and waits for `replies` replies, in one round
     /// trip, within the request timeout. A classic `get` counts as one reply: its `VALUE`
     /// items come back followed by the `END` that is counted.
-    pub(super) async fn call(&self, payload: &[u8], replies: usize) -> Result<Vec<Reply>> {
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unavailable`] when the server cannot be reached or the connection
+    /// breaks (retryable), or sends something that is not memcached protocol (not
+    /// retryable); [`ErrorKind::Timeout`] past the connect or request timeout.
+    pub async fn call(&self, payload: &[u8], replies: usize) -> Result<Vec<Reply>> {
         if replies == 0 {
             return Ok(Vec::new());
         }

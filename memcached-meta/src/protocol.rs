@@ -1,9 +1,11 @@
-//! The memcached meta protocol: encoding the commands this backend sends and parsing the
-//! replies. Pure functions, no I/O.
+//! The memcached meta protocol: encoding commands into a request buffer and parsing replies.
+//! Pure functions, no I/O: build a request with these, then send it with
+//! [`Connection::call`](crate::Connection::call).
 //!
-//! Every key is sent as its base64 text (the same text in meta commands and in the classic
-//! multi-key `get`, so both address the same item), so no key byte (space, CR LF, NUL,
-//! control bytes) ever reaches the text protocol raw.
+//! Every key is written as its base64 text (the same text in meta commands and in the
+//! classic multi-key `get`, so both address the same item), so no key byte (space, CR LF,
+//! NUL, control bytes) ever reaches the text protocol raw. A key is at most 186 bytes, so
+//! that its base64 text fits memcached's 250-byte limit; hash longer keys first.
 
 use std::ops::Range;
 
@@ -11,11 +13,19 @@ use bytes::{Buf, Bytes, BytesMut};
 
 /// One reply line (and value, for `VA`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Reply {
+pub enum Reply {
     /// `VA <len> <flags>`: a value.
-    Value { data: Bytes, flags: Flags },
+    Value {
+        /// The value's bytes.
+        data: Bytes,
+        /// The return flags asked for.
+        flags: Flags,
+    },
     /// `HD <flags>`: success without a value.
-    Done { flags: Flags },
+    Done {
+        /// The return flags asked for.
+        flags: Flags,
+    },
     /// `EN`: miss.
     Miss,
     /// `NS`: not stored (an `add` of an existing key).
@@ -24,24 +34,34 @@ pub(super) enum Reply {
     Exists,
     /// `NF`: not found (delete or touch of a missing key).
     NotFound,
-    /// `SERVER_ERROR …`, `CLIENT_ERROR …` or `ERROR`.
+    /// `SERVER_ERROR …`, `CLIENT_ERROR …` or `ERROR`, the line as the server sent it.
     Error(String),
-    /// `VALUE <key> <flags> <len> [<cas>]` of a classic `get`: one hit (the key is the base64
-    /// text that was sent).
-    Item { key: Bytes, flags: u32, data: Bytes },
+    /// `VALUE <key> <flags> <len> [<cas>]` of a classic `get`: one hit.
+    Item {
+        /// The key as it was sent (its base64 text).
+        key: Bytes,
+        /// The client flags.
+        flags: u32,
+        /// The value's bytes.
+        data: Bytes,
+    },
     /// `END`: the end of a classic `get` reply.
     End,
 }
 
-/// The return flags this backend asks for: client flags (`f`) and CAS (`c`).
+/// The return flags this client asks for: client flags (`f`) and CAS (`c`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Flags {
-    pub(super) client: Option<u32>,
-    pub(super) cas: Option<u64>,
+pub struct Flags {
+    /// The client flags (`f`), when asked for and present.
+    pub client: Option<u32>,
+    /// The CAS value (`c`), when asked for.
+    pub cas: Option<u64>,
 }
 
-/// Appends `mg <key> f [v] [c] [T<ttl>]`.
-pub(super) fn meta_get(out: &mut Vec<u8>, key: &[u8], value: bool, cas: bool, ttl: Option<i64>) {
+/// Appends `mg <key> f [v] [c] [T<ttl>]`: one reply, [`Reply::Value`] (with `value`),
+/// [`Reply::Done`] or [`Reply::Miss`]; with `ttl`, the item's lifetime is set too (a touch).
+#[inline]
+pub fn meta_get(out: &mut Vec<u8>, key: &[u8], value: bool, cas: bool, ttl: Option<i64>) {
     out.extend_from_slice(b"mg ");
     base64(out, key);
     out.extend_from_slice(b" f");
@@ -60,7 +80,7 @@ pub(super) fn meta_get(out: &mut Vec<u8>, key: &[u8], value: bool, cas: bool, tt
 
 /// How `ms` stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum SetMode {
+pub enum SetMode {
     /// Store whatever is there.
     Set,
     /// Store only if absent (`ME`).
@@ -70,14 +90,8 @@ pub(super) enum SetMode {
 }
 
 /// Appends `ms <key> <len> F<flags> T<ttl> [ME|C<cas>]` and the data.
-pub(super) fn meta_set(
-    out: &mut Vec<u8>,
-    key: &[u8],
-    data: &[u8],
-    flags: u32,
-    ttl: i64,
-    mode: SetMode,
-) {
+#[inline]
+pub fn meta_set(out: &mut Vec<u8>, key: &[u8], data: &[u8], flags: u32, ttl: i64, mode: SetMode) {
     out.extend_from_slice(b"ms ");
     base64(out, key);
     out.push(b' ');
@@ -99,8 +113,9 @@ pub(super) fn meta_set(
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends `md <key>`.
-pub(super) fn meta_delete(out: &mut Vec<u8>, key: &[u8]) {
+/// Appends `md <key>`: one reply, [`Reply::Done`] or [`Reply::NotFound`].
+#[inline]
+pub fn meta_delete(out: &mut Vec<u8>, key: &[u8]) {
     out.extend_from_slice(b"md ");
     base64(out, key);
     out.extend_from_slice(b"\r\n");
@@ -109,13 +124,15 @@ pub(super) fn meta_delete(out: &mut Vec<u8>, key: &[u8]) {
 /// Starts one classic `get k1 k2 …` for many keys: memcached serves that far more cheaply
 /// than one `mg` per key. Its reply is the hits' `VALUE` blocks, in the order the keys were
 /// asked (a key asked twice is answered twice), then `END`.
-pub(super) fn multi_get_start(out: &mut Vec<u8>) {
+#[inline]
+pub fn multi_get_start(out: &mut Vec<u8>) {
     out.extend_from_slice(b"get");
 }
 
 /// Appends one key to a multi-get, and returns where its text (what the `VALUE` reply names
 /// it by) lies in `out`.
-pub(super) fn multi_get_key(out: &mut Vec<u8>, key: &[u8]) -> Range<usize> {
+#[inline]
+pub fn multi_get_key(out: &mut Vec<u8>, key: &[u8]) -> Range<usize> {
     out.push(b' ');
     let start = out.len();
     base64(out, key);
@@ -123,7 +140,8 @@ pub(super) fn multi_get_key(out: &mut Vec<u8>, key: &[u8]) -> Range<usize> {
 }
 
 /// Ends a multi-get.
-pub(super) fn multi_get_end(out: &mut Vec<u8>) {
+#[inline]
+pub fn multi_get_end(out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
@@ -163,7 +181,7 @@ fn shown(line: &[u8]) -> String {
 /// # Errors
 ///
 /// A reply that is not memcached protocol (the connection is then unusable).
-pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<Reply>, String> {
+pub fn parse(buf: &mut BytesMut) -> Result<Option<Reply>, String> {
     let Some(end) = line_end(buf)? else {
         return Ok(None);
     };
