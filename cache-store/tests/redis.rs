@@ -7,6 +7,7 @@
 //! The URLs come from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_REDIS_CLUSTER_URLS` and
 //! `CACHE_TEST_REDIS_SERVER` (scripts/test-servers.sh sets them).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use cache_store::redis::RedisStore;
@@ -182,18 +183,14 @@ async fn open_takes_redis_urls() {
     store.clear().await.unwrap();
 }
 
-/// While the server is down, calls fail with retryable errors within the timeouts (no panic,
-/// no hang); once it is back, the same handle works again without being rebuilt.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_handle_survives_a_server_restart() {
-    let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
-        return;
-    };
-    let dir = std::env::temp_dir().join(unique_namespace("redis-restart"));
-    std::fs::create_dir_all(&dir).expect("a directory for the private server");
-    let mut server = PrivateServer::start(&binary, |port| {
-        let dir = dir.display().to_string();
-        [
+/// A redis-server of this test's own on a free loopback port (no persistence), with `extra`
+/// arguments, stopped when dropped; and its directory, for the test to remove.
+fn private_redis(binary: &str, name: &str, extra: &[&str]) -> (PrivateServer, PathBuf) {
+    let path = std::env::temp_dir().join(unique_namespace(name));
+    std::fs::create_dir_all(&path).expect("a directory for the private server");
+    let dir = path.display().to_string();
+    let server = PrivateServer::start(binary, |port| {
+        let mut args: Vec<String> = [
             "--port",
             &port.to_string(),
             "--bind",
@@ -204,8 +201,21 @@ async fn a_handle_survives_a_server_restart() {
             &dir,
         ]
         .map(String::from)
-        .to_vec()
+        .to_vec();
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        args
     });
+    (server, path)
+}
+
+/// While the server is down, calls fail with retryable errors within the timeouts (no panic,
+/// no hang); once it is back, the same handle works again without being rebuilt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_survives_a_server_restart() {
+    let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
+        return;
+    };
+    let (mut server, dir) = private_redis(&binary, "redis-restart", &[]);
     let store = RedisStore::builder(&format!("redis://127.0.0.1:{}/0", server.port()))
         .namespace("restart")
         .connect_timeout(Duration::from_millis(300))
@@ -337,27 +347,11 @@ async fn refused_writes_fail_only_their_own_entries() {
     let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
         return;
     };
-    let dir = std::env::temp_dir().join(unique_namespace("redis-oom"));
-    std::fs::create_dir_all(&dir).expect("a directory for the private server");
-    let server = PrivateServer::start(&binary, |port| {
-        let dir = dir.display().to_string();
-        [
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-            &dir,
-            "--maxmemory",
-            "1",
-            "--maxmemory-policy",
-            "noeviction",
-        ]
-        .map(String::from)
-        .to_vec()
-    });
+    let (server, dir) = private_redis(
+        &binary,
+        "redis-oom",
+        &["--maxmemory", "1", "--maxmemory-policy", "noeviction"],
+    );
     let store = RedisStore::builder(&format!("redis://127.0.0.1:{}/0", server.port()))
         .namespace("oom")
         .connect()
@@ -385,4 +379,6 @@ async fn refused_writes_fail_only_their_own_entries() {
         );
     }
     assert_eq!(store.get(key("a")).await.unwrap(), None);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }

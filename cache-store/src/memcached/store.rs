@@ -227,35 +227,10 @@ impl MemcachedStore {
         }
     }
 
-    /// Writes `known` back as the token if there is none (of racing writers, the first
-    /// wins), and returns the token in force.
-    async fn restore_token(&self, known: u32) -> Result<u32> {
+    /// Writes `token` under the token key (`Add`: only if the key is empty; `Set`: over
+    /// whatever is there) and reads back what the key holds then, in one round trip.
+    async fn write_token(&self, token: u32, mode: SetMode) -> Result<TokenRead> {
         let key = self.token_key();
-        let server = &self.shared.servers[self.token_server];
-        let mut payload = Vec::new();
-        protocol::meta_set(
-            &mut payload,
-            key,
-            known.to_string().as_bytes(),
-            known,
-            0,
-            SetMode::Add,
-        );
-        protocol::meta_get(&mut payload, key, false, false, None);
-        let replies = server.call(&payload, 2).await?;
-        self.token_in_force(replies.get(1), "restored").await
-    }
-
-    /// Overwrites a token key that holds no token with a new token. Entries written under
-    /// whatever was there before can never come back: their flags are not the new token.
-    async fn replace_corrupt_token(&self) -> Result<u32> {
-        let key = self.token_key();
-        let token = new_token(self.token.value.load(Ordering::Acquire));
-        tracing::warn!(
-            namespace = %self.namespace,
-            token,
-            "the memcached namespace token's key holds no token (damaged, or written by another program); replacing it, which empties the namespace"
-        );
         let mut payload = Vec::new();
         protocol::meta_set(
             &mut payload,
@@ -263,38 +238,54 @@ impl MemcachedStore {
             token.to_string().as_bytes(),
             token,
             0,
-            SetMode::Set,
+            mode,
         );
         protocol::meta_get(&mut payload, key, false, false, None);
         let replies = self.shared.servers[self.token_server]
             .call(&payload, 2)
             .await?;
-        written(replies.first())?;
-        match replies.get(1).map(token_of).transpose()? {
-            // Another replacer may have written its token meanwhile: the last one stands.
-            Some(TokenRead::Token(token)) => {
+        match replies.first() {
+            // An `Add` finding the key taken is an answer, not a failure.
+            Some(Reply::Done { .. } | Reply::NotStored) => {}
+            other => return Err(reply_error(other.unwrap_or(&Reply::Miss))),
+        }
+        replies.get(1).map_or(Ok(TokenRead::Absent), token_of)
+    }
+
+    /// Writes `known` back as the token if there is none (of racing writers, the first
+    /// wins), and returns the token in force.
+    async fn restore_token(&self, known: u32) -> Result<u32> {
+        match self.write_token(known, SetMode::Add).await? {
+            TokenRead::Token(token) => {
                 self.remember(token);
                 Ok(token)
             }
-            _ => Err(Error::new(
+            TokenRead::Corrupt => self.replace_corrupt_token().await,
+            TokenRead::Absent => Err(Error::new(
                 ErrorKind::Unavailable,
-                "the namespace token was damaged again while it was being replaced",
+                "the namespace token vanished while it was being restored",
             )),
         }
     }
 
-    /// The token a read-back `reply` shows after a write of it: remembered, or replaced if
-    /// the key holds something else.
-    async fn token_in_force(&self, reply: Option<&Reply>, what: &str) -> Result<u32> {
-        match reply.map(token_of).transpose()? {
-            Some(TokenRead::Token(token)) => {
+    /// Overwrites a token key that holds no token with a new token. Entries written under
+    /// whatever was there before can never come back: their flags are not the new token.
+    async fn replace_corrupt_token(&self) -> Result<u32> {
+        let token = new_token(self.token.value.load(Ordering::Acquire));
+        tracing::warn!(
+            namespace = %self.namespace,
+            token,
+            "the memcached namespace token's key holds no token (damaged, or written by another program); replacing it, which empties the namespace"
+        );
+        match self.write_token(token, SetMode::Set).await? {
+            // Another replacer may have written its token meanwhile: the last one stands.
+            TokenRead::Token(token) => {
                 self.remember(token);
                 Ok(token)
             }
-            Some(TokenRead::Corrupt) => self.replace_corrupt_token().await,
-            Some(TokenRead::Absent) | None => Err(Error::new(
+            TokenRead::Corrupt | TokenRead::Absent => Err(Error::new(
                 ErrorKind::Unavailable,
-                format!("the namespace token vanished while it was being {what}"),
+                "the namespace token was damaged again while it was being replaced",
             )),
         }
     }
