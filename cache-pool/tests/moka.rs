@@ -44,7 +44,7 @@ impl PoolFactory for Moka {
     }
 }
 
-cache_testkit::pool_suite!(Moka::new());
+cache_testkit::pool_suite!(Moka::new(), without: [damaged_bytes, foreign_data]);
 
 /// The same kit with the pool over `Arc<dyn Store>`, the run-time-chosen form (the kit's own
 /// adapter from a store factory).
@@ -52,5 +52,5 @@ mod dyn_store {
     use cache_testkit::moka::MokaFactory;
     use cache_testkit::over_store::PoolsOver;
 
-    cache_testkit::pool_suite!(PoolsOver(MokaFactory::with_manual_clock()));
+    cache_testkit::pool_suite!(PoolsOver(MokaFactory::with_manual_clock()), without: [foreign_data]);
 }

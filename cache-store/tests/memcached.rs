@@ -17,14 +17,16 @@ use cache_testkit::{PrivateServer, server_url, unique_namespace};
 mod one_server {
     use super::*;
     cache_testkit::backend_suites!(
-        if_configured: MemcachedFactory::from_env("CACHE_TEST_MEMCACHED_URL")
+        if_configured: MemcachedFactory::from_env("CACHE_TEST_MEMCACHED_URL"),
+        without: [clock, foreign_data]
     );
 }
 
 mod two_servers {
     use super::*;
     cache_testkit::backend_suites!(
-        if_configured: MemcachedFactory::from_env("CACHE_TEST_MEMCACHED_URLS")
+        if_configured: MemcachedFactory::from_env("CACHE_TEST_MEMCACHED_URLS"),
+        without: [clock, foreign_data]
     );
 }
 
@@ -34,7 +36,8 @@ mod token_refresh {
     use super::*;
     cache_testkit::backend_suites!(
         if_configured: MemcachedFactory::from_env("CACHE_TEST_MEMCACHED_URLS")
-            .map(|f| f.with_token_refresh(Duration::from_secs(3600)))
+            .map(|f| f.with_token_refresh(Duration::from_secs(3600))),
+        without: [clock, foreign_data]
     );
 }
 

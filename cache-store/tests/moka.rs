@@ -4,14 +4,14 @@ use cache_store::moka::MokaStore;
 use cache_store::{Expiration, Key, ManualClock, Store};
 use cache_testkit::moka::MokaFactory;
 
-cache_testkit::store_suite!(MokaFactory::with_manual_clock());
+cache_testkit::store_suite!(MokaFactory::with_manual_clock(), without: [foreign_data]);
 
 /// The same kit through moka's timers: the wall clock, where moka itself frees expired
 /// entries (only cases that need no clock movement run).
 mod wall_clock {
     use super::*;
 
-    cache_testkit::store_suite!(MokaFactory::with_wall_clock());
+    cache_testkit::store_suite!(MokaFactory::with_wall_clock(), without: [clock, foreign_data]);
 }
 
 /// The store's default lifetime applies to `Expiration::Default`, and only to it.

@@ -17,13 +17,17 @@ use cache_testkit::{PrivateServer, server_url, unique_namespace};
 
 mod standalone {
     use super::*;
-    cache_testkit::backend_suites!(if_configured: RedisFactory::from_env("CACHE_TEST_REDIS_URL"));
+    cache_testkit::backend_suites!(
+        if_configured: RedisFactory::from_env("CACHE_TEST_REDIS_URL"),
+        without: [clock]
+    );
 }
 
 mod cluster {
     use super::*;
     cache_testkit::backend_suites!(
-        if_configured: RedisFactory::from_env("CACHE_TEST_REDIS_CLUSTER_URLS")
+        if_configured: RedisFactory::from_env("CACHE_TEST_REDIS_CLUSTER_URLS"),
+        without: [clock]
     );
 }
 

@@ -47,22 +47,6 @@ pub fn unique_namespace(prefix: &str) -> String {
     namespace
 }
 
-/// The kit's manual clock if the factory gave one; otherwise `None`, with the skip reason
-/// printed (`factory` names the trait whose `clock` was empty).
-pub(crate) fn clock_or_skip(
-    clock: Option<cache_store::ManualClock>,
-    factory: &str,
-    case: &str,
-) -> Option<cache_store::ManualClock> {
-    if clock.is_none() {
-        eprintln!(
-            "skipped {case}: the backend keeps its own time, so the kit cannot move it without \
-             sleeping (no {factory}::clock)"
-        );
-    }
-    clock
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

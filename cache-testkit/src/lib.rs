@@ -79,11 +79,14 @@
 //!
 //! `cache-testkit/tests/custom_backend.rs` is a backend author's whole test file: a `Store`
 //! over a `BTreeMap` behind a mutex (the eight methods, about a hundred lines), its factory,
-//! and one line, `cache_testkit::backend_suites!(BTreeFactory::new())`, which runs the Store
-//! contract and the PSR-6, PSR-16 and Doctrine kits over it. A backend that keeps its own time
-//! (a server) returns no clock from its factory, and the cases that need to move time are
-//! skipped with the reason printed. `cache-testkit/tests/kit_catches_broken_stores.rs` shows
-//! the kit failing on six deliberately broken variants.
+//! and one line, `cache_testkit::backend_suites!(BTreeFactory::new(), without: [foreign_data])`,
+//! which runs the Store contract and the PSR-6, PSR-16, Doctrine and session kits over it.
+//! The `without` list names what the backend lacks (here: data other than values); a backend
+//! that keeps its own time (a server) lacks a `clock` the kit can move. The cases that need
+//! what is lacking are reported by `cargo test` as ignored, with the reason; a case that finds
+//! a need missing that was not declared fails (see [`needs`]).
+//! `cache-testkit/tests/kit_catches_broken_stores.rs` shows the kit failing on six
+//! deliberately broken variants.
 #![deny(missing_docs)]
 
 pub mod doctrine;
@@ -94,6 +97,7 @@ pub mod lifetimes;
 pub mod memcached;
 #[cfg(feature = "moka")]
 pub mod moka;
+pub mod needs;
 pub mod over_store;
 pub mod pool;
 mod private_server;
@@ -123,77 +127,30 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-/// Expands to the whole `Store` suite: one `#[test]` per case of
-/// [`store::cases`] and the property test [`store::check_model`].
+// `__<kit>_case_list!` for each kit, written by build.rs from the cases themselves.
+include!(concat!(env!("OUT_DIR"), "/case_lists.rs"));
+
+/// Expands to the whole `Store` suite: one `#[test]` per case of [`store::cases`] and the
+/// property test [`store::check_model`].
 ///
 /// - `store_suite!(factory_expr)`: `factory_expr` is evaluated afresh in each test and must
 ///   give a [`StoreFactory`](store::StoreFactory).
 /// - `store_suite!(if_configured: option_expr)`: gives an `Option` of a factory; `None` skips
 ///   the test (for servers that are not configured; see [`server_url`]).
+/// - Either form may end with `without: [name, ...]`, what the backend lacks (a clock the kit
+///   can move, ...; the names are in [`needs`]): the cases that need it are reported as
+///   ignored, with the reason.
 ///
 /// Invoke it once per module; wrap it in `mod name { ... }` to run it over several factories
 /// in one file.
 #[macro_export]
 macro_rules! store_suite {
-    (if_configured: $factory:expr) => {
-        $crate::__suite_tests! { store; check_model; store_contract_model_property; ($factory);
-            get_of_a_missing_key_is_none,
-            set_then_get_returns_the_exact_bytes,
-            set_overwrites_the_previous_value,
-            awkward_keys_round_trip_without_colliding,
-            get_many_is_aligned_with_its_input,
-            set_many_writes_each_entry_with_its_own_expiration,
-            set_many_later_duplicate_wins,
-            an_expired_write_deletes_the_key,
-            deleting_a_missing_key_succeeds,
-            delete_many_removes_every_key,
-            contains_reflects_presence,
-            add_writes_only_when_absent,
-            concurrent_adds_have_exactly_one_winner,
-            touch_answers_whether_the_key_was_live,
-            touch_with_an_expired_expiration_deletes,
-            clear_empties_only_its_namespace,
-            clear_is_seen_by_every_handle_of_the_namespace,
-            handles_of_one_namespace_share_data,
-            entries_expire_exactly_at_their_deadline,
-            resaving_replaces_the_deadline,
-            touch_moves_the_deadline,
-            add_succeeds_once_the_entry_expired,
-            empty_batches_are_no_ops,
-            large_values_round_trip,
-            far_lifetimes_are_kept_by_every_write,
-            no_entry_is_a_miss_before_its_deadline,
-            foreign_data_reads_the_same_from_every_read,
-            stats_and_namespace_are_reported,
-            null_store_keeps_nothing,
-        }
+    (if_configured: $factory:expr $(, without: [$($lacks:ident),* $(,)?])? $(,)?) => {
+        $crate::__store_case_list! { ($factory) [$($($lacks)*)?] }
+        $crate::__model_test! { store_contract_model_property ($factory) store check_model }
     };
-    ($factory:expr) => {
-        $crate::store_suite!(if_configured: ::core::option::Option::Some($factory));
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __suite_tests {
-    ($kit:ident; $model:ident; $model_test:ident; ($factory:expr); $($case:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $case() {
-                let ::core::option::Option::Some(factory) = $factory else {
-                    return;
-                };
-                $crate::block_on($crate::$kit::cases::$case(&factory));
-            }
-        )*
-
-        #[test]
-        fn $model_test() {
-            let ::core::option::Option::Some(factory) = $factory else {
-                return;
-            };
-            $crate::$kit::$model(&factory, $crate::store::ModelOptions::default());
-        }
+    ($factory:expr $(, without: $lacks:tt)? $(,)?) => {
+        $crate::store_suite!(if_configured: ::core::option::Option::Some($factory) $(, without: $lacks)?);
     };
 }
 
@@ -201,59 +158,12 @@ macro_rules! __suite_tests {
 /// property test [`pool::check_pool_model`]. The forms are those of [`store_suite!`].
 #[macro_export]
 macro_rules! pool_suite {
-    (if_configured: $factory:expr) => {
-        $crate::__suite_tests! { pool; check_pool_model; pool_contract_model_property; ($factory);
-            basic_usage,
-            basic_usage_with_long_key,
-            get_item,
-            get_items,
-            get_items_empty_and_duplicates,
-            has_item,
-            clear,
-            clear_with_deferred_items,
-            delete_item,
-            delete_items,
-            save_now,
-            save_expired,
-            save_without_expire,
-            deferred_save,
-            deferred_expired,
-            delete_deferred_item,
-            deferred_save_without_commit,
-            commit,
-            expiration,
-            expires_at_and_null_expiries,
-            key_length,
-            invalid_keys_are_refused_before_any_io,
-            data_types_round_trip_exactly,
-            binary_data,
-            is_hit_and_is_hit_deferred,
-            save_deferred_when_changing_values,
-            save_deferred_overwrite,
-            has_item_is_false_for_an_expired_deferred_item,
-            a_deferred_items_relative_lifetime_starts_at_its_commit,
-            get_computes_once_and_honours_beta,
-            concurrent_gets_compute_once,
-            get_shares_errors_and_does_not_cache_them,
-            recursive_get,
-            dont_save_when_asked_not_to,
-            save_values_is_deferred_saves_and_a_commit,
-            get_value_answers_like_get_item,
-            get_values_answers_like_get_items,
-            get_records_metadata,
-            default_lifetime,
-            short_and_very_long_lifetimes,
-            sub_second_lifetimes_are_kept,
-            undecodable_values_are_misses,
-            data_that_looks_like_metadata_round_trips,
-            null_byte_in_key,
-            numeric_keys,
-            unreadable_data_reads_the_same_from_every_read,
-            a_refused_or_far_item_never_blocks_the_pool,
-        }
+    (if_configured: $factory:expr $(, without: [$($lacks:ident),* $(,)?])? $(,)?) => {
+        $crate::__pool_case_list! { ($factory) [$($($lacks)*)?] }
+        $crate::__model_test! { pool_contract_model_property ($factory) pool check_pool_model }
     };
-    ($factory:expr) => {
-        $crate::pool_suite!(if_configured: ::core::option::Option::Some($factory));
+    ($factory:expr $(, without: $lacks:tt)? $(,)?) => {
+        $crate::pool_suite!(if_configured: ::core::option::Option::Some($factory) $(, without: $lacks)?);
     };
 }
 
@@ -261,34 +171,12 @@ macro_rules! pool_suite {
 /// property test [`simple::check_simple_model`]. The forms are those of [`store_suite!`].
 #[macro_export]
 macro_rules! simple_suite {
-    (if_configured: $factory:expr) => {
-        $crate::__suite_tests! { simple; check_simple_model; simple_contract_model_property; ($factory);
-            set_then_get,
-            set_ttl,
-            set_expired_ttl,
-            get_with_default,
-            delete,
-            clear,
-            set_multiple,
-            set_multiple_ttl,
-            set_multiple_expired_ttl,
-            get_multiple,
-            delete_multiple,
-            has,
-            basic_usage_with_long_key,
-            invalid_keys_are_refused_before_any_io,
-            null_overwrite,
-            data_types_round_trip_exactly,
-            binary_data,
-            valid_keys,
-            default_lifetime,
-            undecodable_values_are_misses,
-            unreadable_data_reads_the_same_from_every_read,
-            far_lifetimes_are_kept,
-        }
+    (if_configured: $factory:expr $(, without: [$($lacks:ident),* $(,)?])? $(,)?) => {
+        $crate::__simple_case_list! { ($factory) [$($($lacks)*)?] }
+        $crate::__model_test! { simple_contract_model_property ($factory) simple check_simple_model }
     };
-    ($factory:expr) => {
-        $crate::simple_suite!(if_configured: ::core::option::Option::Some($factory));
+    ($factory:expr $(, without: $lacks:tt)? $(,)?) => {
+        $crate::simple_suite!(if_configured: ::core::option::Option::Some($factory) $(, without: $lacks)?);
     };
 }
 
@@ -296,36 +184,12 @@ macro_rules! simple_suite {
 /// property test [`doctrine::check_doctrine_model`]. The forms are those of [`store_suite!`].
 #[macro_export]
 macro_rules! doctrine_suite {
-    (if_configured: $factory:expr) => {
-        $crate::__suite_tests! { doctrine; check_doctrine_model; doctrine_contract_model_property; ($factory);
-            set_contains_fetch_delete,
-            update_existing_entry,
-            cache_key_is_case_sensitive,
-            fetch_multiple,
-            save_multiple,
-            delete_of_an_absent_id_succeeds,
-            delete_all,
-            delete_multiple,
-            special_cache_ids,
-            no_cache_id_collisions,
-            lifetime,
-            sub_second_lifetime_is_not_forever,
-            zero_lifetime_never_expires,
-            long_lifetime,
-            delete_all_and_versioning_between_instances,
-            flush_all,
-            flush_all_and_versioning_between_instances,
-            namespaces_are_isolated,
-            delete_all_touches_only_its_namespace,
-            stats,
-            save_with_and_without_lifetime,
-            far_lifetimes_are_kept,
-            damaged_namespace_versions_never_bring_old_entries_back,
-            delete_all_at_phps_largest_version_goes_on,
-        }
+    (if_configured: $factory:expr $(, without: [$($lacks:ident),* $(,)?])? $(,)?) => {
+        $crate::__doctrine_case_list! { ($factory) [$($($lacks)*)?] }
+        $crate::__model_test! { doctrine_contract_model_property ($factory) doctrine check_doctrine_model }
     };
-    ($factory:expr) => {
-        $crate::doctrine_suite!(if_configured: ::core::option::Option::Some($factory));
+    ($factory:expr $(, without: $lacks:tt)? $(,)?) => {
+        $crate::doctrine_suite!(if_configured: ::core::option::Option::Some($factory) $(, without: $lacks)?);
     };
 }
 
@@ -333,49 +197,113 @@ macro_rules! doctrine_suite {
 /// [`SessionFactory`](session::SessionFactory). Forms as for [`store_suite!`].
 #[macro_export]
 macro_rules! session_suite {
-    (if_configured: $factory:expr) => {
-        $crate::__session_cases! { ($factory);
-            open_close_and_gc_succeed,
-            read_of_an_unknown_id_is_empty,
-            write_then_read_returns_the_data,
-            requests_share_sessions_by_id,
-            destroy_succeeds_whether_or_not_the_session_exists,
-            created_ids_are_distinct_url_safe_and_long_enough,
-            malformed_ids_are_refused,
-            strict_mode_accepts_only_known_ids,
-            every_write_sets_the_max_lifetime,
-            update_timestamp_restarts_the_lifetime_without_rewriting,
-            update_timestamp_of_a_vanished_session_writes_it,
-            write_with_lifetime_uses_it_and_zero_deletes,
-            create_writes_only_a_new_session,
-            prefixes_keep_applications_apart,
-            without_locking_reads_do_not_wait,
-            a_held_lock_blocks_other_requests_until_close,
-            destroy_releases_the_lock,
-            a_dropped_request_releases_its_lock,
-            an_expired_lock_is_taken_over_and_owner_checked,
-            concurrent_requests_with_locking_lose_no_write,
-            a_far_lifetime_is_kept,
-        }
+    (if_configured: $factory:expr $(, without: [$($lacks:ident),* $(,)?])? $(,)?) => {
+        $crate::__session_case_list! { ($factory) [$($($lacks)*)?] }
     };
-    ($factory:expr) => {
-        $crate::session_suite!(if_configured: ::core::option::Option::Some($factory));
+    ($factory:expr $(, without: $lacks:tt)? $(,)?) => {
+        $crate::session_suite!(if_configured: ::core::option::Option::Some($factory) $(, without: $lacks)?);
     };
 }
 
+/// One test per case of a kit's list, `[case [needs...], ...]`; `$without` is what the
+/// backend lacks.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __session_cases {
-    (($factory:expr); $($case:ident),* $(,)?) => {
+macro_rules! __kit_tests {
+    ($kit:ident ($factory:expr) $without:tt [$($case:ident [$($need:ident)*],)*]) => {
         $(
-            #[test]
-            fn $case() {
-                let ::core::option::Option::Some(factory) = $factory else {
-                    return;
-                };
-                $crate::block_on($crate::session::cases::$case(&factory));
-            }
+            $crate::__kit_test! { $kit $case ($factory) [$($need)*] $without }
         )*
+    };
+}
+
+/// The test of one case: ignored with the reason of its first need the backend lacks, plain
+/// when it lacks none.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kit_test {
+    ($kit:ident $case:ident ($factory:expr) [] $without:tt) => {
+        $crate::__kit_case_test! { $kit $case ($factory) }
+    };
+    ($kit:ident $case:ident ($factory:expr) [$need:ident $($more:ident)*] $without:tt) => {
+        $crate::__kit_lacks! { $need $without
+            lacking: { $kit $case ($factory) }
+            present: { $crate::__kit_test! { $kit $case ($factory) [$($more)*] $without } }
+        }
+    };
+}
+
+/// Whether `$need` is among the names in the list after it: a lacking need expands to an
+/// ignored test with its reason (one arm per name of [`needs`]), a present one to `present`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kit_lacks {
+    ($need:ident [] lacking: $lacking:tt present: { $($present:tt)* }) => {
+        $($present)*
+    };
+    (clock [clock $($_rest:ident)*] lacking: { $($test:tt)* } present: $present:tt) => {
+        $crate::__kit_case_test! {
+            #[ignore = "needs a clock the kit can move: the backend keeps its own time"]
+            $($test)*
+        }
+    };
+    (data [data $($_rest:ident)*] lacking: { $($test:tt)* } present: $present:tt) => {
+        $crate::__kit_case_test! {
+            #[ignore = "needs a store that keeps data: this one keeps nothing (its model property covers it)"]
+            $($test)*
+        }
+    };
+    (foreign_data [foreign_data $($_rest:ident)*] lacking: { $($test:tt)* } present: $present:tt) => {
+        $crate::__kit_case_test! {
+            #[ignore = "needs data that is not a value: the backend holds nothing else"]
+            $($test)*
+        }
+    };
+    (damaged_bytes [damaged_bytes $($_rest:ident)*] lacking: { $($test:tt)* } present: $present:tt) => {
+        $crate::__kit_case_test! {
+            #[ignore = "needs damaged bytes under the caches: the factory cannot write them"]
+            $($test)*
+        }
+    };
+    (pool [pool $($_rest:ident)*] lacking: { $($test:tt)* } present: $present:tt) => {
+        $crate::__kit_case_test! {
+            #[ignore = "needs the PSR-6 pool under the Doctrine caches: the factory gives none"]
+            $($test)*
+        }
+    };
+    ($need:ident [$_other:ident $($rest:ident)*] lacking: $lacking:tt present: $present:tt) => {
+        $crate::__kit_lacks! { $need [$($rest)*] lacking: $lacking present: $present }
+    };
+}
+
+/// The `#[test]` that runs one case on a fresh runtime.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kit_case_test {
+    ($(#[$attr:meta])* $kit:ident $case:ident ($factory:expr)) => {
+        #[test]
+        $(#[$attr])*
+        fn $case() {
+            let ::core::option::Option::Some(factory) = $factory else {
+                return;
+            };
+            $crate::block_on($crate::$kit::cases::$case(&factory));
+        }
+    };
+}
+
+/// A kit's model-based property test.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __model_test {
+    ($name:ident ($factory:expr) $kit:ident $check:ident) => {
+        #[test]
+        fn $name() {
+            let ::core::option::Option::Some(factory) = $factory else {
+                return;
+            };
+            $crate::$kit::$check(&factory, $crate::store::ModelOptions::default());
+        }
     };
 }
 
@@ -385,21 +313,21 @@ macro_rules! __session_cases {
 /// results as a model at every step. Forms as for [`store_suite!`].
 #[macro_export]
 macro_rules! session_suites {
-    (if_configured: $factory:expr) => {
+    (if_configured: $factory:expr $(, without: $lacks:tt)? $(,)?) => {
         mod pool {
             #[allow(unused_imports)]
             use super::*;
-            $crate::session_suite!(if_configured: ($factory).map(|f| $crate::session::SessionsOver::new(f, $crate::session::Adapter::Pool)));
+            $crate::session_suite!(if_configured: ($factory).map(|f| $crate::session::SessionsOver::new(f, $crate::session::Adapter::Pool)) $(, without: $lacks)?);
         }
         mod simple_cache {
             #[allow(unused_imports)]
             use super::*;
-            $crate::session_suite!(if_configured: ($factory).map(|f| $crate::session::SessionsOver::new(f, $crate::session::Adapter::SimpleCache)));
+            $crate::session_suite!(if_configured: ($factory).map(|f| $crate::session::SessionsOver::new(f, $crate::session::Adapter::SimpleCache)) $(, without: $lacks)?);
         }
         mod doctrine {
             #[allow(unused_imports)]
             use super::*;
-            $crate::session_suite!(if_configured: ($factory).map(|f| $crate::session::SessionsOver::new(f, $crate::session::Adapter::Doctrine)));
+            $crate::session_suite!(if_configured: ($factory).map(|f| $crate::session::SessionsOver::new(f, $crate::session::Adapter::Doctrine)) $(, without: $lacks)?);
         }
 
         #[test]
@@ -410,47 +338,47 @@ macro_rules! session_suites {
             $crate::session::check_sessions_agree(factory, $crate::store::ModelOptions::default());
         }
     };
-    ($factory:expr) => {
-        $crate::session_suites!(if_configured: ::core::option::Option::Some($factory));
+    ($factory:expr $(, without: $lacks:tt)? $(,)?) => {
+        $crate::session_suites!(if_configured: ::core::option::Option::Some($factory) $(, without: $lacks)?);
     };
 }
 
 /// Expands to every kit over one store backend: `store`, `pool` (PSR-6 `Pool` over it),
 /// `simple` (PSR-16 `Cache` over it), `doctrine` (`CacheProvider` over it) and `session`
 /// (the session suites through the three adapters, see [`session_suites!`]), each a module of
-/// tests. The forms are those of [`store_suite!`]; the factory expression is evaluated afresh
-/// in each test.
+/// tests. The forms are those of [`store_suite!`], `without` included; the factory expression
+/// is evaluated afresh in each test.
 #[macro_export]
 macro_rules! backend_suites {
-    (if_configured: $factory:expr) => {
+    (if_configured: $factory:expr $(, without: $lacks:tt)? $(,)?) => {
         mod store {
             #[allow(unused_imports)]
             use super::*;
-            $crate::store_suite!(if_configured: $factory);
+            $crate::store_suite!(if_configured: $factory $(, without: $lacks)?);
         }
         mod pool {
             #[allow(unused_imports)]
             use super::*;
-            $crate::pool_suite!(if_configured: ($factory).map($crate::over_store::PoolsOver));
+            $crate::pool_suite!(if_configured: ($factory).map($crate::over_store::PoolsOver) $(, without: $lacks)?);
         }
         mod simple {
             #[allow(unused_imports)]
             use super::*;
-            $crate::simple_suite!(if_configured: ($factory).map($crate::over_store::SimpleCachesOver));
+            $crate::simple_suite!(if_configured: ($factory).map($crate::over_store::SimpleCachesOver) $(, without: $lacks)?);
         }
         mod doctrine {
             #[allow(unused_imports)]
             use super::*;
-            $crate::doctrine_suite!(if_configured: ($factory).map($crate::over_store::DoctrinesOver));
+            $crate::doctrine_suite!(if_configured: ($factory).map($crate::over_store::DoctrinesOver) $(, without: $lacks)?);
         }
         mod session {
             #[allow(unused_imports)]
             use super::*;
-            $crate::session_suites!(if_configured: $factory);
+            $crate::session_suites!(if_configured: $factory $(, without: $lacks)?);
         }
     };
-    ($factory:expr) => {
-        $crate::backend_suites!(if_configured: ::core::option::Option::Some($factory));
+    ($factory:expr $(, without: $lacks:tt)? $(,)?) => {
+        $crate::backend_suites!(if_configured: ::core::option::Option::Some($factory) $(, without: $lacks)?);
     };
 }
 

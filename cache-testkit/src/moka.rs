@@ -35,8 +35,8 @@ impl MokaFactory {
         }
     }
 
-    /// A cache on the wall clock, where moka's own timers expire entries (the kits then skip
-    /// the cases that need to move time).
+    /// A cache on the wall clock, where moka's own timers expire entries (its suites declare
+    /// `without: [clock]`, and the cases that need to move time are ignored).
     ///
     /// # Panics
     ///

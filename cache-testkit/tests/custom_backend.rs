@@ -178,7 +178,7 @@ impl StoreFactory for BTreeFactory {
 
 // The whole suite for this backend: the Store contract, then PSR-6, PSR-16 and Doctrine over
 // it, each as its own module of tests.
-cache_testkit::backend_suites!(BTreeFactory::new());
+cache_testkit::backend_suites!(BTreeFactory::new(), without: [foreign_data]);
 
 /// Every abstraction and bridge over this backend answers like the one reference model.
 mod equivalence {

@@ -50,7 +50,7 @@ mod provider {
         }
     }
 
-    cache_testkit::doctrine_suite!(Moka::new());
+    cache_testkit::doctrine_suite!(Moka::new(), without: [pool]);
 }
 
 /// Doctrine over a PSR-6 pool given as `Arc<dyn PoolValues>` (PHP's `DoctrineProvider`).
@@ -78,7 +78,7 @@ mod over_pool {
         }
     }
 
-    cache_testkit::doctrine_suite!(OverPool(Moka::new()));
+    cache_testkit::doctrine_suite!(OverPool(Moka::new()), without: [pool]);
 }
 
 /// PSR-6 over a Doctrine `CacheProvider` (PHP's `CacheAdapter`), through the PSR-6 kit.
@@ -121,7 +121,10 @@ mod pool_over_doctrine {
         }
     }
 
-    cache_testkit::pool_suite!(PoolOverDoctrine(Moka::new(), Default::default()));
+    cache_testkit::pool_suite!(
+        PoolOverDoctrine(Moka::new(), Default::default()),
+        without: [damaged_bytes, foreign_data]
+    );
 }
 
 /// The exact keys PHP's doctrine/cache writes through a PSR-6 pool, before and after

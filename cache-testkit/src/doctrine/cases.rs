@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use cache_pool::PoolValues;
 use cache_store::ManualClock;
 use cache_store::codec::{Codec, MsgPack};
 use doctrine_compat::{DoctrineCache, Fetched};
@@ -94,8 +95,9 @@ fn b(s: &'static str) -> Option<Bytes> {
     Some(Bytes::from_static(s.as_bytes()))
 }
 
-fn clock_or_skip(f: &dyn DoctrineFactory, case: &str) -> Option<ManualClock> {
-    crate::env::clock_or_skip(f.clock(), "DoctrineFactory", case)
+/// The case needs a clock the kit moves.
+fn needs_clock(f: &dyn DoctrineFactory) -> ManualClock {
+    crate::needs::clock(f.clock())
 }
 
 /// testSetContainsFetchDelete ×16 and testValueThatIsFalseBooleanIsProperlyRetrieved.
@@ -250,9 +252,7 @@ pub async fn no_cache_id_collisions(f: &dyn DoctrineFactory) {
 
 /// testLifetime: a 1 s entry is gone 2 s later.
 pub async fn lifetime(f: &dyn DoctrineFactory) {
-    let Some(clock) = clock_or_skip(f, "lifetime") else {
-        return;
-    };
+    let clock = needs_clock(f);
     let c = fresh(f).await;
     c.save("expire", "value".into(), Duration::from_secs(1))
         .await
@@ -265,9 +265,7 @@ pub async fn lifetime(f: &dyn DoctrineFactory) {
 
 /// A sub-second lifetime stays sub-second (PHP's bridge made it "forever").
 pub async fn sub_second_lifetime_is_not_forever(f: &dyn DoctrineFactory) {
-    let Some(clock) = clock_or_skip(f, "sub_second_lifetime_is_not_forever") else {
-        return;
-    };
+    let clock = needs_clock(f);
     let c = fresh(f).await;
     c.save("k", "v".into(), Duration::from_millis(500))
         .await
@@ -397,25 +395,21 @@ const DAMAGED_VERSIONS: [&str; 6] = [
     "",
 ];
 
-async fn write_version(
-    f: &dyn DoctrineFactory,
-    storage: &str,
-    namespace: &str,
-    stored: &str,
-) -> bool {
-    let Some(pool) = f.pool(storage).await.expect("pool") else {
-        eprintln!(
-            "skipped a damaged-version case: the caches sit on no PSR-6 pool the kit can \
-             write through (no DoctrineFactory::pool)"
-        );
-        return false;
-    };
+/// The case needs the PSR-6 pool under the caches of `storage`, to write through it.
+async fn needs_pool(f: &dyn DoctrineFactory, storage: &str) -> Arc<dyn PoolValues> {
+    f.pool(storage)
+        .await
+        .expect("pool")
+        .unwrap_or_else(|| crate::needs::undeclared("pool"))
+}
+
+/// Stores `stored` as the version of Doctrine namespace `namespace`, through `pool`.
+async fn write_version(pool: &dyn PoolValues, namespace: &str, stored: &str) {
     let mut item = cache_pool::CacheItem::new(&doctrine_compat::namespace_version_key(namespace))
         .expect("the version key is a valid key");
     item.set(Bytes::copy_from_slice(stored.as_bytes()))
         .never_expires();
     pool.save(item).await.expect("write the version");
-    true
 }
 
 /// A damaged namespace version (past PHP's ints, negative, not an int) never panics and never
@@ -423,14 +417,13 @@ async fn write_version(
 /// under, which every instance then shares.
 pub async fn damaged_namespace_versions_never_bring_old_entries_back(f: &dyn DoctrineFactory) {
     let storage = unique_namespace("doctrine");
+    let pool = needs_pool(f, &storage).await;
     for (i, damaged) in DAMAGED_VERSIONS.into_iter().enumerate() {
         let namespace = format!("ns{i}");
         let first = f.create(&storage, &namespace).await.expect("create");
         save(&*first, "k", "retired").await; // under version 1
         first.delete_all().await.expect("delete_all"); // version 2
-        if !write_version(f, &storage, &namespace, damaged).await {
-            return;
-        }
+        write_version(&*pool, &namespace, damaged).await;
         let second = f.create(&storage, &namespace).await.expect("create");
         assert_eq!(
             fetch(&*second, "k").await,
@@ -453,11 +446,10 @@ pub async fn damaged_namespace_versions_never_bring_old_entries_back(f: &dyn Doc
 /// may still exist: it goes on from a version no entry was written under.
 pub async fn delete_all_at_phps_largest_version_goes_on(f: &dyn DoctrineFactory) {
     let storage = unique_namespace("doctrine");
+    let pool = needs_pool(f, &storage).await;
     let early = f.create(&storage, "ns").await.expect("create");
     save(&*early, "k", "version 1").await;
-    if !write_version(f, &storage, "ns", "i:9223372036854775807;").await {
-        return;
-    }
+    write_version(&*pool, "ns", "i:9223372036854775807;").await;
     let c = f.create(&storage, "ns").await.expect("create");
     assert_eq!(fetch(&*c, "k").await, None, "version 1 showed through");
     save(&*c, "k", "at the largest version").await;

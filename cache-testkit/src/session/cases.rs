@@ -28,8 +28,9 @@ async fn fresh(f: &dyn SessionFactory) -> Arc<dyn SessionHandler> {
     request(f, &unique_namespace("sess"), &SessionOptions::new()).await
 }
 
-fn clock_or_skip(f: &dyn SessionFactory, case: &str) -> Option<ManualClock> {
-    crate::env::clock_or_skip(f.clock(), "SessionFactory", case)
+/// The case needs a clock the kit moves.
+fn needs_clock(f: &dyn SessionFactory) -> ManualClock {
+    crate::needs::clock(f.clock())
 }
 
 /// Locking that gives up at once, so a held lock shows as an error without waiting.
@@ -237,9 +238,7 @@ pub async fn strict_mode_accepts_only_known_ids(f: &dyn SessionFactory) {
 /// Every write gives the session the configured lifetime (1440 s by default), counted from
 /// that write: nofw stored sessions forever (trap 17).
 pub async fn every_write_sets_the_max_lifetime(f: &dyn SessionFactory) {
-    let Some(clock) = clock_or_skip(f, "every_write_sets_the_max_lifetime") else {
-        return;
-    };
+    let clock = needs_clock(f);
     let namespace = unique_namespace("sess");
     let default = request(f, &namespace, &SessionOptions::new()).await;
     let short = request(f, &namespace, &with_lifetime(100)).await;
@@ -274,12 +273,7 @@ pub async fn every_write_sets_the_max_lifetime(f: &dyn SessionFactory) {
 /// `update_timestamp` restarts the lifetime without rewriting the data (PHP calls it when the
 /// data did not change, so the stored data is what counts).
 pub async fn update_timestamp_restarts_the_lifetime_without_rewriting(f: &dyn SessionFactory) {
-    let Some(clock) = clock_or_skip(
-        f,
-        "update_timestamp_restarts_the_lifetime_without_rewriting",
-    ) else {
-        return;
-    };
+    let clock = needs_clock(f);
     let h = request(f, &unique_namespace("sess"), &with_lifetime(100)).await;
     let id = new_id(&*h);
     h.write(&id, "stored".into()).await.expect("write");
@@ -308,8 +302,8 @@ pub async fn update_timestamp_of_a_vanished_session_writes_it(f: &dyn SessionFac
     assert_eq!(read(&*h, &id).await, "kept");
 }
 
-/// `write_with_lifetime` uses the lifetime given; zero deletes the session.
-pub async fn write_with_lifetime_uses_it_and_zero_deletes(f: &dyn SessionFactory) {
+/// `write_with_lifetime` with a zero lifetime deletes the session.
+pub async fn write_with_zero_lifetime_deletes(f: &dyn SessionFactory) {
     let h = fresh(f).await;
     let id = new_id(&*h);
     h.write(&id, "x".into()).await.expect("write");
@@ -317,12 +311,13 @@ pub async fn write_with_lifetime_uses_it_and_zero_deletes(f: &dyn SessionFactory
         .await
         .expect("write");
     assert_eq!(read(&*h, &id).await, "");
-    let Some(clock) = clock_or_skip(
-        f,
-        "write_with_lifetime_uses_it_and_zero_deletes (lifetime part)",
-    ) else {
-        return;
-    };
+}
+
+/// `write_with_lifetime` keeps the session for the lifetime given, not the handler's.
+pub async fn write_with_lifetime_uses_it(f: &dyn SessionFactory) {
+    let clock = needs_clock(f);
+    let h = fresh(f).await;
+    let id = new_id(&*h);
     h.write_with_lifetime(&id, "z".into(), Duration::from_secs(10))
         .await
         .expect("write");
@@ -499,9 +494,7 @@ pub async fn a_dropped_request_releases_its_lock(f: &dyn SessionFactory) {
 /// then refused (it would overwrite the other's session), and its `close` does not release
 /// the lock it lost (the release is owner-checked, unlike php-memcached's).
 pub async fn an_expired_lock_is_taken_over_and_owner_checked(f: &dyn SessionFactory) {
-    let Some(clock) = clock_or_skip(f, "an_expired_lock_is_taken_over_and_owner_checked") else {
-        return;
-    };
+    let clock = needs_clock(f);
     let namespace = unique_namespace("sess");
     let options = locking(0, Duration::from_secs(10));
     let a = request(f, &namespace, &options).await;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use cache_store::{Clock, Entry, ErrorKind, Expiration, Key, Store};
+use cache_store::{Clock, Entry, Expiration, Key, Store};
 
 use super::{Model, StoreFactory, awkward_keys};
 use crate::env::unique_namespace;
@@ -25,27 +25,26 @@ async fn fresh(f: &dyn StoreFactory) -> Arc<dyn Store> {
         .expect("the factory could not create a store")
 }
 
-/// Returns `true` (after printing the reason) when a case does not apply to this factory.
-fn skip_unless_cache(f: &dyn StoreFactory, case: &str) -> bool {
-    if f.model() == Model::Cache {
-        return false;
+/// The case needs a store that keeps data.
+fn needs_data(f: &dyn StoreFactory) {
+    if f.model() != Model::Cache {
+        crate::needs::undeclared("data");
     }
-    eprintln!("skipped {case}: the store keeps no data (Model::Null); check_model covers it");
-    true
 }
 
-fn clock_or_skip(f: &dyn StoreFactory, case: &str) -> Option<cache_store::ManualClock> {
-    if skip_unless_cache(f, case) {
-        return None;
-    }
-    let clock = f.clock();
-    if clock.is_none() {
-        eprintln!(
-            "skipped {case}: the backend keeps its own time, so the kit cannot move it \
-             without sleeping (no StoreFactory::clock)"
-        );
-    }
-    clock
+/// The case needs a store that keeps data, on a clock the kit moves.
+fn needs_clock(f: &dyn StoreFactory) -> cache_store::ManualClock {
+    needs_data(f);
+    crate::needs::clock(f.clock())
+}
+
+/// The case needs `key` of `namespace` to hold data the store cannot read as a value.
+async fn needs_foreign_data(f: &dyn StoreFactory, namespace: &str, key: &str) {
+    let written = f
+        .write_foreign(namespace, key)
+        .await
+        .expect("write_foreign");
+    crate::needs::written("foreign_data", written);
 }
 
 async fn get(store: &dyn Store, k: &str) -> Option<Bytes> {
@@ -70,9 +69,7 @@ pub async fn get_of_a_missing_key_is_none(f: &dyn StoreFactory) {
 
 /// Values come back byte for byte: empty, every byte value, text.
 pub async fn set_then_get_returns_the_exact_bytes(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "set_then_get_returns_the_exact_bytes") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     let all_bytes: Bytes = (0..=255u8).collect::<Vec<_>>().into();
     for (k, v) in [
@@ -91,9 +88,7 @@ pub async fn set_then_get_returns_the_exact_bytes(f: &dyn StoreFactory) {
 
 /// A second write replaces the first.
 pub async fn set_overwrites_the_previous_value(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "set_overwrites_the_previous_value") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     set(&*store, "k", "first", Expiration::Never).await;
     set(&*store, "k", "second", Expiration::After(HOUR)).await;
@@ -103,9 +98,7 @@ pub async fn set_overwrites_the_previous_value(f: &dyn StoreFactory) {
 /// Spaces, control bytes, NUL, CR LF, non-ASCII and 300+ byte keys work, and no two of them
 /// share an entry (so no lossy encoding merged them, and no key reached a text protocol raw).
 pub async fn awkward_keys_round_trip_without_colliding(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "awkward_keys_round_trip_without_colliding") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     let keys = awkward_keys();
     let entries: Vec<Entry<'_>> = keys
@@ -142,9 +135,7 @@ pub async fn awkward_keys_round_trip_without_colliding(f: &dyn StoreFactory) {
 
 /// One slot per requested key, in order, duplicates included.
 pub async fn get_many_is_aligned_with_its_input(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "get_many_is_aligned_with_its_input") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     set(&*store, "a", "A", Expiration::Never).await;
     set(&*store, "c", "C", Expiration::Never).await;
@@ -163,9 +154,7 @@ pub async fn get_many_is_aligned_with_its_input(f: &dyn StoreFactory) {
 
 /// Each entry of a batch gets its own expiration; expired ones delete.
 pub async fn set_many_writes_each_entry_with_its_own_expiration(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "set_many_writes_each_entry_with_its_own_expiration") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     set(&*store, "gone", "old", Expiration::Never).await;
     let past = SystemTime::UNIX_EPOCH + Duration::from_secs(1);
@@ -191,9 +180,7 @@ pub async fn set_many_writes_each_entry_with_its_own_expiration(f: &dyn StoreFac
 
 /// When a batch names a key twice, the later entry wins.
 pub async fn set_many_later_duplicate_wins(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "set_many_later_duplicate_wins") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     store
         .set_many(&[
@@ -210,9 +197,7 @@ pub async fn set_many_later_duplicate_wins(f: &dyn StoreFactory) {
 
 /// A write whose expiration is already reached deletes the key (never stores it forever).
 pub async fn an_expired_write_deletes_the_key(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "an_expired_write_deletes_the_key") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     for exp in [
         Expiration::After(Duration::ZERO),
@@ -241,9 +226,7 @@ pub async fn deleting_a_missing_key_succeeds(f: &dyn StoreFactory) {
 
 /// `delete_many` removes present keys and ignores missing ones.
 pub async fn delete_many_removes_every_key(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "delete_many_removes_every_key") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     for k in ["a", "b", "c"] {
         set(&*store, k, "v", Expiration::Never).await;
@@ -259,9 +242,7 @@ pub async fn delete_many_removes_every_key(f: &dyn StoreFactory) {
 
 /// `contains` is true exactly for live keys, including an empty value.
 pub async fn contains_reflects_presence(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "contains_reflects_presence") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     assert!(!store.contains(key("k")).await.expect("contains"));
     store
@@ -278,9 +259,7 @@ pub async fn contains_reflects_presence(f: &dyn StoreFactory) {
 
 /// `add` writes only when the key is absent and says which happened.
 pub async fn add_writes_only_when_absent(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "add_writes_only_when_absent") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     assert!(
         store
@@ -305,9 +284,7 @@ pub async fn add_writes_only_when_absent(f: &dyn StoreFactory) {
 
 /// Of many concurrent `add`s of one absent key, exactly one wins and its value is stored.
 pub async fn concurrent_adds_have_exactly_one_winner(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "concurrent_adds_have_exactly_one_winner") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     for round in 0..5 {
         let name = format!("lock-{round}");
@@ -344,9 +321,7 @@ pub async fn concurrent_adds_have_exactly_one_winner(f: &dyn StoreFactory) {
 
 /// `touch` answers whether the key held a live entry, and keeps the value.
 pub async fn touch_answers_whether_the_key_was_live(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "touch_answers_whether_the_key_was_live") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     assert!(
         !store
@@ -367,9 +342,7 @@ pub async fn touch_answers_whether_the_key_was_live(f: &dyn StoreFactory) {
 
 /// `touch` with an expiration already reached deletes the entry.
 pub async fn touch_with_an_expired_expiration_deletes(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "touch_with_an_expired_expiration_deletes") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     set(&*store, "k", "v", Expiration::Never).await;
     assert!(
@@ -383,9 +356,7 @@ pub async fn touch_with_an_expired_expiration_deletes(f: &dyn StoreFactory) {
 
 /// `clear` empties its namespace and leaves every other namespace alone.
 pub async fn clear_empties_only_its_namespace(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "clear_empties_only_its_namespace") {
-        return;
-    }
+    needs_data(f);
     let mine = fresh(f).await;
     let other = fresh(f).await;
     for k in ["a", "b"] {
@@ -410,9 +381,7 @@ pub async fn clear_empties_only_its_namespace(f: &dyn StoreFactory) {
 
 /// A `clear` through one handle is visible at once through another of the same namespace.
 pub async fn clear_is_seen_by_every_handle_of_the_namespace(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "clear_is_seen_by_every_handle_of_the_namespace") {
-        return;
-    }
+    needs_data(f);
     let namespace = unique_namespace("kit");
     let first = f.create(&namespace).await.expect("create");
     let second = f.create(&namespace).await.expect("create");
@@ -424,9 +393,7 @@ pub async fn clear_is_seen_by_every_handle_of_the_namespace(f: &dyn StoreFactory
 
 /// Two handles on one namespace see the same entries.
 pub async fn handles_of_one_namespace_share_data(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "handles_of_one_namespace_share_data") {
-        return;
-    }
+    needs_data(f);
     let namespace = unique_namespace("kit");
     let first = f.create(&namespace).await.expect("create");
     let second = f.create(&namespace).await.expect("create");
@@ -442,9 +409,7 @@ pub async fn handles_of_one_namespace_share_data(f: &dyn StoreFactory) {
 
 /// An entry is a hit until its deadline and a miss from the deadline on, for every read path.
 pub async fn entries_expire_exactly_at_their_deadline(f: &dyn StoreFactory) {
-    let Some(clock) = clock_or_skip(f, "entries_expire_exactly_at_their_deadline") else {
-        return;
-    };
+    let clock = needs_clock(f);
     let store = fresh(f).await;
     set(
         &*store,
@@ -474,9 +439,7 @@ pub async fn entries_expire_exactly_at_their_deadline(f: &dyn StoreFactory) {
 /// Saving a key again replaces its deadline, longer, shorter or none (moka's default keeps the
 /// first one).
 pub async fn resaving_replaces_the_deadline(f: &dyn StoreFactory) {
-    let Some(clock) = clock_or_skip(f, "resaving_replaces_the_deadline") else {
-        return;
-    };
+    let clock = needs_clock(f);
     let store = fresh(f).await;
     set(
         &*store,
@@ -532,9 +495,7 @@ pub async fn resaving_replaces_the_deadline(f: &dyn StoreFactory) {
 
 /// `touch` gives a live entry a new deadline, or none.
 pub async fn touch_moves_the_deadline(f: &dyn StoreFactory) {
-    let Some(clock) = clock_or_skip(f, "touch_moves_the_deadline") else {
-        return;
-    };
+    let clock = needs_clock(f);
     let store = fresh(f).await;
     set(
         &*store,
@@ -580,9 +541,7 @@ pub async fn touch_moves_the_deadline(f: &dyn StoreFactory) {
 
 /// An expired entry does not block `add`.
 pub async fn add_succeeds_once_the_entry_expired(f: &dyn StoreFactory) {
-    let Some(clock) = clock_or_skip(f, "add_succeeds_once_the_entry_expired") else {
-        return;
-    };
+    let clock = needs_clock(f);
     let store = fresh(f).await;
     set(
         &*store,
@@ -617,9 +576,7 @@ pub async fn empty_batches_are_no_ops(f: &dyn StoreFactory) {
 
 /// A value as large as the backend allows round-trips intact.
 pub async fn large_values_round_trip(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "large_values_round_trip") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     let len = f.max_value_len();
     let value: Bytes = (0..len).map(|i| (i % 251) as u8).collect::<Vec<_>>().into();
@@ -645,9 +602,7 @@ pub async fn stats_and_namespace_are_reported(f: &dyn StoreFactory) {
 /// `1e17 s`) is acknowledged and kept by every write path, as an entry without a deadline:
 /// never refused by one server and silently dropped by another.
 pub async fn far_lifetimes_are_kept_by_every_write(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "far_lifetimes_are_kept_by_every_write") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     let now = || f.clock().map_or_else(SystemTime::now, |clock| clock.now());
     for case in 0..crate::lifetimes::far_expirations(now()).len() {
@@ -709,9 +664,7 @@ pub async fn far_lifetimes_are_kept_by_every_write(f: &dyn StoreFactory) {
 /// [`LATE_EXPIRY_SLACK`](crate::lifetimes::LATE_EXPIRY_SLACK) for a clock that counts whole
 /// seconds) it is a miss.
 pub async fn no_entry_is_a_miss_before_its_deadline(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "no_entry_is_a_miss_before_its_deadline") {
-        return;
-    }
+    needs_data(f);
     let store = fresh(f).await;
     let lifetimes = [Duration::from_millis(1_000), Duration::from_millis(1_500)];
     if let Some(clock) = f.clock() {
@@ -782,22 +735,10 @@ pub async fn no_entry_is_a_miss_before_its_deadline(f: &dyn StoreFactory) {
 /// `get`, `get_many` and `contains` alike, while the keys beside it are served; a write
 /// replaces it.
 pub async fn foreign_data_reads_the_same_from_every_read(f: &dyn StoreFactory) {
-    if skip_unless_cache(f, "foreign_data_reads_the_same_from_every_read") {
-        return;
-    }
+    needs_data(f);
     let namespace = unique_namespace("kit");
     let store = f.create(&namespace).await.expect("create");
-    let written = f
-        .write_foreign(&namespace, "foreign")
-        .await
-        .expect("write_foreign");
-    if !written {
-        eprintln!(
-            "skipped foreign_data_reads_the_same_from_every_read: the backend holds nothing \
-             but values (no StoreFactory::write_foreign)"
-        );
-        return;
-    }
+    needs_foreign_data(f, &namespace, "foreign").await;
     set(&*store, "fine", "ok", Expiration::Never).await;
     assert_eq!(get(&*store, "foreign").await, None, "get");
     let many = store
@@ -820,30 +761,4 @@ pub async fn foreign_data_reads_the_same_from_every_read(f: &dyn StoreFactory) {
         Some(&b"mine"[..]),
         "a write replaces foreign data"
     );
-}
-
-/// For [`Model::Null`]: nothing written is ever read back.
-pub async fn null_store_keeps_nothing(f: &dyn StoreFactory) {
-    if f.model() != Model::Null {
-        eprintln!("skipped null_store_keeps_nothing: the store is a cache (Model::Cache)");
-        return;
-    }
-    let store = fresh(f).await;
-    set(&*store, "k", "v", Expiration::Never).await;
-    assert_eq!(get(&*store, "k").await, None);
-    assert!(!store.contains(key("k")).await.expect("contains"));
-    assert!(
-        store
-            .add(key("k"), "v".into(), Expiration::Never)
-            .await
-            .expect("add")
-    );
-    assert!(
-        !store
-            .touch(key("k"), Expiration::Never)
-            .await
-            .expect("touch")
-    );
-    let err = Key::new("a:b").expect_err("reserved characters are refused");
-    assert_eq!(err.kind(), ErrorKind::InvalidKey);
 }

@@ -39,7 +39,8 @@ pub enum Model {
 ///   other), and handles of different namespaces must not.
 /// - Return a clock from [`clock`](StoreFactory::clock) only if the store takes its time
 ///   from it (in-process stores). Cases that need to move time are then run on it and never
-///   sleep; without a clock they are skipped with the reason printed.
+///   sleep; without one, the suite declares `without: [clock]` and they are reported as
+///   ignored (see [`needs`](crate::needs)).
 #[async_trait]
 pub trait StoreFactory: Send + Sync {
     /// A handle on `namespace`.
