@@ -13,7 +13,7 @@
 //! Reading strips the envelope by slicing, so no read copies the value.
 //!
 //! ```
-//! use cache_pool::envelope::{self, Metadata};
+//! use cache_pool::{Metadata, envelope};
 //! use bytes::Bytes;
 //!
 //! let plain = Bytes::from_static(b"hello");
@@ -33,6 +33,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use cache_store::{Error, ErrorKind, Result};
 
+use crate::format::Metadata;
+
 /// The first byte of an enveloped value. `0x9D` never starts UTF-8 text (a continuation
 /// byte), nor a value of this crate's codecs (they start with their tag), so escaping is rare.
 pub const MARKER: u8 = 0x9D;
@@ -40,15 +42,6 @@ pub const MARKER: u8 = 0x9D;
 const ESCAPED: u8 = 0x00;
 const WITH_METADATA: u8 = 0x01;
 const METADATA_LEN: usize = 12;
-
-/// What a stampede-protected computation records with its value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Metadata {
-    /// When the value expires, in milliseconds since the Unix epoch.
-    pub expiry_ms: u64,
-    /// How long computing it took, in milliseconds.
-    pub ctime_ms: u32,
-}
 
 /// The stored form of `value`, with `metadata` if given.
 pub fn wrap(value: Bytes, metadata: Option<Metadata>) -> Bytes {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::envelope::Metadata;
+use crate::format::Metadata;
 use bytes::Bytes;
 use cache_store::codec::{Codec, MsgPack};
 use cache_store::{Clock, Expiration, OwnedKey, Result};

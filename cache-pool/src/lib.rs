@@ -10,7 +10,8 @@
 //!   PSR-6 has no such operations.
 //! - [`PoolValues`]: what the layers over a pool (PSR-16, Doctrine) use beyond PSR-6: values
 //!   in bulk without an item each, and the storage's stats.
-//! - [`envelope`]: how an item's value (and its stampede metadata) is laid out in the store.
+//! - [`ValueFormat`]: the value pipeline, how an item's value and its stampede metadata
+//!   become the bytes a store keeps; by default this crate's [`envelope`].
 //! - [`CacheItemPoolExt::get`]: Symfony's `get(key, callback)`: one computation per key per
 //!   process under concurrency, probabilistic early recomputation (`beta`), "don't save", and
 //!   no deadlock on a nested get of the same key.
@@ -52,11 +53,13 @@
 #![deny(missing_docs)]
 
 pub mod envelope;
+mod format;
 mod item;
 mod pool;
 mod traits;
 
 pub use cache_store;
+pub use format::{Metadata, ValueFormat};
 pub use item::CacheItem;
 pub use pool::{Pool, PoolBuilder};
 pub use traits::{BoxFuture, CacheItemPool, CacheItemPoolExt, Compute, Computed, PoolValues};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_pool::envelope;
+use cache_pool::ValueFormat;
 use cache_store::{Clock, Entry, Error, ErrorKind, Expiration, Key, Result, Store};
 
 use crate::traits::SimpleCache;
@@ -19,9 +19,8 @@ use crate::traits::SimpleCache;
 /// PSR-16 call then builds no item and consults no deferred queue, a sixth of a read's time on
 /// the embedded backend (`benches/README.md`, moka `get_hit`: PSR-16 Cache against PSR-6 Pool).
 ///
-/// Values use the same layout as PSR-6's [`Pool`](cache_pool::Pool) (see
-/// [`cache_pool::envelope`]), so a `Cache` and a `Pool` on the same namespace read each
-/// other's values.
+/// Values go through the same [`ValueFormat`] as PSR-6's [`Pool`](cache_pool::Pool), so a
+/// `Cache` and a `Pool` of one format on the same namespace read each other's values.
 ///
 /// ```
 /// use std::time::Duration;
@@ -42,6 +41,7 @@ use crate::traits::SimpleCache;
 pub struct Cache<S: Store> {
     store: S,
     default_ttl: Option<Duration>,
+    format: ValueFormat,
 }
 
 /// Configures a [`Cache`].
@@ -49,6 +49,7 @@ pub struct Cache<S: Store> {
 pub struct CacheBuilder<S: Store> {
     store: S,
     default_ttl: Option<Duration>,
+    format: ValueFormat,
 }
 
 impl<S: Store> CacheBuilder<S> {
@@ -59,11 +60,19 @@ impl<S: Store> CacheBuilder<S> {
         self
     }
 
+    /// How values are laid out in the store (default: [`cache_pool::envelope`], as a
+    /// [`Pool`](cache_pool::Pool)'s).
+    pub fn format(mut self, format: ValueFormat) -> Self {
+        self.format = format;
+        self
+    }
+
     /// The cache.
     pub fn build(self) -> Cache<S> {
         Cache {
             store: self.store,
             default_ttl: self.default_ttl,
+            format: self.format,
         }
     }
 }
@@ -79,6 +88,7 @@ impl<S: Store> Cache<S> {
         CacheBuilder {
             store,
             default_ttl: None,
+            format: ValueFormat::default(),
         }
     }
 
@@ -94,15 +104,15 @@ impl<S: Store> Cache<S> {
         }
     }
 
-    /// The value of a stored form: envelope removed; unreadable data is a miss.
-    fn value(key: &str, found: Result<Option<Bytes>>) -> Result<Option<Bytes>> {
+    /// The value of a stored form, through the format; unreadable data is a miss.
+    fn value(&self, key: &str, found: Result<Option<Bytes>>) -> Result<Option<Bytes>> {
         let unreadable = |err: Error| {
             tracing::warn!(key, error = %err, "stored value cannot be read; treating it as a miss");
             Ok(None)
         };
         match found {
             Ok(None) => Ok(None),
-            Ok(Some(stored)) => match envelope::unwrap_value(stored) {
+            Ok(Some(stored)) => match self.format.decode_value(stored) {
                 Ok(value) => Ok(Some(value)),
                 Err(err) => unreadable(err),
             },
@@ -124,7 +134,7 @@ impl<S: Store> Cache<S> {
     pub async fn add(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<bool> {
         let key = Key::new(key)?;
         self.store
-            .add(key, envelope::wrap(value, None), self.ttl(ttl))
+            .add(key, self.format.encode_owned(value, None), self.ttl(ttl))
             .await
     }
 
@@ -152,13 +162,13 @@ fn valid_keys<'a>(keys: impl ExactSizeIterator<Item = &'a str>) -> Result<Vec<Ke
 impl<S: Store + 'static> SimpleCache for Cache<S> {
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         let found = self.store.get(Key::new(key)?).await;
-        Self::value(key, found)
+        self.value(key, found)
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<()> {
         let key = Key::new(key)?;
         self.store
-            .set(key, envelope::wrap(value, None), self.ttl(ttl))
+            .set(key, self.format.encode_owned(value, None), self.ttl(ttl))
             .await
     }
 
@@ -184,7 +194,7 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
         let found = self.store.get_many(&valid).await?;
         let mut values = Vec::with_capacity(keys.len());
         for (key, value) in keys.iter().zip(found) {
-            values.push(Self::value(key, value)?);
+            values.push(self.value(key, value)?);
         }
         Ok(values)
     }
@@ -200,7 +210,7 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
             .zip(values)
             .map(|(key, (_, value))| Entry {
                 key,
-                value: envelope::wrap_ref(value, None),
+                value: self.format.encode(value, None),
                 expiration: ttl,
             })
             .collect();
@@ -239,6 +249,7 @@ impl<S: Store> fmt::Debug for Cache<S> {
         f.debug_struct("Cache")
             .field("store", &self.store)
             .field("default_ttl", &self.default_ttl)
+            .field("format", &self.format)
             .finish()
     }
 }

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::envelope::{self, Metadata};
+use crate::format::{Metadata, ValueFormat};
 use bytes::Bytes;
 use cache_store::{Entry, Expiration, OwnedKey};
 use foldhash::{HashMap, HashSet};
@@ -61,13 +61,13 @@ impl Pending {
 /// Items keyed by their key.
 pub(super) type Items = HashMap<OwnedKey, Pending>;
 
-/// The store entries that write `items`, borrowing their keys and values.
-pub(super) fn entries_of(items: &Items) -> Vec<Entry<'_>> {
+/// The store entries that write `items` in `format`, borrowing their keys and values.
+pub(super) fn entries_of(items: &Items, format: ValueFormat) -> Vec<Entry<'_>> {
     items
         .iter()
         .map(|(key, p)| Entry {
             key: key.as_key(),
-            value: envelope::wrap_ref(&p.value, p.metadata),
+            value: format.encode(&p.value, p.metadata),
             expiration: p.expiration,
         })
         .collect()

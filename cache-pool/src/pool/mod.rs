@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::envelope::{self, Metadata};
+use crate::format::{Metadata, ValueFormat};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_store::{
@@ -86,6 +86,7 @@ impl<S: Store + 'static> Clone for Pool<S> {
 
 struct Shared<S: Store + 'static> {
     store: Arc<S>,
+    format: ValueFormat,
     clock: Arc<dyn Clock>,
     item_clock: ItemClock,
     default_lifetime: Option<Duration>,
@@ -103,6 +104,7 @@ struct Shared<S: Store + 'static> {
 pub struct PoolBuilder<S: Store + 'static> {
     store: S,
     default_lifetime: Option<Duration>,
+    format: ValueFormat,
 }
 
 impl<S: Store + 'static> PoolBuilder<S> {
@@ -113,6 +115,13 @@ impl<S: Store + 'static> PoolBuilder<S> {
         self
     }
 
+    /// How values and their metadata are laid out in the store (default: this crate's
+    /// [`envelope`](crate::envelope)).
+    pub fn format(mut self, format: ValueFormat) -> Self {
+        self.format = format;
+        self
+    }
+
     /// The pool.
     pub fn build(self) -> Pool<S> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -120,6 +129,7 @@ impl<S: Store + 'static> PoolBuilder<S> {
         Pool {
             shared: Arc::new(Shared {
                 store: Arc::new(self.store),
+                format: self.format,
                 item_clock: ItemClock::of(&clock),
                 clock,
                 default_lifetime: self.default_lifetime,
@@ -143,6 +153,7 @@ impl<S: Store + 'static> Pool<S> {
         PoolBuilder {
             store,
             default_lifetime: None,
+            format: ValueFormat::default(),
         }
     }
 
@@ -230,7 +241,7 @@ impl<S: Store + 'static> Pool<S> {
         };
         match found {
             Ok(None) => self.miss(key.to_owned_key()),
-            Ok(Some(stored)) => match envelope::unwrap(stored) {
+            Ok(Some(stored)) => match self.shared.format.decode(stored) {
                 Ok((value, metadata)) => CacheItem::hit(
                     key.to_owned_key(),
                     value,
@@ -255,7 +266,12 @@ impl<S: Store + 'static> Pool<S> {
             landed: false,
         };
         let written = {
-            let entries = landing.items.as_deref().map(entries_of).unwrap_or_default();
+            let format = self.shared.format;
+            let entries = landing
+                .items
+                .as_deref()
+                .map(|items| entries_of(items, format))
+                .unwrap_or_default();
             match self.shared.store.set_many(&entries).await {
                 // What the store refused for single items is reported and not kept: writing
                 // it again would be refused again, and would fail every later commit.
@@ -353,8 +369,10 @@ fn refusals<'a>(
 
 /// The value of what the store holds for `key`, or a miss (logged) when it cannot be read.
 #[inline]
-fn readable(key: Key<'_>, stored: Bytes) -> Option<Bytes> {
-    envelope::unwrap_value(stored).map_or_else(|err| unreadable(key, err), Some)
+fn readable(format: ValueFormat, key: Key<'_>, stored: Bytes) -> Option<Bytes> {
+    format
+        .decode_value(stored)
+        .map_or_else(|err| unreadable(key, err), Some)
 }
 
 /// The miss a stored value that cannot be read counts as, logged. Rare, so kept out of the
@@ -467,7 +485,7 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         if self.pending() == 0 {
             // Nothing deferred to write along with it: write the item straight through.
             let (key, value, expiration, metadata) = item.into_parts();
-            let value = envelope::wrap(value, metadata);
+            let value = self.shared.format.encode_owned(value, metadata);
             return self
                 .shared
                 .store
@@ -510,7 +528,7 @@ impl<S: Store + 'static> PoolValues for Pool<S> {
         }
         match self.shared.store.get(key).await {
             Ok(None) => Ok(None),
-            Ok(Some(stored)) => Ok(readable(key, stored)),
+            Ok(Some(stored)) => Ok(readable(self.shared.format, key, stored)),
             // Unreadable data is a miss for this key; anything else is the backend failing.
             Err(err) if err.kind() == ErrorKind::Decode => Ok(unreadable(key, err)),
             Err(err) => Err(err),
@@ -535,7 +553,7 @@ impl<S: Store + 'static> PoolValues for Pool<S> {
         for &(key, value) in entries {
             batch.push(Entry {
                 key: Key::new(key)?,
-                value: envelope::wrap_ref(value, None),
+                value: self.shared.format.encode(value, None),
                 expiration,
             });
         }
@@ -561,7 +579,7 @@ impl<S: Store + 'static> Pool<S> {
     pub async fn add_item(&self, item: CacheItem) -> Result<bool> {
         self.commit_if_queued(item.key()).await?;
         let (key, value, expiration, metadata) = item.into_parts();
-        let value = envelope::wrap(value, metadata);
+        let value = self.shared.format.encode_owned(value, metadata);
         self.shared
             .store
             .add(key.as_key(), value, self.resolve(expiration))
@@ -601,7 +619,7 @@ impl<S: Store + 'static> Pool<S> {
             .zip(found)
             .map(|(&key, found)| match found {
                 Ok(None) => None,
-                Ok(Some(stored)) => readable(key, stored),
+                Ok(Some(stored)) => readable(self.shared.format, key, stored),
                 Err(err) => unreadable(key, err),
             })
             .collect())
@@ -700,6 +718,7 @@ impl<S: Store + 'static> fmt::Debug for Pool<S> {
         f.debug_struct("Pool")
             .field("store", &self.shared.store)
             .field("default_lifetime", &self.shared.default_lifetime)
+            .field("format", &self.shared.format)
             .field("pending", &self.pending())
             .finish_non_exhaustive()
     }
@@ -732,8 +751,9 @@ impl<S: Store + 'static> Drop for Shared<S> {
              the background (call commit() before dropping the pool)"
         );
         let store = Arc::clone(&self.store);
+        let format = self.format;
         runtime.spawn(async move {
-            let entries = entries_of(&pending);
+            let entries = entries_of(&pending, format);
             match store.set_many(&entries).await {
                 Ok(failed) if failed.is_empty() => {}
                 Ok(failed) => tracing::error!(

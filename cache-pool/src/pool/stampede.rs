@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use crate::envelope::Metadata;
+use crate::format::Metadata;
 use bytes::Bytes;
 use cache_store::{OwnedKey, Result};
 use tokio::sync::OnceCell;

@@ -1,0 +1,110 @@
+//! The value pipeline: how an item's value and metadata become the bytes a store keeps.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use cache_store::Result;
+
+use crate::envelope;
+
+/// What a stampede-protected computation records with its value, stored beside it by the
+/// [`ValueFormat`] so that readers can recompute early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    /// When the value expires, in milliseconds since the Unix epoch.
+    pub expiry_ms: u64,
+    /// How long computing it took, in milliseconds.
+    pub ctime_ms: u32,
+}
+
+/// How a pool or a PSR-16 cache lays out what it stores: an item's value, with the metadata
+/// of the computation that produced it, as the bytes a store keeps, and back.
+///
+/// Every [`Pool`](crate::Pool) and PSR-16 cache holds one, and every read and write goes
+/// through it, so one setting decides what the whole stack writes. The default is this
+/// crate's [`envelope`]: a value is stored as it is, and metadata rides in an envelope user
+/// data can never pass for. The layouts PHP's caches write (Symfony's marshallers and item
+/// layouts) are further formats of this type, so a Rust and a PHP service can read each
+/// other's entries.
+///
+/// Decoding never copies a value: it slices the stored bytes.
+///
+/// ```
+/// use bytes::Bytes;
+/// use cache_pool::{Metadata, ValueFormat};
+///
+/// let format = ValueFormat::default();
+/// let value = Bytes::from_static(b"42 users");
+/// let meta = Metadata { expiry_ms: 1_700_000_000_000, ctime_ms: 120 };
+/// let stored = format.encode(&value, Some(meta)).into_owned();
+/// assert_eq!(format.decode(stored)?, (value.clone(), Some(meta)));
+/// // Without metadata the value is stored as it is.
+/// assert_eq!(*format.encode(&value, None), value);
+/// # Ok::<(), cache_store::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ValueFormat {
+    layout: Layout,
+}
+
+/// The layouts a format can have; one today, PHP's to come.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Layout {
+    /// [`envelope`]: raw values, metadata in an unambiguous envelope.
+    #[default]
+    Envelope,
+}
+
+impl ValueFormat {
+    /// This crate's [`envelope`] (the default).
+    pub const fn envelope() -> Self {
+        ValueFormat {
+            layout: Layout::Envelope,
+        }
+    }
+
+    /// The stored form of `value` with `metadata`, borrowing `value` when it is stored as it
+    /// is (the usual case), so a batch is written without a copy of each value.
+    ///
+    /// Encoding never fails: metadata only serves early recomputation, so a format that
+    /// could not carry it beside some value would store the value without it.
+    #[inline]
+    pub fn encode<'a>(&self, value: &'a Bytes, metadata: Option<Metadata>) -> Cow<'a, Bytes> {
+        match self.layout {
+            Layout::Envelope => envelope::wrap_ref(value, metadata),
+        }
+    }
+
+    /// [`encode`](Self::encode) of a value the caller gives up, for single writes.
+    #[inline]
+    pub fn encode_owned(&self, value: Bytes, metadata: Option<Metadata>) -> Bytes {
+        match self.layout {
+            Layout::Envelope => envelope::wrap(value, metadata),
+        }
+    }
+
+    /// The value and metadata of stored bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`](cache_store::ErrorKind::Decode) when the bytes are no value of
+    /// this format (damaged, or written by something else): readers count that as a miss.
+    #[inline]
+    pub fn decode(&self, stored: Bytes) -> Result<(Bytes, Option<Metadata>)> {
+        match self.layout {
+            Layout::Envelope => envelope::unwrap(stored),
+        }
+    }
+
+    /// The value of stored bytes without its metadata: what a plain read needs.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](Self::decode).
+    #[inline]
+    pub fn decode_value(&self, stored: Bytes) -> Result<Bytes> {
+        match self.layout {
+            Layout::Envelope => envelope::unwrap_value(stored),
+        }
+    }
+}
