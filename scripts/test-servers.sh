@@ -13,18 +13,28 @@
 #   CACHE_TEST_REDIS_SERVER     the redis-server binary, and
 #   CACHE_TEST_MEMCACHED_SERVER the memcached binary, for tests that start and stop a
 #                               private server (restarts)
+#   CACHE_TEST_PHP              the php binary (with igbinary, redis, memcached, and Symfony's
+#                               and Doctrine's caches)
 #
-# redis-server and memcached come from Debian's packages; they are installed when missing
-# (as root, or through sudo).
+# redis-server, memcached and PHP come from Debian's packages; they are installed when
+# missing (as root, or through sudo).
 set -euo pipefail
 
 log() { printf 'test-servers: %s\n' "$*" >&2; }
 
+# PHP itself, for the tests that check what PHP writes and reads: the CLI, its igbinary, Redis
+# and memcached extensions, and Symfony's and Doctrine's caches.
+PHP_PACKAGES=(php-cli php-igbinary php-redis php-memcached php-symfony-cache php-doctrine-cache)
+
 install_missing() {
-  local missing=()
+  local missing=() package
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v redis-cli >/dev/null || missing+=(redis-tools)
   command -v memcached >/dev/null || missing+=(memcached)
+  for package in "${PHP_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \
+      || missing+=("$package")
+  done
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing ${missing[*]} from Debian's packages"
   local sudo=()
@@ -150,9 +160,11 @@ export CACHE_TEST_MEMCACHED_URLS="memcache://127.0.0.1:$memcached_port,127.0.0.1
 export CACHE_TEST_REDIS_CLUSTER_URLS="redis+cluster://$(IFS=,; echo "${cluster_addresses[*]}")"
 CACHE_TEST_REDIS_SERVER=$(command -v redis-server)
 CACHE_TEST_MEMCACHED_SERVER=$(command -v memcached)
-export CACHE_TEST_REDIS_SERVER CACHE_TEST_MEMCACHED_SERVER
+CACHE_TEST_PHP=$(command -v php)
+export CACHE_TEST_REDIS_SERVER CACHE_TEST_MEMCACHED_SERVER CACHE_TEST_PHP
 log "redis $CACHE_TEST_REDIS_URL (redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'))"
 log "memcached $CACHE_TEST_MEMCACHED_URLS"
 log "redis cluster $CACHE_TEST_REDIS_CLUSTER_URLS"
+log "php $CACHE_TEST_PHP ($(php -r 'echo PHP_VERSION, " igbinary ", phpversion("igbinary");'))"
 
 "$@"
