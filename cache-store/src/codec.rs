@@ -122,6 +122,69 @@ impl Codec for Json {
     }
 }
 
+/// PHP's value formats, as Symfony's `DefaultMarshaller` uses them: values are written in
+/// one (`serialize()` or igbinary) and read in either, told apart by their bytes, since a
+/// PHP fleet may store both. The bytes are PHP's own, untagged, so a PHP service reads what
+/// this codec writes and the other way round; how PHP's values map to Rust's is
+/// [`php_marshal::de`]'s and [`php_marshal::ser`]'s.
+///
+/// ```
+/// use cache_store::codec::{Codec, Php};
+///
+/// let bytes = Php::SERIALIZE.encode(&vec!["a", "b"])?;
+/// assert_eq!(&bytes[..], br#"a:2:{i:0;s:1:"a";i:1;s:1:"b";}"#);
+/// // Either format reads back, whichever this codec writes.
+/// let back: Vec<String> = Php::IGBINARY.decode(&bytes)?;
+/// assert_eq!(back, ["a", "b"]);
+/// # Ok::<(), cache_store::Error>(())
+/// ```
+#[cfg(feature = "php")]
+#[cfg_attr(docsrs, doc(cfg(feature = "php")))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Php {
+    writes: php_marshal::Format,
+}
+
+#[cfg(feature = "php")]
+impl Php {
+    /// Writes PHP's `serialize()` format (Symfony's default without igbinary, and from 7.2 on).
+    pub const SERIALIZE: Php = Php {
+        writes: php_marshal::Format::Serialize,
+    };
+    /// Writes igbinary (Symfony's default from 5.4 to 7.1 where the extension is loaded).
+    pub const IGBINARY: Php = Php {
+        writes: php_marshal::Format::Igbinary,
+    };
+
+    /// The format this codec writes.
+    pub fn writes(&self) -> php_marshal::Format {
+        self.writes
+    }
+}
+
+#[cfg(feature = "php")]
+impl Codec for Php {
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Bytes> {
+        self.writes.to_vec(value).map(Bytes::from).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("cannot write the value as PHP's {:?}", self.writes),
+            )
+            .with_source(e)
+        })
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
+        php_marshal::unmarshal(bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::Decode,
+                "stored value is no PHP value this type reads",
+            )
+            .with_source(e)
+        })
+    }
+}
+
 fn untag<'a>(bytes: &'a [u8], tag: u8, format: &str) -> Result<&'a [u8]> {
     match bytes.split_first() {
         Some((&first, rest)) if first == tag => Ok(rest),
@@ -184,6 +247,24 @@ mod tests {
 
     fn serde_bytes_like(b: &[u8]) -> Vec<u8> {
         b.to_vec()
+    }
+
+    #[cfg(feature = "php")]
+    #[test]
+    fn php_writes_its_format_and_reads_either() {
+        for codec in [Php::SERIALIZE, Php::IGBINARY] {
+            let bytes = codec.encode(&user()).unwrap();
+            assert_eq!(php_marshal::Format::of(&bytes), codec.writes());
+            for reader in [Php::SERIALIZE, Php::IGBINARY] {
+                assert_eq!(reader.decode::<User>(&bytes).unwrap(), user());
+            }
+        }
+        for bad in [&b""[..], b"hello", b"\xC1\x05", b"i:1"] {
+            let err = Php::SERIALIZE.decode::<u8>(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Decode, "{bad:?}");
+        }
+        let err = Php::SERIALIZE.encode(&u64::MAX).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     }
 
     #[test]
