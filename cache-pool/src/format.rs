@@ -6,6 +6,8 @@ use bytes::Bytes;
 use cache_store::Result;
 
 use crate::envelope;
+#[cfg(feature = "php")]
+use crate::symfony::{self, SymfonyLayout};
 
 /// What a stampede-protected computation records with its value, stored beside it by the
 /// [`ValueFormat`] so that readers can recompute early.
@@ -47,12 +49,18 @@ pub struct ValueFormat {
     layout: Layout,
 }
 
-/// The layouts a format can have; one today, PHP's to come.
+/// The layouts a format can have.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Layout {
     /// [`envelope`]: raw values, metadata in an unambiguous envelope.
     #[default]
     Envelope,
+    /// Symfony's: values marshalled by PHP, metadata in Symfony's wrapper of a version.
+    #[cfg(feature = "php")]
+    Symfony {
+        layout: SymfonyLayout,
+        marshaller: php_marshal::Format,
+    },
 }
 
 impl ValueFormat {
@@ -60,6 +68,36 @@ impl ValueFormat {
     pub const fn envelope() -> Self {
         ValueFormat {
             layout: Layout::Envelope,
+        }
+    }
+
+    /// Symfony Cache's layout of a version, with values marshalled in `marshaller`, so that a
+    /// PHP service using Symfony Cache on the same store reads this pool's items and this
+    /// pool reads its items, early-expiration metadata included.
+    ///
+    /// An item's value is then PHP's marshalled bytes (write it with
+    /// [`codec::Php`](cache_store::codec::Php)); a stored value that is no PHP value reads as
+    /// a miss, as in Symfony. Reading takes Symfony's 5.4 and 6.1+ layouts and both
+    /// marshallers whatever this format writes.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use cache_pool::{Metadata, SymfonyLayout, ValueFormat};
+    /// use cache_store::codec::{Codec, Php};
+    /// use php_marshal::Format;
+    ///
+    /// let format = ValueFormat::symfony(SymfonyLayout::V5_4, Format::Igbinary);
+    /// let value = Php::IGBINARY.encode("bar")?;
+    /// let meta = Metadata { expiry_ms: 1_700_000_000_000, ctime_ms: 150 };
+    /// let stored = format.encode(&value, Some(meta)).into_owned();
+    /// assert_eq!(format.decode(stored)?, (value, Some(meta)));
+    /// # Ok::<(), cache_store::Error>(())
+    /// ```
+    #[cfg(feature = "php")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
+    pub const fn symfony(layout: SymfonyLayout, marshaller: php_marshal::Format) -> Self {
+        ValueFormat {
+            layout: Layout::Symfony { layout, marshaller },
         }
     }
 
@@ -72,6 +110,12 @@ impl ValueFormat {
     pub fn encode<'a>(&self, value: &'a Bytes, metadata: Option<Metadata>) -> Cow<'a, Bytes> {
         match self.layout {
             Layout::Envelope => envelope::wrap_ref(value, metadata),
+            #[cfg(feature = "php")]
+            Layout::Symfony { layout, marshaller } => match metadata {
+                None => Cow::Borrowed(value),
+                Some(meta) => symfony::wrap(value, meta, layout, marshaller)
+                    .map_or(Cow::Borrowed(value), Cow::Owned),
+            },
         }
     }
 
@@ -80,6 +124,8 @@ impl ValueFormat {
     pub fn encode_owned(&self, value: Bytes, metadata: Option<Metadata>) -> Bytes {
         match self.layout {
             Layout::Envelope => envelope::wrap(value, metadata),
+            #[cfg(feature = "php")]
+            Layout::Symfony { .. } => self.encode(&value, metadata).into_owned(),
         }
     }
 
@@ -93,6 +139,8 @@ impl ValueFormat {
     pub fn decode(&self, stored: Bytes) -> Result<(Bytes, Option<Metadata>)> {
         match self.layout {
             Layout::Envelope => envelope::unwrap(stored),
+            #[cfg(feature = "php")]
+            Layout::Symfony { .. } => symfony_decode(stored),
         }
     }
 
@@ -105,6 +153,26 @@ impl ValueFormat {
     pub fn decode_value(&self, stored: Bytes) -> Result<Bytes> {
         match self.layout {
             Layout::Envelope => envelope::unwrap_value(stored),
+            #[cfg(feature = "php")]
+            Layout::Symfony { .. } => symfony_decode(stored).map(|(value, _)| value),
         }
+    }
+}
+
+/// A value Symfony stored: plain, or wrapped with its metadata.
+#[cfg(feature = "php")]
+fn symfony_decode(stored: Bytes) -> Result<(Bytes, Option<Metadata>)> {
+    if !php_marshal::looks_like_php(&stored) {
+        return Err(cache_store::Error::new(
+            cache_store::ErrorKind::Decode,
+            "stored value is no PHP value",
+        ));
+    }
+    if !symfony::may_be_wrapped(&stored) {
+        return Ok((stored, None));
+    }
+    match symfony::unwrap(&stored)? {
+        Some((value, metadata)) => Ok((value, Some(metadata))),
+        None => Ok((stored, None)),
     }
 }

@@ -56,10 +56,18 @@ pub mod envelope;
 mod format;
 mod item;
 mod pool;
+#[cfg(feature = "php")]
+mod symfony;
 mod traits;
 
 pub use cache_store;
 pub use format::{Metadata, ValueFormat};
 pub use item::CacheItem;
+#[cfg(feature = "php")]
+#[cfg_attr(docsrs, doc(cfg(feature = "php")))]
+pub use php_marshal;
 pub use pool::{Pool, PoolBuilder};
+#[cfg(feature = "php")]
+#[cfg_attr(docsrs, doc(cfg(feature = "php")))]
+pub use symfony::SymfonyLayout;
 pub use traits::{BoxFuture, CacheItemPool, CacheItemPoolExt, Compute, Computed, PoolValues};

@@ -130,6 +130,18 @@ impl Format {
     }
 }
 
+/// Whether `input` can be a PHP value at a glance (its first bytes), without reading it:
+/// igbinary's header, or a `serialize()` type tag and its `:` (or `N;`). For telling PHP's
+/// values from other bytes cheaply; [`Format::parse`] decides.
+pub fn looks_like_php(input: &[u8]) -> bool {
+    match input {
+        [0, 0, 0, 2, ..] => true,
+        b"N;" => true,
+        [tag, b':', ..] => b"bidsaOCESrR".contains(tag),
+        _ => false,
+    }
+}
+
 /// Reads a `T` from bytes in either format (see [`Format::of`]).
 ///
 /// # Errors

@@ -47,6 +47,7 @@ proptest! {
             format.write(&value, &mut bytes).unwrap();
             prop_assert_eq!(format.parse(&bytes).unwrap(), value.clone(), "{:?}", format);
             prop_assert_eq!(Format::of(&bytes), format);
+            prop_assert!(php_marshal::looks_like_php(&bytes));
         }
     }
 

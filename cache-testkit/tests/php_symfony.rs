@@ -1,0 +1,217 @@
+//! Symfony Cache (PHP, Debian's 5.4 with phpredis) and a Rust `Pool` with
+//! `ValueFormat::symfony` on one Redis read each other's items, early-expiration metadata
+//! included, with either marshaller.
+//!
+//! Needs `CACHE_TEST_REDIS_URL` and `CACHE_TEST_PHP` (scripts/test-servers.sh sets both);
+//! skipped without them, failing instead when `CACHE_TEST_REQUIRE_SERVERS` is set (as in CI).
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use cache_pool::{CacheItemPool, CacheItemPoolExt, Computed, Pool, SymfonyLayout, ValueFormat};
+use cache_store::codec::{Codec, Php};
+use cache_store::redis::RedisStore;
+use cache_testkit::{server_url, unique_namespace};
+use php_marshal::Format;
+use serde_json::{Value as Json, json};
+
+/// Runs PHP `code` with Symfony Cache's `RedisAdapter` in `$pool` (namespace `namespace`,
+/// igbinary or serialize() as told) on the test Redis; what it prints.
+fn symfony(php: &str, redis_url: &str, namespace: &str, igbinary: bool, code: &str) -> String {
+    let address = redis_url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .expect("host:port");
+    let (host, port) = address.rsplit_once(':').expect("host:port");
+    let script = format!(
+        r#"
+        require '/usr/share/php/Symfony/Component/Cache/autoload.php';
+        use Symfony\Component\Cache\Adapter\RedisAdapter;
+        use Symfony\Component\Cache\Marshaller\DefaultMarshaller;
+        use Symfony\Contracts\Cache\ItemInterface;
+        $redis = new Redis();
+        $redis->connect('{host}', {port});
+        $pool = new RedisAdapter($redis, '{namespace}', 0, new DefaultMarshaller({igbinary}));
+        {code}
+        "#,
+        igbinary = if igbinary { "true" } else { "false" },
+    );
+    let child = Command::new(php)
+        .args(["-d", "display_errors=stderr", "-r", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start php");
+    let output = child.wait_with_output().expect("php ran");
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "php failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("php printed text")
+}
+
+fn php() -> Option<String> {
+    match std::env::var("CACHE_TEST_PHP") {
+        Ok(php) => Some(php),
+        Err(_) if std::env::var_os(cache_testkit::REQUIRE_SERVERS_VAR).is_some() => {
+            panic!(
+                "CACHE_TEST_PHP is not set, and {} requires PHP",
+                cache_testkit::REQUIRE_SERVERS_VAR
+            )
+        }
+        Err(_) => {
+            eprintln!("skipped: CACHE_TEST_PHP is not set (scripts/test-servers.sh sets it)");
+            None
+        }
+    }
+}
+
+async fn rust_pool(url: &str, namespace: &str, marshaller: Format) -> Pool<RedisStore> {
+    let store = RedisStore::builder(url)
+        .connect()
+        .await
+        .expect("connect")
+        .with_namespace(namespace)
+        .expect("namespace");
+    Pool::builder(store)
+        .format(ValueFormat::symfony(SymfonyLayout::V5_4, marshaller))
+        .build()
+}
+
+fn codec(marshaller: Format) -> Php {
+    match marshaller {
+        Format::Serialize => Php::SERIALIZE,
+        Format::Igbinary => Php::IGBINARY,
+    }
+}
+
+const MARSHALLERS: [(Format, bool); 2] = [(Format::Serialize, false), (Format::Igbinary, true)];
+
+#[tokio::test]
+async fn rust_reads_symfony_items_and_their_metadata() {
+    let (Some(php), Some(url)) = (php(), server_url("CACHE_TEST_REDIS_URL")) else {
+        return;
+    };
+    for (marshaller, igbinary) in MARSHALLERS {
+        let namespace = unique_namespace("sf");
+        let printed = symfony(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            r#"
+            $item = $pool->getItem('plain');
+            $pool->save($item->set(['name' => 'Ada', 'tags' => ['a', 'a'], 'n' => 7]));
+            $pool->get('computed', function (ItemInterface $item) {
+                $item->expiresAfter(600);
+                usleep(30000);
+                return 'bar';
+            });
+            echo json_encode($pool->getItem('computed')->getMetadata());
+            "#,
+        );
+        let metadata: Json = serde_json::from_str(&printed).expect("PHP's metadata");
+        let pool = rust_pool(&url, &namespace, marshaller).await;
+
+        let plain = pool.get_item("plain").await.expect("get_item");
+        assert!(plain.is_hit(), "{marshaller:?}");
+        assert_eq!(plain.metadata(), None);
+        let value: Json = plain
+            .try_get_as(&codec(marshaller))
+            .expect("a PHP value")
+            .expect("a hit");
+        assert_eq!(value, json!({"name": "Ada", "tags": ["a", "a"], "n": 7}));
+
+        let computed = pool.get_item("computed").await.expect("get_item");
+        let value: String = computed
+            .try_get_as(&codec(marshaller))
+            .expect("a PHP value")
+            .expect("a hit");
+        assert_eq!(value, "bar");
+        let meta = computed.metadata().expect("Symfony's metadata");
+        assert_eq!(
+            Some(meta.expiry_ms / 1000),
+            metadata["expiry"].as_u64(),
+            "{marshaller:?}"
+        );
+        assert_eq!(
+            Some(u64::from(meta.ctime_ms)),
+            metadata["ctime"].as_u64(),
+            "{marshaller:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn symfony_reads_rust_items_and_their_metadata() {
+    let (Some(php), Some(url)) = (php(), server_url("CACHE_TEST_REDIS_URL")) else {
+        return;
+    };
+    for (marshaller, igbinary) in MARSHALLERS {
+        let namespace = unique_namespace("sf");
+        let pool = rust_pool(&url, &namespace, marshaller).await;
+        let codec = codec(marshaller);
+        let mut item = pool.get_item("plain").await.expect("get_item");
+        item.set_as_with(&codec, &json!({"name": "Ada", "tags": ["a", "a"]}))
+            .expect("a PHP value");
+        pool.save(item).await.expect("save");
+        let value = codec.encode("bar").expect("a PHP value");
+        pool.get("computed", |_| async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            Ok(Computed::new(value).expires_after(Duration::from_secs(600)))
+        })
+        .await
+        .expect("computed");
+        let meta = pool
+            .get_item("computed")
+            .await
+            .expect("get_item")
+            .metadata()
+            .expect("metadata");
+
+        let printed = symfony(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            r#"
+            $plain = $pool->getItem('plain');
+            $computed = $pool->getItem('computed');
+            echo json_encode([
+                'plain' => [$plain->isHit(), $plain->get(), $plain->getMetadata()],
+                'computed' => [$computed->isHit(), $computed->get(), $computed->getMetadata()],
+            ]);
+            "#,
+        );
+        let read: Json = serde_json::from_str(&printed).expect("PHP's reading");
+        assert_eq!(
+            read["plain"],
+            json!([true, {"name": "Ada", "tags": ["a", "a"]}, []]),
+            "{marshaller:?}"
+        );
+        assert_eq!(read["computed"][0], json!(true), "{marshaller:?}");
+        assert_eq!(read["computed"][1], json!("bar"), "{marshaller:?}");
+        assert_eq!(
+            read["computed"][2],
+            json!({"expiry": meta.expiry_ms / 1000, "ctime": meta.ctime_ms}),
+            "{marshaller:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn what_symfony_cannot_read_rust_reads_as_a_miss() {
+    let Some(url) = server_url("CACHE_TEST_REDIS_URL") else {
+        return;
+    };
+    let namespace = unique_namespace("sf");
+    let pool = rust_pool(&url, &namespace, Format::Serialize).await;
+    let mut item = pool.get_item("raw").await.expect("get_item");
+    item.set("not a PHP value");
+    pool.save(item).await.expect("save");
+    assert!(!pool.get_item("raw").await.expect("get_item").is_hit());
+    assert!(!pool.has_item("raw").await.expect("has_item"));
+}
