@@ -1,6 +1,7 @@
 //! Symfony Cache (PHP, Debian's 5.4 with phpredis) and a Rust `Pool` with
 //! `ValueFormat::symfony` on one Redis read each other's items, early-expiration metadata
-//! included, with either marshaller.
+//! included, with either marshaller; Doctrine's providers over them share entries and
+//! `deleteAll`.
 //!
 //! Needs `CACHE_TEST_REDIS_URL` and `CACHE_TEST_PHP` (scripts/test-servers.sh sets both);
 //! skipped without them, failing instead when `CACHE_TEST_REQUIRE_SERVERS` is set (as in CI).
@@ -12,6 +13,7 @@ use cache_pool::{CacheItemPool, CacheItemPoolExt, Computed, Pool, SymfonyLayout,
 use cache_store::codec::{Codec, Php};
 use cache_store::redis::RedisStore;
 use cache_testkit::{server_url, unique_namespace};
+use doctrine_compat::{Cache as _, ClearableCache as _, DoctrineProvider};
 use php_marshal::Format;
 use serde_json::{Value as Json, json};
 
@@ -27,7 +29,9 @@ fn symfony(php: &str, redis_url: &str, namespace: &str, igbinary: bool, code: &s
     let script = format!(
         r#"
         require '/usr/share/php/Symfony/Component/Cache/autoload.php';
+        require '/usr/share/php/Doctrine/Common/Cache/autoload.php';
         use Symfony\Component\Cache\Adapter\RedisAdapter;
+        use Symfony\Component\Cache\DoctrineProvider;
         use Symfony\Component\Cache\Marshaller\DefaultMarshaller;
         use Symfony\Contracts\Cache\ItemInterface;
         $redis = new Redis();
@@ -214,4 +218,75 @@ async fn what_symfony_cannot_read_rust_reads_as_a_miss() {
     pool.save(item).await.expect("save");
     assert!(!pool.get_item("raw").await.expect("get_item").is_hit());
     assert!(!pool.has_item("raw").await.expect("has_item"));
+}
+
+#[tokio::test]
+async fn doctrine_entries_and_delete_all_are_shared() {
+    let (Some(php), Some(url)) = (php(), server_url("CACHE_TEST_REDIS_URL")) else {
+        return;
+    };
+    for (marshaller, igbinary) in MARSHALLERS {
+        let namespace = unique_namespace("sf");
+        symfony(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            r#"
+            $doctrine = new DoctrineProvider($pool);
+            $doctrine->setNamespace('app');
+            $doctrine->save('before', 'old');
+            $doctrine->deleteAll();
+            $doctrine->save('id', ['x' => 1]);
+            "#,
+        );
+        let codec = codec(marshaller);
+        let doctrine = DoctrineProvider::over_pool(rust_pool(&url, &namespace, marshaller).await)
+            .with_namespace("app");
+        assert_eq!(
+            doctrine.fetch("before").await.expect("fetch"),
+            None,
+            "{marshaller:?}"
+        );
+        let id = doctrine
+            .fetch("id")
+            .await
+            .expect("fetch")
+            .expect("PHP's entry");
+        assert_eq!(
+            codec.decode::<Json>(&id).expect("PHP's value"),
+            json!({"x": 1})
+        );
+
+        doctrine
+            .save(
+                "rust",
+                codec.encode("from rust").expect("a PHP value"),
+                Duration::ZERO,
+            )
+            .await
+            .expect("save");
+        doctrine.delete_all().await.expect("delete_all");
+        doctrine
+            .save(
+                "after",
+                codec.encode("after").expect("a PHP value"),
+                Duration::ZERO,
+            )
+            .await
+            .expect("save");
+        let printed = symfony(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            r#"
+            $doctrine = new DoctrineProvider($pool);
+            $doctrine->setNamespace('app');
+            echo json_encode([$doctrine->fetch('id'), $doctrine->fetch('rust'), $doctrine->fetch('after')]);
+            "#,
+        );
+        let read: Json = serde_json::from_str(&printed).expect("PHP's reading");
+        assert_eq!(read, json!([false, false, "after"]), "{marshaller:?}");
+    }
 }

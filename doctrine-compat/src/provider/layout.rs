@@ -60,18 +60,19 @@ pub(super) enum StoredVersion {
     Corrupt,
 }
 
-/// Reads a stored version: PHP's `i:<n>;`, or bare digits.
+/// Reads a stored version: an int as PHP marshals it (`serialize()`'s `i:<n>;`, or igbinary,
+/// which Symfony uses where the extension is loaded), or bare digits.
 pub(super) fn decode_version(stored: &[u8]) -> StoredVersion {
-    let Ok(text) = std::str::from_utf8(stored) else {
-        return StoredVersion::Corrupt;
+    let version = match php_marshal::unmarshal::<i64>(stored) {
+        Ok(version) => u64::try_from(version).ok(),
+        Err(_) => std::str::from_utf8(stored)
+            .ok()
+            .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|digits| digits.parse::<u64>().ok()),
     };
-    let digits = text
-        .strip_prefix("i:")
-        .and_then(|rest| rest.strip_suffix(';'))
-        .unwrap_or(text);
-    match digits.parse::<u64>() {
-        Ok(0) => StoredVersion::Absent,
-        Ok(version) if version <= MAX_VERSION => StoredVersion::Valid(version),
+    match version {
+        Some(0) => StoredVersion::Absent,
+        Some(version) if version <= MAX_VERSION => StoredVersion::Valid(version),
         _ => StoredVersion::Corrupt,
     }
 }
@@ -116,6 +117,20 @@ mod tests {
         assert_eq!(batch, one_by_one);
         let none = id_keys("ns", std::iter::empty(), 1).expect("keys");
         assert_eq!(none.iter().count(), 0);
+    }
+
+    #[test]
+    fn versions_read_igbinary_too() {
+        for version in [1u64, 255, 256, 1 << 40, MAX_VERSION] {
+            let igbinary = php_marshal::Format::Igbinary
+                .to_vec(&version)
+                .expect("an int");
+            assert_eq!(decode_version(&igbinary), StoredVersion::Valid(version));
+        }
+        let negative = php_marshal::Format::Igbinary
+            .to_vec(&-1i64)
+            .expect("an int");
+        assert_eq!(decode_version(&negative), StoredVersion::Corrupt);
     }
 
     #[test]
