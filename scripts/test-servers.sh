@@ -23,8 +23,9 @@ set -euo pipefail
 log() { printf 'test-servers: %s\n' "$*" >&2; }
 
 # PHP itself, for the tests that check what PHP writes and reads: the CLI, its igbinary, Redis
-# and memcached extensions, and Symfony's and Doctrine's caches.
-PHP_PACKAGES=(php-cli php-igbinary php-redis php-memcached php-symfony-cache php-doctrine-cache)
+# and memcached extensions, Symfony's and Doctrine's caches, and PSR-16's interfaces.
+PHP_PACKAGES=(php-cli php-igbinary php-redis php-memcached php-symfony-cache php-doctrine-cache
+  php-psr-simple-cache)
 
 install_missing() {
   local missing=() package

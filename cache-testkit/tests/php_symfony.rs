@@ -10,12 +10,14 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cache_pool::{CacheItemPool, CacheItemPoolExt, Computed, Pool, SymfonyLayout, ValueFormat};
+use cache_store::Expiration;
 use cache_store::codec::{Codec, Php};
 use cache_store::redis::RedisStore;
 use cache_testkit::{server_url, unique_namespace};
 use doctrine_compat::{Cache as _, ClearableCache as _, DoctrineProvider};
 use php_marshal::Format;
 use serde_json::{Value as Json, json};
+use simple_cache::SimpleCache;
 
 /// Runs PHP `code` with Symfony Cache's `RedisAdapter` in `$pool` (namespace `namespace`,
 /// igbinary or serialize() as told) on the test Redis; what it prints.
@@ -30,8 +32,10 @@ fn symfony(php: &str, redis_url: &str, namespace: &str, igbinary: bool, code: &s
         r#"
         require '/usr/share/php/Symfony/Component/Cache/autoload.php';
         require '/usr/share/php/Doctrine/Common/Cache/autoload.php';
+        require '/usr/share/php/Psr/SimpleCache/autoload.php';
         use Symfony\Component\Cache\Adapter\RedisAdapter;
         use Symfony\Component\Cache\DoctrineProvider;
+        use Symfony\Component\Cache\Psr16Cache;
         use Symfony\Component\Cache\Marshaller\DefaultMarshaller;
         use Symfony\Contracts\Cache\ItemInterface;
         $redis = new Redis();
@@ -288,5 +292,82 @@ async fn doctrine_entries_and_delete_all_are_shared() {
         );
         let read: Json = serde_json::from_str(&printed).expect("PHP's reading");
         assert_eq!(read, json!([false, false, "after"]), "{marshaller:?}");
+    }
+}
+
+#[tokio::test]
+async fn psr16_values_are_shared() {
+    let (Some(php), Some(url)) = (php(), server_url("CACHE_TEST_REDIS_URL")) else {
+        return;
+    };
+    for (marshaller, igbinary) in MARSHALLERS {
+        let namespace = unique_namespace("sf");
+        symfony(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            r#"
+            $psr16 = new Psr16Cache($pool);
+            $psr16->set('one', 1.5);
+            $psr16->setMultiple(['two' => [true, null], 'three' => 'drei'], 600);
+            "#,
+        );
+        let codec = codec(marshaller);
+        let store = RedisStore::builder(&url)
+            .connect()
+            .await
+            .expect("connect")
+            .with_namespace(&namespace)
+            .expect("namespace");
+        let cache = simple_cache::Cache::builder(store)
+            .format(ValueFormat::symfony(SymfonyLayout::V5_4, marshaller))
+            .build();
+        let values = cache
+            .get_multiple(&["one", "two", "three", "none"])
+            .await
+            .expect("get_multiple");
+        let read: Vec<Option<Json>> = values
+            .iter()
+            .map(|v| v.as_ref().map(|v| codec.decode(v).expect("a PHP value")))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                Some(json!(1.5)),
+                Some(json!([true, null])),
+                Some(json!("drei")),
+                None
+            ],
+            "{marshaller:?}"
+        );
+
+        let rust: Vec<(&str, bytes::Bytes)> = vec![
+            ("four", codec.encode(&4).expect("a PHP value")),
+            (
+                "five",
+                codec.encode(&json!({"k": "v"})).expect("a PHP value"),
+            ),
+        ];
+        cache
+            .set_multiple(&rust, Expiration::After(Duration::from_secs(600)))
+            .await
+            .expect("set_multiple");
+        let printed = symfony(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            r#"
+            $psr16 = new Psr16Cache($pool);
+            echo json_encode([$psr16->getMultiple(['four', 'five', 'one']), $psr16->has('five')]);
+            "#,
+        );
+        let read: Json = serde_json::from_str(&printed).expect("PHP's reading");
+        assert_eq!(
+            read,
+            json!([{"four": 4, "five": {"k": "v"}, "one": 1.5}, true]),
+            "{marshaller:?}"
+        );
     }
 }
