@@ -227,6 +227,29 @@ mod tests {
         }
     }
 
+    /// Symfony 6.1+ is not in Debian 12, so no test here can run it: its bytes for value
+    /// "bar", expiry 1700000000 and 150 ms, as `php-wire-formats.md` records them from a run
+    /// of Symfony 7.2's own ValueWrapper, stand in.
+    #[test]
+    fn the_value_wrapper_is_byte_for_byte_symfonys() {
+        let meta = Metadata {
+            expiry_ms: 1_700_000_000_000,
+            ctime_ms: 150,
+        };
+        let serialized = b"O:1:\"\xA9\":1:{s:6:\"yM\x16\x03K\x97\";s:3:\"bar\";}";
+        let igbinary = b"\x00\x00\x00\x02\x17\x01\xA9\x14\x01\x11\x06yM\x16\x03K\x97\x11\x03bar";
+        for (format, symfony) in [
+            (Format::Serialize, &serialized[..]),
+            (Format::Igbinary, &igbinary[..]),
+        ] {
+            let value = format.to_vec("bar").unwrap();
+            let ours = wrap(&value, meta, SymfonyLayout::V6_1, format).unwrap();
+            assert_eq!(&ours[..], symfony, "{format:?}");
+            let (back, back_meta) = unwrap(symfony).unwrap().unwrap();
+            assert_eq!((&back[..], back_meta), (&value[..], meta), "{format:?}");
+        }
+    }
+
     #[test]
     fn bytes_that_are_no_php_value_are_not_wrapped() {
         let meta = Metadata {
