@@ -99,7 +99,113 @@ fn bench(c: &mut Criterion) {
             .expect("store");
         (raw, store)
     });
-    harness::run(c, &rt, "redis", store, RawRedis(raw), &[]);
+    harness::run(c, &rt, "redis", store.clone(), RawRedis(raw), &[]);
+    php_profile(c, &rt, &store);
+}
+
+/// A record as a PHP service might cache it.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Account {
+    id: u64,
+    name: String,
+    roles: Vec<String>,
+    balance: f64,
+}
+
+fn account() -> Account {
+    Account {
+        id: 42,
+        name: "Ada Lovelace".into(),
+        roles: vec!["admin".into(), "billing".into()],
+        balance: 1234.5,
+    }
+}
+
+/// What a pool writes and how typed values are encoded: the default, or a PHP profile.
+#[derive(Clone, Copy)]
+enum Profile {
+    Default,
+    Symfony(php_marshal::Format),
+}
+
+impl Profile {
+    const ALL: [(&str, Profile); 3] = [
+        ("PSR-6 Pool, MessagePack (default)", Profile::Default),
+        (
+            "PSR-6 Pool, Symfony 5.4 igbinary",
+            Profile::Symfony(php_marshal::Format::Igbinary),
+        ),
+        (
+            "PSR-6 Pool, Symfony 5.4 serialize()",
+            Profile::Symfony(php_marshal::Format::Serialize),
+        ),
+    ];
+
+    fn pool(self, store: &RedisStore) -> cache_pool::Pool<RedisStore> {
+        use cache_pool::{SymfonyLayout, ValueFormat};
+        let format = match self {
+            Profile::Default => ValueFormat::default(),
+            Profile::Symfony(marshaller) => ValueFormat::symfony(SymfonyLayout::V5_4, marshaller),
+        };
+        cache_pool::Pool::builder(store.clone())
+            .format(format)
+            .build()
+    }
+
+    fn encode(self, account: &Account) -> Bytes {
+        use cache_store::codec::{Codec, MsgPack, Php};
+        match self {
+            Profile::Default => MsgPack.encode(account),
+            Profile::Symfony(php_marshal::Format::Igbinary) => Php::IGBINARY.encode(account),
+            Profile::Symfony(php_marshal::Format::Serialize) => Php::SERIALIZE.encode(account),
+        }
+        .expect("encode")
+    }
+
+    fn decode(self, bytes: &[u8]) -> Account {
+        use cache_store::codec::{Codec, MsgPack, Php};
+        match self {
+            Profile::Default => MsgPack.decode(bytes),
+            Profile::Symfony(_) => Php::SERIALIZE.decode(bytes),
+        }
+        .expect("decode")
+    }
+}
+
+/// Typed reads and writes of a PSR-6 pool through a PHP profile (Symfony 5.4's layout,
+/// igbinary and `serialize()`) beside the default codec (MessagePack in the envelope), on one
+/// connection: the cost of talking to PHP (goal: at most 1.1x the default).
+fn php_profile(c: &mut Criterion, rt: &tokio::runtime::Runtime, store: &RedisStore) {
+    use cache_pool::CacheItemPool;
+
+    let mut group = c.benchmark_group("redis/php_profile_get_typed");
+    for (name, profile) in Profile::ALL {
+        let (pool, key) = (profile.pool(store), format!("php-profile:{name}"));
+        rt.block_on(async {
+            let mut item = pool.get_item(&key).await.expect("get_item");
+            item.set(profile.encode(&account()));
+            pool.save(item).await.expect("save");
+        });
+        group.bench_function(name, |b| {
+            b.to_async(rt).iter(|| async {
+                let item = pool.get_item(&key).await.expect("get_item");
+                profile.decode(item.value().expect("a hit"))
+            });
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("redis/php_profile_set_typed");
+    for (name, profile) in Profile::ALL {
+        let (pool, key) = (profile.pool(store), format!("php-profile:{name}"));
+        group.bench_function(name, |b| {
+            b.to_async(rt).iter(|| async {
+                let mut item = cache_pool::CacheItem::new(&key).expect("key");
+                item.set(profile.encode(&account()));
+                pool.save(item).await.expect("save");
+            });
+        });
+    }
+    group.finish();
 }
 
 criterion_group! {
