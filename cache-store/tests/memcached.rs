@@ -467,7 +467,19 @@ fn wire_key(raw: &str) -> String {
 
 /// Sends `command` to the first server of `url` and returns its first reply line.
 async fn raw_command(url: &str, command: &[u8]) -> String {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::io::AsyncBufReadExt;
+    let mut line = String::new();
+    sent(url, command)
+        .await
+        .read_line(&mut line)
+        .await
+        .expect("read");
+    line.trim_end().to_owned()
+}
+
+/// A connection to the first server of `url` that has sent `command`, ready for the replies.
+async fn sent(url: &str, command: &[u8]) -> tokio::io::BufReader<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt;
     let address = url
         .trim_start_matches("memcache://")
         .split(',')
@@ -480,32 +492,15 @@ async fn raw_command(url: &str, command: &[u8]) -> String {
         .write_all(command)
         .await
         .expect("talking to memcached");
-    let mut line = String::new();
-    BufReader::new(stream)
-        .read_line(&mut line)
-        .await
-        .expect("read");
-    line.trim_end().to_owned()
+    tokio::io::BufReader::new(stream)
 }
 
 /// memcached's own idea of the Unix time (`stats`, line `STAT time`). It counts on a
 /// monotonic clock from a wall-clock reading taken when it started, so it drifts from the
 /// machine's wall clock by whatever the wall clock was slewed or stepped since then.
 async fn server_unix_time(url: &str) -> i64 {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let address = url
-        .trim_start_matches("memcache://")
-        .split(',')
-        .next()
-        .expect("an address");
-    let mut stream = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("connect");
-    stream
-        .write_all(b"stats\r\n")
-        .await
-        .expect("talking to memcached");
-    let mut lines = BufReader::new(stream).lines();
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = sent(url, b"stats\r\n").await.lines();
     while let Some(line) = lines.next_line().await.expect("read") {
         if let Some(time) = line.strip_prefix("STAT time ") {
             return time.trim().parse().expect("a Unix time");

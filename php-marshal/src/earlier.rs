@@ -3,6 +3,8 @@
 //! second time as "the value numbered n". As data, the second is a copy of the first.
 
 use crate::error::{Error, Result};
+use crate::serialize::MAX_DEPTH;
+use crate::value::Value;
 
 /// Copies may add at most this many values to what a reader returns: data that names
 /// earlier values inside earlier values can grow exponentially with its size.
@@ -81,5 +83,33 @@ impl Earlier {
     /// Whether the value being read is a copy.
     pub(crate) fn copying(&self) -> bool {
         self.copying > 0
+    }
+}
+
+/// A reader that can read a numbered value again, from where it starts.
+pub(crate) trait ReadAgain<'a> {
+    /// The reader's record of numbered values.
+    fn earlier(&mut self) -> &mut Earlier;
+    /// Where the reader is in its input.
+    fn position(&mut self) -> &mut usize;
+    /// Reads one value at the position, `depth` levels down.
+    fn value(&mut self, depth: usize) -> Result<Value<'a>>;
+
+    /// The value numbered `id` read again, as a copy (the reference to it being at `at`),
+    /// then back where the reader was.
+    fn copy(&mut self, id: usize, at: usize, depth: usize) -> Result<Value<'a>> {
+        if depth >= MAX_DEPTH {
+            return Err(Error::at(
+                at,
+                format!("nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        let start = self.earlier().start_of(id, at)?;
+        let resume = std::mem::replace(self.position(), start);
+        self.earlier().begin_copy();
+        let copy = self.value(depth + 1);
+        self.earlier().end_copy();
+        *self.position() = resume;
+        copy
     }
 }

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::earlier::Earlier;
+use crate::earlier::{Earlier, ReadAgain};
 use crate::error::{Error, Result};
 use crate::serialize::MAX_DEPTH;
 use crate::value::{ArrayKey, Value};
@@ -111,7 +111,15 @@ struct Reader<'a> {
     earlier: Earlier,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> ReadAgain<'a> for Reader<'a> {
+    fn earlier(&mut self) -> &mut Earlier {
+        &mut self.earlier
+    }
+
+    fn position(&mut self) -> &mut usize {
+        &mut self.pos
+    }
+
     fn value(&mut self, depth: usize) -> Result<Value<'a>> {
         let start = self.pos;
         self.earlier.spend(start)?;
@@ -124,7 +132,9 @@ impl<'a> Reader<'a> {
         }
         self.value_of(tag, start, depth)
     }
+}
 
+impl<'a> Reader<'a> {
     /// The value of type `tag`, whose type byte was at `start`.
     fn value_of(&mut self, tag: u8, start: usize, depth: usize) -> Result<Value<'a>> {
         Ok(match tag {
@@ -194,23 +204,6 @@ impl<'a> Reader<'a> {
             }
             _ => return Err(Error::at(start, format!("an unknown type byte {tag:#04x}"))),
         })
-    }
-
-    /// The array or object numbered `id` read again, from where it starts.
-    fn copy(&mut self, id: usize, at: usize, depth: usize) -> Result<Value<'a>> {
-        if depth >= MAX_DEPTH {
-            return Err(Error::at(
-                at,
-                format!("nested deeper than {MAX_DEPTH} levels"),
-            ));
-        }
-        let resume = self.pos;
-        self.pos = self.earlier.start_of(id, at)?;
-        self.earlier.begin_copy();
-        let copy = self.value(depth + 1);
-        self.earlier.end_copy();
-        self.pos = resume;
-        copy
     }
 
     /// The entries of an array (or an object's properties) whose type byte was `tag`.

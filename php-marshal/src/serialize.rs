@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::earlier::Earlier;
+use crate::earlier::{Earlier, ReadAgain};
 use crate::error::{Error, Result};
 use crate::value::{ArrayKey, Value};
 
@@ -113,7 +113,15 @@ struct Reader<'a> {
     earlier: Earlier,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> ReadAgain<'a> for Reader<'a> {
+    fn earlier(&mut self) -> &mut Earlier {
+        &mut self.earlier
+    }
+
+    fn position(&mut self) -> &mut usize {
+        &mut self.pos
+    }
+
     fn value(&mut self, depth: usize) -> Result<Value<'a>> {
         let start = self.pos;
         self.earlier.spend(start)?;
@@ -122,7 +130,9 @@ impl<'a> Reader<'a> {
         self.earlier.close(id);
         value
     }
+}
 
+impl<'a> Reader<'a> {
     fn value_at(&mut self, start: usize, depth: usize) -> Result<Value<'a>> {
         let tag = self.byte()?;
         if tag == b'N' {
@@ -206,23 +216,6 @@ impl<'a> Reader<'a> {
                 format!("an unknown type tag {:?}", char::from(tag)),
             )),
         }
-    }
-
-    /// The value numbered `id` read again, from where it starts.
-    fn copy(&mut self, id: usize, at: usize, depth: usize) -> Result<Value<'a>> {
-        if depth >= MAX_DEPTH {
-            return Err(Error::at(
-                at,
-                format!("nested deeper than {MAX_DEPTH} levels"),
-            ));
-        }
-        let resume = self.pos;
-        self.pos = self.earlier.start_of(id, at)?;
-        self.earlier.begin_copy();
-        let copy = self.value(depth + 1);
-        self.earlier.end_copy();
-        self.pos = resume;
-        copy
     }
 
     /// `<count>:{<key><value>...}`, the body of an array or an object.
