@@ -179,8 +179,8 @@ fn php_profile(c: &mut Criterion, rt: &tokio::runtime::Runtime, store: &RedisSto
     use cache_pool::CacheItemPool;
 
     let mut group = c.benchmark_group("redis/php_profile_get_typed");
-    for (name, profile) in Profile::ALL {
-        let (pool, key) = (profile.pool(store), format!("php-profile:{name}"));
+    for (i, (name, profile)) in Profile::ALL.into_iter().enumerate() {
+        let (pool, key) = (profile.pool(store), format!("php-profile.{i}"));
         rt.block_on(async {
             let mut item = pool.get_item(&key).await.expect("get_item");
             item.set(profile.encode(&account()));
@@ -195,8 +195,8 @@ fn php_profile(c: &mut Criterion, rt: &tokio::runtime::Runtime, store: &RedisSto
     }
     group.finish();
     let mut group = c.benchmark_group("redis/php_profile_set_typed");
-    for (name, profile) in Profile::ALL {
-        let (pool, key) = (profile.pool(store), format!("php-profile:{name}"));
+    for (i, (name, profile)) in Profile::ALL.into_iter().enumerate() {
+        let (pool, key) = (profile.pool(store), format!("php-profile.{i}"));
         group.bench_function(name, |b| {
             b.to_async(rt).iter(|| async {
                 let mut item = cache_pool::CacheItem::new(&key).expect("key");

@@ -11,11 +11,14 @@
 //! done'   # (second - first) / 200 = instructions per operation
 //! ```
 //!
-//! Backends: `redis`, `memcached` (from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_MEMCACHED_URL`).
+//! Backends: `redis`, `memcached` (from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_MEMCACHED_URL`),
+//! and `moka` (in the process: its instructions are all the work).
 //! Operations: `store_get`, `pool_get`, `psr16_get`, `doctrine_get`, the same with `_set`/
 //! `pool_save`, `*_get_many` and `*_set_many` over 100 keys, `pool_deferred_commit` (100
 //! deferred saves and a commit), and `session_pool`, `session_psr16`, `session_doctrine` (a
-//! session read and write).
+//! session read and write), and `typed_get_<p>` / `typed_set_<p>` (a record read or written
+//! through a pool of profile `<p>`: `msgpack`, the default, or Symfony 5.4's layout with
+//! `igbinary` or `serialize`).
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +33,7 @@ use simple_cache::{Cache, SimpleCache};
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, backend, op, n] = &args[..] else {
-        panic!("usage: client_instructions <redis|memcached> <operation> <iterations>");
+        panic!("usage: client_instructions <redis|memcached|moka> <operation> <iterations>");
     };
     let n: usize = n.parse().expect("iterations: a number");
     let store: Arc<dyn Store> = match backend.as_str() {
@@ -42,6 +45,12 @@ async fn main() {
             .connect()
             .await
             .expect("the server answers"),
+        ),
+        "moka" => Arc::new(
+            cache_store::moka::MokaStore::builder()
+                .namespace("ab")
+                .build()
+                .expect("a moka store"),
         ),
         _ => Arc::new(
             cache_store::memcached::MemcachedStore::builder(
@@ -77,6 +86,12 @@ async fn main() {
         .expect("the server answers");
     let ids: Vec<String> = (0..n.max(1)).map(|i| format!("{:0>24}", i)).collect();
     let sessions = session_handlers(&store);
+    let profiles = profiles(&store);
+    for (profile, (pool, codec)) in profiles.iter().enumerate() {
+        let mut item = CacheItem::new(&format!("typed.{profile}")).expect("a valid key");
+        item.set(codec.encode(&record()).expect("a record"));
+        pool.save(item).await.expect("the server answers");
+    }
     let hour = Expiration::After(Duration::from_secs(3600));
     for i in 0..n {
         let k = key_refs[i % 100];
@@ -167,6 +182,27 @@ async fn main() {
                     .await
                     .expect("the server answers");
             }
+            s if s.starts_with("typed_") => {
+                // typed_get_<profile> / typed_set_<profile>: a record through a pool's profile.
+                let profile = match s.rsplit('_').next() {
+                    Some("msgpack") => 0,
+                    Some("igbinary") => 1,
+                    _ => 2,
+                };
+                let (pool, codec) = &profiles[profile];
+                let key = format!("typed.{profile}");
+                if s.starts_with("typed_get") {
+                    let item = pool.get_item(&key).await.expect("the server answers");
+                    let record: Record = codec
+                        .decode(item.value().expect("a hit"))
+                        .expect("a record");
+                    drop(record);
+                } else {
+                    let mut item = CacheItem::new(&key).expect("a valid key");
+                    item.set(codec.encode(&record()).expect("a record"));
+                    pool.save(item).await.expect("the server answers");
+                }
+            }
             other => panic!("unknown op {other}"),
         }
     }
@@ -187,4 +223,65 @@ fn session_handlers(store: &Arc<dyn Store>) -> Vec<Arc<dyn SessionHandler>> {
             SessionOptions::new(),
         )),
     ]
+}
+
+/// A record as a PHP service might cache it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Record {
+    id: u64,
+    name: String,
+    roles: Vec<String>,
+    balance: f64,
+}
+
+fn record() -> Record {
+    Record {
+        id: 42,
+        name: "Ada Lovelace".into(),
+        roles: vec!["admin".into(), "billing".into()],
+        balance: 1234.5,
+    }
+}
+
+/// A pool and its typed values' codec: the default (MessagePack in the envelope), and
+/// Symfony 5.4's layout with igbinary and with `serialize()`.
+fn profiles(store: &Arc<dyn Store>) -> Vec<(Pool<Arc<dyn Store>>, Typed)> {
+    use cache_pool::{SymfonyLayout, ValueFormat};
+    use php_marshal::Format;
+    let pool = |format| Pool::builder(Arc::clone(store)).format(format).build();
+    vec![
+        (pool(ValueFormat::default()), Typed::MsgPack),
+        (
+            pool(ValueFormat::symfony(SymfonyLayout::V5_4, Format::Igbinary)),
+            Typed::Php(cache_store::codec::Php::IGBINARY),
+        ),
+        (
+            pool(ValueFormat::symfony(SymfonyLayout::V5_4, Format::Serialize)),
+            Typed::Php(cache_store::codec::Php::SERIALIZE),
+        ),
+    ]
+}
+
+/// The codec of a profile's typed values.
+enum Typed {
+    MsgPack,
+    Php(cache_store::codec::Php),
+}
+
+impl Typed {
+    fn encode(&self, record: &Record) -> cache_store::Result<Bytes> {
+        use cache_store::codec::Codec;
+        match self {
+            Typed::MsgPack => cache_store::codec::MsgPack.encode(record),
+            Typed::Php(php) => php.encode(record),
+        }
+    }
+
+    fn decode(&self, bytes: &[u8]) -> cache_store::Result<Record> {
+        use cache_store::codec::Codec;
+        match self {
+            Typed::MsgPack => cache_store::codec::MsgPack.decode(bytes),
+            Typed::Php(php) => php.decode(bytes),
+        }
+    }
 }

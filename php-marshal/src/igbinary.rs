@@ -4,7 +4,6 @@
 //! first time it appears, and later appearances are written as that id.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use crate::earlier::{Earlier, ReadAgain};
 use crate::error::{Error, Result};
@@ -97,7 +96,7 @@ pub fn write(value: &Value<'_>, out: &mut Vec<u8>) -> Result<()> {
     out.extend_from_slice(&HEADER);
     Writer {
         out,
-        strings: HashMap::new(),
+        strings: foldhash::HashMap::default(),
     }
     .value(value)
 }
@@ -344,8 +343,8 @@ impl<'a> Reader<'a> {
 
 struct Writer<'v, 'o> {
     out: &'o mut Vec<u8>,
-    /// The id of every string written so far.
-    strings: HashMap<&'v [u8], u32>,
+    /// The id of every string written so far (a fast hash: the keys are the value's own).
+    strings: foldhash::HashMap<&'v [u8], u32>,
 }
 
 impl<'v> Writer<'v, '_> {
