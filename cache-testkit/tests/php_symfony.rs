@@ -3,7 +3,9 @@
 //! included, with either marshaller; Doctrine's providers over them share entries and
 //! `deleteAll`.
 //!
-//! Needs `CACHE_TEST_REDIS_URL` and `CACHE_TEST_PHP` (scripts/test-servers.sh sets both);
+//! Runs on `CACHE_TEST_REDIS_URL` and `CACHE_TEST_REDIS_CLUSTER_URLS` (phpredis' `Redis` and
+//! `RedisCluster` on the PHP side) and needs `CACHE_TEST_PHP` (scripts/test-servers.sh sets
+//! them all);
 //! skipped without them, failing instead when `CACHE_TEST_REQUIRE_SERVERS` is set (as in CI).
 
 use std::process::{Command, Stdio};
@@ -19,15 +21,26 @@ use php_marshal::Format;
 use serde_json::{Value as Json, json};
 use simple_cache::SimpleCache;
 
-/// Runs PHP `code` with Symfony Cache's `RedisAdapter` in `$pool` (namespace `namespace`,
-/// igbinary or serialize() as told) on the test Redis; what it prints.
-fn symfony(php: &str, redis_url: &str, namespace: &str, igbinary: bool, code: &str) -> String {
-    let address = redis_url
+/// PHP that connects `$redis` to the server(s) of `url`: phpredis' `Redis` for one server,
+/// `RedisCluster` for a cluster.
+fn php_connection(url: &str) -> String {
+    if let Some(nodes) = url.strip_prefix("redis+cluster://") {
+        let seeds: Vec<String> = nodes.split(',').map(|node| format!("'{node}'")).collect();
+        return format!("$redis = new RedisCluster(null, [{}]);", seeds.join(", "));
+    }
+    let address = url
         .trim_start_matches("redis://")
         .split('/')
         .next()
         .expect("host:port");
     let (host, port) = address.rsplit_once(':').expect("host:port");
+    format!("$redis = new Redis(); $redis->connect('{host}', {port});")
+}
+
+/// Runs PHP `code` with Symfony Cache's `RedisAdapter` in `$pool` (namespace `namespace`,
+/// igbinary or serialize() as told) on the server(s) of `redis_url`; what it prints.
+fn symfony(php: &str, redis_url: &str, namespace: &str, igbinary: bool, code: &str) -> String {
+    let connect = php_connection(redis_url);
     let script = format!(
         r#"
         require '/usr/share/php/Symfony/Component/Cache/autoload.php';
@@ -38,8 +51,7 @@ fn symfony(php: &str, redis_url: &str, namespace: &str, igbinary: bool, code: &s
         use Symfony\Component\Cache\Psr16Cache;
         use Symfony\Component\Cache\Marshaller\DefaultMarshaller;
         use Symfony\Contracts\Cache\ItemInterface;
-        $redis = new Redis();
-        $redis->connect('{host}', {port});
+        {connect}
         $pool = new RedisAdapter($redis, '{namespace}', 0, new DefaultMarshaller({igbinary}));
         {code}
         "#,
@@ -98,12 +110,22 @@ fn codec(marshaller: Format) -> Php {
 
 const MARSHALLERS: [(Format, bool); 2] = [(Format::Serialize, false), (Format::Igbinary, true)];
 
+/// Each test Redis (one server, and the cluster) with each marshaller (and whether it is
+/// igbinary).
+fn servers_and_marshallers() -> Vec<(String, (Format, bool))> {
+    ["CACHE_TEST_REDIS_URL", "CACHE_TEST_REDIS_CLUSTER_URLS"]
+        .into_iter()
+        .filter_map(server_url)
+        .flat_map(|url| MARSHALLERS.map(|m| (url.clone(), m)))
+        .collect()
+}
+
 #[tokio::test]
 async fn rust_reads_symfony_items_and_their_metadata() {
-    let (Some(php), Some(url)) = (php(), server_url("CACHE_TEST_REDIS_URL")) else {
+    let Some(php) = php() else {
         return;
     };
-    for (marshaller, igbinary) in MARSHALLERS {
+    for (url, (marshaller, igbinary)) in servers_and_marshallers() {
         let namespace = unique_namespace("sf");
         let printed = symfony(
             &php,
@@ -125,7 +147,7 @@ async fn rust_reads_symfony_items_and_their_metadata() {
         let pool = rust_pool(&url, &namespace, marshaller).await;
 
         let plain = pool.get_item("plain").await.expect("get_item");
-        assert!(plain.is_hit(), "{marshaller:?}");
+        assert!(plain.is_hit(), "{marshaller:?} on {url}");
         assert_eq!(plain.metadata(), None);
         let value: Json = plain
             .try_get_as(&codec(marshaller))
@@ -143,22 +165,22 @@ async fn rust_reads_symfony_items_and_their_metadata() {
         assert_eq!(
             Some(meta.expiry_ms / 1000),
             metadata["expiry"].as_u64(),
-            "{marshaller:?}"
+            "{marshaller:?} on {url}"
         );
         assert_eq!(
             Some(u64::from(meta.ctime_ms)),
             metadata["ctime"].as_u64(),
-            "{marshaller:?}"
+            "{marshaller:?} on {url}"
         );
     }
 }
 
 #[tokio::test]
 async fn symfony_reads_rust_items_and_their_metadata() {
-    let (Some(php), Some(url)) = (php(), server_url("CACHE_TEST_REDIS_URL")) else {
+    let Some(php) = php() else {
         return;
     };
-    for (marshaller, igbinary) in MARSHALLERS {
+    for (url, (marshaller, igbinary)) in servers_and_marshallers() {
         let namespace = unique_namespace("sf");
         let pool = rust_pool(&url, &namespace, marshaller).await;
         let codec = codec(marshaller);
@@ -198,14 +220,14 @@ async fn symfony_reads_rust_items_and_their_metadata() {
         assert_eq!(
             read["plain"],
             json!([true, {"name": "Ada", "tags": ["a", "a"]}, []]),
-            "{marshaller:?}"
+            "{marshaller:?} on {url}"
         );
-        assert_eq!(read["computed"][0], json!(true), "{marshaller:?}");
-        assert_eq!(read["computed"][1], json!("bar"), "{marshaller:?}");
+        assert_eq!(read["computed"][0], json!(true), "{marshaller:?} on {url}");
+        assert_eq!(read["computed"][1], json!("bar"), "{marshaller:?} on {url}");
         assert_eq!(
             read["computed"][2],
             json!({"expiry": meta.expiry_ms / 1000, "ctime": meta.ctime_ms}),
-            "{marshaller:?}"
+            "{marshaller:?} on {url}"
         );
     }
 }
@@ -226,10 +248,10 @@ async fn what_symfony_cannot_read_rust_reads_as_a_miss() {
 
 #[tokio::test]
 async fn doctrine_entries_and_delete_all_are_shared() {
-    let (Some(php), Some(url)) = (php(), server_url("CACHE_TEST_REDIS_URL")) else {
+    let Some(php) = php() else {
         return;
     };
-    for (marshaller, igbinary) in MARSHALLERS {
+    for (url, (marshaller, igbinary)) in servers_and_marshallers() {
         let namespace = unique_namespace("sf");
         symfony(
             &php,
@@ -250,7 +272,7 @@ async fn doctrine_entries_and_delete_all_are_shared() {
         assert_eq!(
             doctrine.fetch("before").await.expect("fetch"),
             None,
-            "{marshaller:?}"
+            "{marshaller:?} on {url}"
         );
         let id = doctrine
             .fetch("id")
@@ -291,16 +313,20 @@ async fn doctrine_entries_and_delete_all_are_shared() {
             "#,
         );
         let read: Json = serde_json::from_str(&printed).expect("PHP's reading");
-        assert_eq!(read, json!([false, false, "after"]), "{marshaller:?}");
+        assert_eq!(
+            read,
+            json!([false, false, "after"]),
+            "{marshaller:?} on {url}"
+        );
     }
 }
 
 #[tokio::test]
 async fn psr16_values_are_shared() {
-    let (Some(php), Some(url)) = (php(), server_url("CACHE_TEST_REDIS_URL")) else {
+    let Some(php) = php() else {
         return;
     };
-    for (marshaller, igbinary) in MARSHALLERS {
+    for (url, (marshaller, igbinary)) in servers_and_marshallers() {
         let namespace = unique_namespace("sf");
         symfony(
             &php,
@@ -339,7 +365,7 @@ async fn psr16_values_are_shared() {
                 Some(json!("drei")),
                 None
             ],
-            "{marshaller:?}"
+            "{marshaller:?} on {url}"
         );
 
         let rust: Vec<(&str, bytes::Bytes)> = vec![
@@ -367,7 +393,7 @@ async fn psr16_values_are_shared() {
         assert_eq!(
             read,
             json!([{"four": 4, "five": {"k": "v"}, "one": 1.5}, true]),
-            "{marshaller:?}"
+            "{marshaller:?} on {url}"
         );
     }
 }
