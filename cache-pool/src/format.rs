@@ -29,7 +29,8 @@ pub struct Metadata {
 /// layouts) are further formats of this type, so a Rust and a PHP service can read each
 /// other's entries.
 ///
-/// Decoding never copies a value: it slices the stored bytes.
+/// The envelope never copies a value on a read: it slices the stored bytes (a Symfony item
+/// with metadata is unwrapped and marshalled again, which only early recomputation reads).
 ///
 /// ```
 /// use bytes::Bytes;
