@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use cache_store::Result;
+use cache_store::codec::ValueCodec;
 
 use crate::envelope;
 #[cfg(feature = "php")]
@@ -102,6 +103,48 @@ impl ValueFormat {
         }
     }
 
+    /// The codec of typed values (`get_as`, `set_as`) in this format: [`MsgPack`] for the
+    /// envelope, PHP's marshaller for Symfony's layout.
+    ///
+    /// [`MsgPack`]: cache_store::codec::MsgPack
+    pub const fn codec(&self) -> ValueCodec {
+        match self.layout {
+            Layout::Envelope => ValueCodec::MsgPack,
+            #[cfg(feature = "php")]
+            Layout::Symfony { marshaller, .. } => ValueCodec::Php(match marshaller {
+                php_marshal::Format::Serialize => cache_store::codec::Php::SERIALIZE,
+                php_marshal::Format::Igbinary => cache_store::codec::Php::IGBINARY,
+            }),
+        }
+    }
+
+    /// Checks that `value` is one this format can store for its readers: any bytes for the
+    /// envelope; a PHP value for Symfony's layout, whose readers (PHP's among them) would
+    /// otherwise read a miss. No value at all (an item saved without one) is PHP's `null`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`](cache_store::ErrorKind::InvalidArgument) for bytes that
+    /// are no PHP value in a Symfony format.
+    #[inline]
+    pub fn check(&self, value: &[u8]) -> Result<()> {
+        #[cfg(not(feature = "php"))]
+        let _ = value; // every value fits the envelope
+        match self.layout {
+            Layout::Envelope => Ok(()),
+            #[cfg(feature = "php")]
+            Layout::Symfony { .. } if value.is_empty() || php_marshal::looks_like_php(value) => {
+                Ok(())
+            }
+            #[cfg(feature = "php")]
+            Layout::Symfony { .. } => Err(cache_store::Error::new(
+                cache_store::ErrorKind::InvalidArgument,
+                "a value in Symfony's layout must be a PHP value: encode it with the format's \
+                 codec (set_as does)",
+            )),
+        }
+    }
+
     /// The stored form of `value` with `metadata`, borrowing `value` when it is stored as it
     /// is (the usual case), so a batch is written without a copy of each value.
     ///
@@ -111,6 +154,9 @@ impl ValueFormat {
     pub fn encode<'a>(&self, value: &'a Bytes, metadata: Option<Metadata>) -> Cow<'a, Bytes> {
         match self.layout {
             Layout::Envelope => envelope::wrap_ref(value, metadata),
+            // An item saved without a value: PHP's null.
+            #[cfg(feature = "php")]
+            Layout::Symfony { .. } if value.is_empty() => Cow::Owned(Bytes::from_static(b"N;")),
             #[cfg(feature = "php")]
             Layout::Symfony { layout, marshaller } => match metadata {
                 None => Cow::Borrowed(value),

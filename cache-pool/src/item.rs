@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::format::Metadata;
 use bytes::Bytes;
-use cache_store::codec::{Codec, MsgPack};
+use cache_store::codec::{Codec, ValueCodec};
 use cache_store::{Clock, Expiration, OwnedKey, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -46,6 +46,7 @@ pub struct CacheItem {
     expiration: Expiration,
     metadata: Option<Metadata>,
     clock: ItemClock,
+    codec: ValueCodec,
 }
 
 /// The time source of `expires_after`. The wall clock needs no shared handle, so items of
@@ -81,11 +82,17 @@ impl CacheItem {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidKey`](cache_store::ErrorKind::InvalidKey) for an invalid key.
+    /// Its typed values use MessagePack; an item from a pool's `get_item` uses the pool's
+    /// codec.
     pub fn new(key: &str) -> Result<Self> {
-        Ok(CacheItem::miss(OwnedKey::new(key)?, ItemClock::Wall))
+        Ok(CacheItem::miss(
+            OwnedKey::new(key)?,
+            ItemClock::Wall,
+            ValueCodec::default(),
+        ))
     }
 
-    pub(crate) fn miss(key: OwnedKey, clock: ItemClock) -> Self {
+    pub(crate) fn miss(key: OwnedKey, clock: ItemClock, codec: ValueCodec) -> Self {
         CacheItem {
             key,
             value: None,
@@ -93,6 +100,7 @@ impl CacheItem {
             expiration: Expiration::Default,
             metadata: None,
             clock,
+            codec,
         }
     }
 
@@ -101,6 +109,7 @@ impl CacheItem {
         value: Bytes,
         metadata: Option<Metadata>,
         clock: ItemClock,
+        codec: ValueCodec,
     ) -> Self {
         CacheItem {
             key,
@@ -109,6 +118,7 @@ impl CacheItem {
             expiration: Expiration::Default,
             metadata,
             clock,
+            codec,
         }
     }
 
@@ -150,11 +160,11 @@ impl CacheItem {
         self
     }
 
-    /// The value decoded with the default codec ([`MsgPack`]). `None` for a miss **and** for a
-    /// value that does not decode as `T` (a PSR-6 miss: never damaged data), which is logged
+    /// The value decoded with the item's [`codec`](Self::codec). `None` for a miss **and** for
+    /// a value that does not decode as `T` (a PSR-6 miss: never damaged data), which is logged
     /// as a warning; use [`try_get_as`](Self::try_get_as) to see the error.
     pub fn get_as<T: DeserializeOwned>(&self) -> Option<T> {
-        match self.try_get_as(&MsgPack) {
+        match self.try_get_as(&self.codec) {
             Ok(value) => value,
             Err(err) => {
                 tracing::warn!(key = self.key(), error = %err, "cached value does not decode; treating it as a miss");
@@ -173,14 +183,22 @@ impl CacheItem {
         self.value.as_deref().map(|v| codec.decode(v)).transpose()
     }
 
-    /// Encodes `value` with the default codec ([`MsgPack`]) and sets it.
+    /// Encodes `value` with the item's [`codec`](Self::codec) and sets it.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`](cache_store::ErrorKind::InvalidArgument) when the value
     /// cannot be serialized.
     pub fn set_as<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<&mut Self> {
-        self.set_as_with(&MsgPack, value)
+        let codec = self.codec;
+        self.set_as_with(&codec, value)
+    }
+
+    /// The codec of [`get_as`](Self::get_as) and [`set_as`](Self::set_as): the codec of the
+    /// pool's [`ValueFormat`](crate::ValueFormat) for an item it gave, MessagePack for one
+    /// made with [`new`](Self::new).
+    pub fn codec(&self) -> ValueCodec {
+        self.codec
     }
 
     /// Encodes `value` with `codec` and sets it.
@@ -292,6 +310,7 @@ mod tests {
         CacheItem::miss(
             OwnedKey::new("k").unwrap(),
             ItemClock::Shared(Arc::new(clock)),
+            ValueCodec::default(),
         )
     }
 
@@ -318,7 +337,7 @@ mod tests {
         assert!(!it.is_hit());
         assert_eq!(it.get_as::<u32>(), Some(5));
         assert_eq!(it.get_as::<String>(), None, "a wrong type is a miss");
-        assert!(it.try_get_as::<String, _>(&MsgPack).is_err());
+        assert!(it.try_get_as::<String, _>(&ValueCodec::MsgPack).is_err());
         it.set("raw");
         assert_eq!(it.value().map(|v| &v[..]), Some(&b"raw"[..]));
     }

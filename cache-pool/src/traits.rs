@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use cache_store::codec::ValueCodec;
 use cache_store::{Clock, Expiration, Result, Stats, SystemClock};
 
 use crate::item::CacheItem;
@@ -293,6 +294,13 @@ pub trait PoolValues: CacheItemPool {
     async fn stats(&self) -> Result<Option<Stats>> {
         Ok(None)
     }
+
+    /// The codec of typed values in this pool, which the layers over it (PSR-16, Doctrine)
+    /// encode and decode with: MessagePack, unless the pool stores another
+    /// [`ValueFormat`](crate::ValueFormat) (PHP's, for a store shared with PHP).
+    fn value_codec(&self) -> ValueCodec {
+        ValueCodec::MsgPack
+    }
 }
 
 /// An item per `(key, value)`, each to expire at `expiration`; the first invalid key is the
@@ -391,6 +399,9 @@ impl<P: PoolValues + ?Sized> PoolValues for Arc<P> {
     }
     async fn stats(&self) -> Result<Option<Stats>> {
         (**self).stats().await
+    }
+    fn value_codec(&self) -> ValueCodec {
+        (**self).value_codec()
     }
 }
 

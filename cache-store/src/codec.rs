@@ -185,6 +185,46 @@ impl Codec for Php {
     }
 }
 
+/// The codec an abstraction's typed calls (`get_as`, `set_as`) use, chosen at run time by
+/// what it stores: MessagePack by default, PHP's format for a store shared with PHP.
+///
+/// ```
+/// use cache_store::codec::{Codec, ValueCodec};
+///
+/// let codec = ValueCodec::default();
+/// assert_eq!(codec.decode::<u8>(&codec.encode(&7u8)?)?, 7);
+/// # Ok::<(), cache_store::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ValueCodec {
+    /// [`MsgPack`].
+    #[default]
+    MsgPack,
+    /// [`Php`].
+    #[cfg(feature = "php")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
+    Php(Php),
+}
+
+impl Codec for ValueCodec {
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Bytes> {
+        match self {
+            ValueCodec::MsgPack => MsgPack.encode(value),
+            #[cfg(feature = "php")]
+            ValueCodec::Php(php) => php.encode(value),
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
+        match self {
+            ValueCodec::MsgPack => MsgPack.decode(bytes),
+            #[cfg(feature = "php")]
+            ValueCodec::Php(php) => php.decode(bytes),
+        }
+    }
+}
+
 fn untag<'a>(bytes: &'a [u8], tag: u8, format: &str) -> Result<&'a [u8]> {
     match bytes.split_first() {
         Some((&first, rest)) if first == tag => Ok(rest),

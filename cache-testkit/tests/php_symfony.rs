@@ -16,10 +16,10 @@ use cache_store::Expiration;
 use cache_store::codec::{Codec, Php};
 use cache_store::redis::RedisStore;
 use cache_testkit::{server_url, unique_namespace};
-use doctrine_compat::{Cache as _, ClearableCache as _, DoctrineProvider};
+use doctrine_compat::{Cache as _, CacheExt as _, ClearableCache as _, DoctrineProvider};
 use php_marshal::Format;
 use serde_json::{Value as Json, json};
-use simple_cache::SimpleCache;
+use simple_cache::{SimpleCache, SimpleCacheExt as _};
 
 /// PHP that connects `$redis` to the server(s) of `url`: phpredis' `Redis` for one server,
 /// `RedisCluster` for a cluster.
@@ -149,11 +149,11 @@ async fn rust_reads_symfony_items_and_their_metadata() {
         let plain = pool.get_item("plain").await.expect("get_item");
         assert!(plain.is_hit(), "{marshaller:?} on {url}");
         assert_eq!(plain.metadata(), None);
-        let value: Json = plain
-            .try_get_as(&codec(marshaller))
-            .expect("a PHP value")
-            .expect("a hit");
-        assert_eq!(value, json!({"name": "Ada", "tags": ["a", "a"], "n": 7}));
+        // The pool's own codec: PHP's, from its format.
+        assert_eq!(
+            plain.get_as::<Json>(),
+            Some(json!({"name": "Ada", "tags": ["a", "a"], "n": 7}))
+        );
 
         let computed = pool.get_item("computed").await.expect("get_item");
         let value: String = computed
@@ -185,7 +185,7 @@ async fn symfony_reads_rust_items_and_their_metadata() {
         let pool = rust_pool(&url, &namespace, marshaller).await;
         let codec = codec(marshaller);
         let mut item = pool.get_item("plain").await.expect("get_item");
-        item.set_as_with(&codec, &json!({"name": "Ada", "tags": ["a", "a"]}))
+        item.set_as(&json!({"name": "Ada", "tags": ["a", "a"]}))
             .expect("a PHP value");
         pool.save(item).await.expect("save");
         let value = codec.encode("bar").expect("a PHP value");
@@ -233,7 +233,7 @@ async fn symfony_reads_rust_items_and_their_metadata() {
 }
 
 #[tokio::test]
-async fn what_symfony_cannot_read_rust_reads_as_a_miss() {
+async fn what_symfony_cannot_read_is_neither_written_nor_read() {
     let Some(url) = server_url("CACHE_TEST_REDIS_URL") else {
         return;
     };
@@ -241,7 +241,21 @@ async fn what_symfony_cannot_read_rust_reads_as_a_miss() {
     let pool = rust_pool(&url, &namespace, Format::Serialize).await;
     let mut item = pool.get_item("raw").await.expect("get_item");
     item.set("not a PHP value");
-    pool.save(item).await.expect("save");
+    let refused = pool.save(item.clone()).await.expect_err("no PHP value");
+    assert_eq!(refused.kind(), cache_store::ErrorKind::InvalidArgument);
+    assert_eq!(
+        pool.save_deferred(item).expect_err("no PHP value").kind(),
+        cache_store::ErrorKind::InvalidArgument
+    );
+    // Written behind the pool's back, it reads as a miss, as in Symfony.
+    cache_store::Store::set(
+        pool.store(),
+        cache_store::Key::new("raw").expect("key"),
+        "not a PHP value".into(),
+        Expiration::Never,
+    )
+    .await
+    .expect("set");
     assert!(!pool.get_item("raw").await.expect("get_item").is_hit());
     assert!(!pool.has_item("raw").await.expect("has_item"));
 }
@@ -274,24 +288,15 @@ async fn doctrine_entries_and_delete_all_are_shared() {
             None,
             "{marshaller:?} on {url}"
         );
-        let id = doctrine
-            .fetch("id")
-            .await
-            .expect("fetch")
-            .expect("PHP's entry");
         assert_eq!(
-            codec.decode::<Json>(&id).expect("PHP's value"),
-            json!({"x": 1})
+            doctrine.fetch_as::<Json>("id").await.expect("fetch_as"),
+            Some(json!({"x": 1}))
         );
 
         doctrine
-            .save(
-                "rust",
-                codec.encode("from rust").expect("a PHP value"),
-                Duration::ZERO,
-            )
+            .save_as("rust", "from rust", Duration::ZERO)
             .await
-            .expect("save");
+            .expect("save_as");
         doctrine.delete_all().await.expect("delete_all");
         doctrine
             .save(
@@ -368,6 +373,16 @@ async fn psr16_values_are_shared() {
             "{marshaller:?} on {url}"
         );
 
+        assert_eq!(
+            cache.get_as::<String>("three").await.expect("get_as"),
+            Some("drei".to_owned()),
+            "typed, with the cache's own codec"
+        );
+        cache
+            .set_as("six", &[1, 2], Expiration::Never)
+            .await
+            .expect("set_as");
+
         let rust: Vec<(&str, bytes::Bytes)> = vec![
             ("four", codec.encode(&4).expect("a PHP value")),
             (
@@ -386,13 +401,13 @@ async fn psr16_values_are_shared() {
             igbinary,
             r#"
             $psr16 = new Psr16Cache($pool);
-            echo json_encode([$psr16->getMultiple(['four', 'five', 'one']), $psr16->has('five')]);
+            echo json_encode([$psr16->getMultiple(['four', 'five', 'one']), $psr16->has('five'), $psr16->get('six')]);
             "#,
         );
         let read: Json = serde_json::from_str(&printed).expect("PHP's reading");
         assert_eq!(
             read,
-            json!([{"four": 4, "five": {"k": "v"}, "one": 1.5}, true]),
+            json!([{"four": 4, "five": {"k": "v"}, "one": 1.5}, true, [1, 2]]),
             "{marshaller:?} on {url}"
         );
     }

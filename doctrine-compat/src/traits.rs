@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_store::codec::{Codec, MsgPack};
+use cache_store::codec::{Codec, ValueCodec};
 use cache_store::{Clock, Result, SystemClock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -118,6 +118,12 @@ pub trait Cache: Any + Send + Sync + fmt::Debug {
     fn clock(&self) -> Arc<dyn Clock> {
         Arc::new(SystemClock)
     }
+
+    /// The codec of [`CacheExt`]'s typed data: MessagePack, unless the cache stores another
+    /// format (PHP's, for a store shared with PHP).
+    fn value_codec(&self) -> ValueCodec {
+        ValueCodec::MsgPack
+    }
 }
 
 /// Doctrine's `ClearableCache`: empties the current namespace.
@@ -177,7 +183,8 @@ pub trait DoctrineCache: ClearableCache + FlushableCache + MultiOperationCache {
 
 impl<C: ClearableCache + FlushableCache + MultiOperationCache> DoctrineCache for C {}
 
-/// Typed data for every Doctrine [`Cache`], through the default codec ([`MsgPack`]).
+/// Typed data for every Doctrine [`Cache`], through its [`value_codec`](Cache::value_codec)
+/// (MessagePack unless it stores PHP's format).
 ///
 /// ```
 /// use std::time::Duration;
@@ -204,7 +211,7 @@ pub trait CacheExt: Cache {
             let Some(bytes) = self.fetch(id).await? else {
                 return Ok(None);
             };
-            match MsgPack.decode(&bytes) {
+            match self.value_codec().decode(&bytes) {
                 Ok(value) => Ok(Some(value)),
                 Err(err) => {
                     tracing::warn!(id, error = %err, "cached data does not decode; treating it as a miss");
@@ -214,7 +221,7 @@ pub trait CacheExt: Cache {
         })
     }
 
-    /// Encodes `data` with the default codec and saves it.
+    /// Encodes `data` with the cache's [`value_codec`](Cache::value_codec) and saves it.
     fn save_as<'a, T: Serialize + ?Sized + Sync>(
         &'a self,
         id: &'a str,
@@ -222,7 +229,7 @@ pub trait CacheExt: Cache {
         life_time: Duration,
     ) -> cache_pool::BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let bytes = MsgPack.encode(data)?;
+            let bytes = self.value_codec().encode(data)?;
             self.save(id, bytes, life_time).await
         })
     }

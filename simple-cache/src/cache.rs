@@ -133,6 +133,7 @@ impl<S: Store> Cache<S> {
     /// An invalid key; a backend failure.
     pub async fn add(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<bool> {
         let key = Key::new(key)?;
+        self.format.check(&value)?;
         self.store
             .add(key, self.format.encode_owned(value, None), self.ttl(ttl))
             .await
@@ -167,6 +168,7 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
 
     async fn set(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<()> {
         let key = Key::new(key)?;
+        self.format.check(&value)?;
         self.store
             .set(key, self.format.encode_owned(value, None), self.ttl(ttl))
             .await
@@ -203,6 +205,9 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
         let keys = valid_keys(values.iter().map(|(k, _)| *k))?;
         if keys.is_empty() {
             return Ok(());
+        }
+        for (_, value) in values {
+            self.format.check(value)?;
         }
         let ttl = self.ttl(ttl);
         let entries: Vec<Entry<'_>> = keys
@@ -241,6 +246,10 @@ impl<S: Store + 'static> SimpleCache for Cache<S> {
 
     fn clock(&self) -> Arc<dyn Clock> {
         self.store.clock()
+    }
+
+    fn value_codec(&self) -> cache_store::codec::ValueCodec {
+        self.format.codec()
     }
 }
 

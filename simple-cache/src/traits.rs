@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_store::codec::{Codec, MsgPack};
+use cache_store::codec::{Codec, ValueCodec};
 use cache_store::{Clock, Expiration, Result, SystemClock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -147,10 +147,16 @@ pub trait SimpleCache: Any + Send + Sync + fmt::Debug {
     fn clock(&self) -> Arc<dyn Clock> {
         Arc::new(SystemClock)
     }
+
+    /// The codec of [`SimpleCacheExt`]'s typed values: MessagePack, unless the cache stores
+    /// another format (PHP's, for a store shared with PHP).
+    fn value_codec(&self) -> ValueCodec {
+        ValueCodec::MsgPack
+    }
 }
 
-/// Typed values for every [`SimpleCache`], through the default codec ([`MsgPack`]) or any
-/// other.
+/// Typed values for every [`SimpleCache`], through its
+/// [`value_codec`](SimpleCache::value_codec) (MessagePack unless it stores PHP's format).
 ///
 /// ```
 /// use cache_store::Expiration;
@@ -178,7 +184,7 @@ pub trait SimpleCacheExt: SimpleCache {
             let Some(bytes) = self.get(key).await? else {
                 return Ok(None);
             };
-            match MsgPack.decode(&bytes) {
+            match self.value_codec().decode(&bytes) {
                 Ok(value) => Ok(Some(value)),
                 Err(err) => {
                     tracing::warn!(key, error = %err, "cached value does not decode; treating it as a miss");
@@ -188,7 +194,8 @@ pub trait SimpleCacheExt: SimpleCache {
         })
     }
 
-    /// Encodes `value` with the default codec and stores it.
+    /// Encodes `value` with the cache's [`value_codec`](SimpleCache::value_codec) and stores
+    /// it.
     fn set_as<'a, T: Serialize + ?Sized + Sync>(
         &'a self,
         key: &'a str,
@@ -196,7 +203,7 @@ pub trait SimpleCacheExt: SimpleCache {
         ttl: Expiration,
     ) -> cache_pool::BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let bytes = MsgPack.encode(value)?;
+            let bytes = self.value_codec().encode(value)?;
             self.set(key, bytes, ttl).await
         })
     }

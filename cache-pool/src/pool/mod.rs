@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::format::{Metadata, ValueFormat};
 use async_trait::async_trait;
 use bytes::Bytes;
+use cache_store::codec::ValueCodec;
 use cache_store::{
     Clock, Entry, Error, ErrorKind, Expiration, FailedEntries, Key, OwnedKey, Result, Stats, Store,
 };
@@ -184,7 +185,11 @@ impl<S: Store + 'static> Pool<S> {
     }
 
     fn miss(&self, key: OwnedKey) -> CacheItem {
-        CacheItem::miss(key, self.shared.item_clock.clone())
+        CacheItem::miss(
+            key,
+            self.shared.item_clock.clone(),
+            self.shared.format.codec(),
+        )
     }
 
     fn now(&self) -> SystemTime {
@@ -204,10 +209,13 @@ impl<S: Store + 'static> Pool<S> {
         }
     }
 
-    fn enqueue(&self, item: CacheItem) {
+    /// Queues `item`, once the format has checked its value.
+    fn enqueue(&self, item: CacheItem) -> Result<()> {
         let (key, value, expiration, metadata) = item.into_parts();
+        self.shared.format.check(&value)?;
         let expiration = self.resolve(expiration);
         self.with_queue(|queue| queue.insert(key, value, metadata, expiration));
+        Ok(())
     }
 
     /// The deferred item for `key`: `Some(Some(item))` if queued and live, `Some(None)` if
@@ -230,6 +238,7 @@ impl<S: Store + 'static> Pool<S> {
             pending.value.clone(),
             pending.metadata,
             self.shared.item_clock.clone(),
+            self.shared.format.codec(),
         )))
     }
 
@@ -247,6 +256,7 @@ impl<S: Store + 'static> Pool<S> {
                     value,
                     metadata,
                     self.shared.item_clock.clone(),
+                    self.shared.format.codec(),
                 ),
                 Err(err) => unreadable(err),
             },
@@ -485,6 +495,7 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         if self.pending() == 0 {
             // Nothing deferred to write along with it: write the item straight through.
             let (key, value, expiration, metadata) = item.into_parts();
+            self.shared.format.check(&value)?;
             let value = self.shared.format.encode_owned(value, metadata);
             return self
                 .shared
@@ -492,13 +503,12 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
                 .set(key.as_key(), value, self.resolve(expiration))
                 .await;
         }
-        self.enqueue(item);
+        self.enqueue(item)?;
         self.commit_queue().await
     }
 
     fn save_deferred(&self, item: CacheItem) -> Result<()> {
-        self.enqueue(item);
-        Ok(())
+        self.enqueue(item)
     }
 
     async fn commit(&self) -> Result<()> {
@@ -544,13 +554,14 @@ impl<S: Store + 'static> PoolValues for Pool<S> {
             // Queued items go out in the same batch, and a queued older value of one of these
             // keys must not win: through the queue, as save_deferred and commit would.
             for item in items_of(entries, expiration)? {
-                self.enqueue(item);
+                self.enqueue(item)?;
             }
             return self.commit_queue().await;
         }
         let expiration = self.resolve(expiration);
         let mut batch = Vec::with_capacity(entries.len());
         for &(key, value) in entries {
+            self.shared.format.check(value)?;
             batch.push(Entry {
                 key: Key::new(key)?,
                 value: self.shared.format.encode(value, None),
@@ -563,6 +574,10 @@ impl<S: Store + 'static> PoolValues for Pool<S> {
 
     async fn stats(&self) -> Result<Option<Stats>> {
         self.shared.store.stats().await.map(Some)
+    }
+
+    fn value_codec(&self) -> ValueCodec {
+        self.shared.format.codec()
     }
 }
 
@@ -579,6 +594,7 @@ impl<S: Store + 'static> Pool<S> {
     pub async fn add_item(&self, item: CacheItem) -> Result<bool> {
         self.commit_if_queued(item.key()).await?;
         let (key, value, expiration, metadata) = item.into_parts();
+        self.shared.format.check(&value)?;
         let value = self.shared.format.encode_owned(value, metadata);
         self.shared
             .store

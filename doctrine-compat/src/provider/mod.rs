@@ -234,6 +234,10 @@ impl<P: PoolValues> Cache for DoctrineProvider<P> {
     fn clock(&self) -> Arc<dyn Clock> {
         self.pool.clock()
     }
+
+    fn value_codec(&self) -> cache_store::codec::ValueCodec {
+        self.pool.value_codec()
+    }
 }
 
 #[async_trait]

@@ -77,4 +77,8 @@ impl SimpleCache for PoolBackedCache {
     fn clock(&self) -> Arc<dyn Clock> {
         self.pool.clock()
     }
+
+    fn value_codec(&self) -> cache_store::codec::ValueCodec {
+        self.pool.value_codec()
+    }
 }
