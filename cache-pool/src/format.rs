@@ -77,10 +77,11 @@ impl ValueFormat {
     /// PHP service using Symfony Cache on the same store reads this pool's items and this
     /// pool reads its items, early-expiration metadata included.
     ///
-    /// An item's value is then PHP's marshalled bytes (write it with
-    /// [`codec::Php`](cache_store::codec::Php)); a stored value that is no PHP value reads as
-    /// a miss, as in Symfony. Reading takes Symfony's 5.4 and 6.1+ layouts and both
-    /// marshallers whatever this format writes.
+    /// An item's value is then PHP's marshalled bytes: typed calls (`set_as`, `get_as`)
+    /// encode with `marshaller` ([`codec`](Self::codec)), raw bytes that are no PHP value are
+    /// refused on write, and a stored value that is no PHP value reads as a miss, as in
+    /// Symfony. Reading takes Symfony's 5.4 and 6.1+ layouts and both marshallers, whatever
+    /// this format writes.
     ///
     /// ```
     /// use bytes::Bytes;
