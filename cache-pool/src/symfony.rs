@@ -5,7 +5,7 @@
 //! wrapped, in one of two layouts:
 //!
 //! - **5.4** (up to Symfony 6.0): a one-entry array whose key is 10 bytes, `0x9D`, the expiry
-//!   (seconds since 2018-05-28T10:33:27Z, `u32` little-endian), the computation time (ms,
+//!   (seconds since 2018-05-28T11:26:47Z, `u32` little-endian), the computation time (ms,
 //!   `u32` big-endian) and `0x5F`; its value is the item's value.
 //! - **6.1+**: an object of the one-byte class `"\xA9"` (Symfony's `ValueWrapper`) whose first
 //!   property's name packs the expiry (seconds since 2022-03-25T11:12:07Z, `u32`
