@@ -224,3 +224,95 @@ fn symfony_decode(stored: Bytes) -> Result<(Bytes, Option<Metadata>)> {
         None => Ok((stored, None)),
     }
 }
+
+impl std::fmt::Display for ValueFormat {
+    /// The format's name, as [`FromStr`](std::str::FromStr) and URLs take it: `envelope`, or
+    /// `symfony-<5.4|6.1>-<serialize|igbinary>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.layout {
+            Layout::Envelope => f.write_str("envelope"),
+            #[cfg(feature = "php")]
+            Layout::Symfony { layout, marshaller } => {
+                let version = match layout {
+                    SymfonyLayout::V5_4 => "5.4",
+                    SymfonyLayout::V6_1 => "6.1",
+                };
+                let marshaller = match marshaller {
+                    php_marshal::Format::Serialize => "serialize",
+                    php_marshal::Format::Igbinary => "igbinary",
+                };
+                write!(f, "symfony-{version}-{marshaller}")
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for ValueFormat {
+    type Err = cache_store::Error;
+
+    /// A format by its name (see [`Display`](std::fmt::Display)).
+    fn from_str(name: &str) -> Result<Self> {
+        if name == "envelope" {
+            return Ok(ValueFormat::envelope());
+        }
+        #[cfg(feature = "php")]
+        if let Some(rest) = name.strip_prefix("symfony-") {
+            let layout = match rest.get(..4) {
+                Some("5.4-") => Some(SymfonyLayout::V5_4),
+                Some("6.1-") => Some(SymfonyLayout::V6_1),
+                _ => None,
+            };
+            let marshaller = match rest.get(4..) {
+                Some("serialize") => Some(php_marshal::Format::Serialize),
+                Some("igbinary") => Some(php_marshal::Format::Igbinary),
+                _ => None,
+            };
+            if let (Some(layout), Some(marshaller)) = (layout, marshaller) {
+                return Ok(ValueFormat::symfony(layout, marshaller));
+            }
+        }
+        let known = if cfg!(feature = "php") {
+            "envelope, symfony-5.4-serialize, symfony-5.4-igbinary, symfony-6.1-serialize, \
+             symfony-6.1-igbinary"
+        } else {
+            "envelope (the php feature adds Symfony's)"
+        };
+        Err(cache_store::Error::new(
+            cache_store::ErrorKind::InvalidArgument,
+            format!("unknown value format {name:?}; known: {known}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_is_named_and_read_back_by_its_name() {
+        #[cfg_attr(not(feature = "php"), allow(unused_mut))] // Symfony's come with `php`
+        let mut formats = vec![ValueFormat::envelope()];
+        #[cfg(feature = "php")]
+        for layout in [SymfonyLayout::V5_4, SymfonyLayout::V6_1] {
+            for marshaller in [
+                php_marshal::Format::Serialize,
+                php_marshal::Format::Igbinary,
+            ] {
+                formats.push(ValueFormat::symfony(layout, marshaller));
+            }
+        }
+        for format in formats {
+            assert_eq!(format.to_string().parse::<ValueFormat>().unwrap(), format);
+        }
+        for bad in [
+            "",
+            "Envelope",
+            "symfony",
+            "symfony-5.4",
+            "symfony-7.0-igbinary",
+            "symfony-5.4-json",
+        ] {
+            assert!(bad.parse::<ValueFormat>().is_err(), "{bad}");
+        }
+    }
+}

@@ -11,7 +11,8 @@
 //! - [`PoolValues`]: what the layers over a pool (PSR-16, Doctrine) use beyond PSR-6: values
 //!   in bulk without an item each, and the storage's stats.
 //! - [`ValueFormat`]: the value pipeline, how an item's value and its stampede metadata
-//!   become the bytes a store keeps; by default this crate's [`envelope`].
+//!   become the bytes a store keeps; by default this crate's [`envelope`]. [`open`] takes
+//!   it from a URL with the store (`redis://…?namespace=app&format=symfony-5.4-igbinary`).
 //! - [`CacheItemPoolExt::get`]: Symfony's `get(key, callback)`: one computation per key per
 //!   process under concurrency, probabilistic early recomputation (`beta`), "don't save", and
 //!   no deadlock on a nested get of the same key.
@@ -55,6 +56,7 @@
 pub mod envelope;
 mod format;
 mod item;
+mod open;
 mod pool;
 #[cfg(feature = "php")]
 mod symfony;
@@ -63,6 +65,7 @@ mod traits;
 pub use cache_store;
 pub use format::{Metadata, ValueFormat};
 pub use item::CacheItem;
+pub use open::open;
 #[cfg(feature = "php")]
 #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
 pub use php_marshal;

@@ -9,12 +9,12 @@
 //! skipped without them, failing instead when `CACHE_TEST_REQUIRE_SERVERS` is set (as in CI).
 
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
-use cache_pool::{CacheItemPool, CacheItemPoolExt, Computed, Pool, SymfonyLayout, ValueFormat};
-use cache_store::Expiration;
+use cache_pool::{CacheItemPool, CacheItemPoolExt, Computed, Pool};
 use cache_store::codec::{Codec, Php};
-use cache_store::redis::RedisStore;
+use cache_store::{Expiration, Store};
 use cache_testkit::{server_url, unique_namespace};
 use doctrine_compat::{Cache as _, CacheExt as _, ClearableCache as _, DoctrineProvider};
 use php_marshal::Format;
@@ -89,16 +89,20 @@ fn php() -> Option<String> {
     }
 }
 
-async fn rust_pool(url: &str, namespace: &str, marshaller: Format) -> Pool<RedisStore> {
-    let store = RedisStore::builder(url)
-        .connect()
+/// The URL of the Rust side: the test Redis, namespace `namespace`, Symfony 5.4's layout and
+/// `marshaller`, all in the URL.
+fn rust_url(url: &str, namespace: &str, marshaller: Format) -> String {
+    let marshaller = match marshaller {
+        Format::Serialize => "serialize",
+        Format::Igbinary => "igbinary",
+    };
+    format!("{url}?namespace={namespace}&format=symfony-5.4-{marshaller}")
+}
+
+async fn rust_pool(url: &str, namespace: &str, marshaller: Format) -> Pool<Arc<dyn Store>> {
+    cache_pool::open(&rust_url(url, namespace, marshaller))
         .await
-        .expect("connect")
-        .with_namespace(namespace)
-        .expect("namespace");
-    Pool::builder(store)
-        .format(ValueFormat::symfony(SymfonyLayout::V5_4, marshaller))
-        .build()
+        .expect("open")
 }
 
 fn codec(marshaller: Format) -> Php {
@@ -249,7 +253,7 @@ async fn what_symfony_cannot_read_is_neither_written_nor_read() {
     );
     // Written behind the pool's back, it reads as a miss, as in Symfony.
     cache_store::Store::set(
-        pool.store(),
+        &**pool.store(),
         cache_store::Key::new("raw").expect("key"),
         "not a PHP value".into(),
         Expiration::Never,
@@ -345,15 +349,9 @@ async fn psr16_values_are_shared() {
             "#,
         );
         let codec = codec(marshaller);
-        let store = RedisStore::builder(&url)
-            .connect()
+        let cache = simple_cache::open(&rust_url(&url, &namespace, marshaller))
             .await
-            .expect("connect")
-            .with_namespace(&namespace)
-            .expect("namespace");
-        let cache = simple_cache::Cache::builder(store)
-            .format(ValueFormat::symfony(SymfonyLayout::V5_4, marshaller))
-            .build();
+            .expect("open");
         let values = cache
             .get_multiple(&["one", "two", "three", "none"])
             .await

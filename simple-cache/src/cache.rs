@@ -77,6 +77,31 @@ impl<S: Store> CacheBuilder<S> {
     }
 }
 
+/// Opens the PSR-16 cache a URL names: the store of [`cache_store::open`], with the
+/// [`ValueFormat`] its `format` parameter names (see [`cache_pool::open`]).
+///
+/// ```
+/// use simple_cache::{SimpleCache, SimpleCacheExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_store::Error> {
+/// let cache = simple_cache::open("moka://?namespace=app&format=envelope").await?;
+/// cache.set_as("k", &1u8, cache_store::Expiration::Never).await?;
+/// assert_eq!(cache.get_as::<u8>("k").await?, Some(1));
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// As [`cache_pool::open`].
+pub async fn open(url: &str) -> Result<Cache<std::sync::Arc<dyn Store>>> {
+    let (format, store_url) = ValueFormat::from_url(url)?;
+    Ok(Cache::builder(cache_store::open(&store_url).await?)
+        .format(format)
+        .build())
+}
+
 impl<S: Store> Cache<S> {
     /// A cache over `store` with no default TTL of its own.
     pub fn new(store: S) -> Self {

@@ -38,6 +38,6 @@ pub mod bridge;
 mod cache;
 mod traits;
 
-pub use cache::{Cache, CacheBuilder};
+pub use cache::{Cache, CacheBuilder, open};
 pub use cache_store;
 pub use traits::{SimpleCache, SimpleCacheExt, ttl_seconds};
