@@ -103,24 +103,6 @@ fn bench(c: &mut Criterion) {
     php_profile(c, &rt, &store);
 }
 
-/// A record as a PHP service might cache it.
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-struct Account {
-    id: u64,
-    name: String,
-    roles: Vec<String>,
-    balance: f64,
-}
-
-fn account() -> Account {
-    Account {
-        id: 42,
-        name: "Ada Lovelace".into(),
-        roles: vec!["admin".into(), "billing".into()],
-        balance: 1234.5,
-    }
-}
-
 /// What a pool writes and how typed values are encoded: the default, or a PHP profile.
 #[derive(Clone, Copy)]
 enum Profile {
@@ -152,17 +134,17 @@ impl Profile {
             .build()
     }
 
-    fn encode(self, account: &Account) -> Bytes {
+    fn encode(self, record: &benches::Record) -> Bytes {
         use cache_store::codec::{Codec, MsgPack, Php};
         match self {
-            Profile::Default => MsgPack.encode(account),
-            Profile::Symfony(php_marshal::Format::Igbinary) => Php::IGBINARY.encode(account),
-            Profile::Symfony(php_marshal::Format::Serialize) => Php::SERIALIZE.encode(account),
+            Profile::Default => MsgPack.encode(record),
+            Profile::Symfony(php_marshal::Format::Igbinary) => Php::IGBINARY.encode(record),
+            Profile::Symfony(php_marshal::Format::Serialize) => Php::SERIALIZE.encode(record),
         }
         .expect("encode")
     }
 
-    fn decode(self, bytes: &[u8]) -> Account {
+    fn decode(self, bytes: &[u8]) -> benches::Record {
         use cache_store::codec::{Codec, MsgPack, Php};
         match self {
             Profile::Default => MsgPack.decode(bytes),
@@ -183,7 +165,7 @@ fn php_profile(c: &mut Criterion, rt: &tokio::runtime::Runtime, store: &RedisSto
         let (pool, key) = (profile.pool(store), format!("php-profile.{i}"));
         rt.block_on(async {
             let mut item = pool.get_item(&key).await.expect("get_item");
-            item.set(profile.encode(&account()));
+            item.set(profile.encode(&benches::record()));
             pool.save(item).await.expect("save");
         });
         group.bench_function(name, |b| {
@@ -200,7 +182,7 @@ fn php_profile(c: &mut Criterion, rt: &tokio::runtime::Runtime, store: &RedisSto
         group.bench_function(name, |b| {
             b.to_async(rt).iter(|| async {
                 let mut item = cache_pool::CacheItem::new(&key).expect("key");
-                item.set(profile.encode(&account()));
+                item.set(profile.encode(&benches::record()));
                 pool.save(item).await.expect("save");
             });
         });

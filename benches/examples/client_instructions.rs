@@ -89,7 +89,7 @@ async fn main() {
     let profiles = profiles(&store);
     for (profile, (pool, codec)) in profiles.iter().enumerate() {
         let mut item = CacheItem::new(&format!("typed.{profile}")).expect("a valid key");
-        item.set(codec.encode(&record()).expect("a record"));
+        item.set(codec.encode(&benches::record()).expect("a record"));
         pool.save(item).await.expect("the server answers");
     }
     let hour = Expiration::After(Duration::from_secs(3600));
@@ -193,13 +193,13 @@ async fn main() {
                 let key = format!("typed.{profile}");
                 if s.starts_with("typed_get") {
                     let item = pool.get_item(&key).await.expect("the server answers");
-                    let record: Record = codec
+                    let record: benches::Record = codec
                         .decode(item.value().expect("a hit"))
                         .expect("a record");
                     drop(record);
                 } else {
                     let mut item = CacheItem::new(&key).expect("a valid key");
-                    item.set(codec.encode(&record()).expect("a record"));
+                    item.set(codec.encode(&benches::record()).expect("a record"));
                     pool.save(item).await.expect("the server answers");
                 }
             }
@@ -223,24 +223,6 @@ fn session_handlers(store: &Arc<dyn Store>) -> Vec<Arc<dyn SessionHandler>> {
             SessionOptions::new(),
         )),
     ]
-}
-
-/// A record as a PHP service might cache it.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Record {
-    id: u64,
-    name: String,
-    roles: Vec<String>,
-    balance: f64,
-}
-
-fn record() -> Record {
-    Record {
-        id: 42,
-        name: "Ada Lovelace".into(),
-        roles: vec!["admin".into(), "billing".into()],
-        balance: 1234.5,
-    }
 }
 
 /// A pool and its typed values' codec: the default (MessagePack in the envelope), and
@@ -269,7 +251,7 @@ enum Typed {
 }
 
 impl Typed {
-    fn encode(&self, record: &Record) -> cache_store::Result<Bytes> {
+    fn encode(&self, record: &benches::Record) -> cache_store::Result<Bytes> {
         use cache_store::codec::Codec;
         match self {
             Typed::MsgPack => cache_store::codec::MsgPack.encode(record),
@@ -277,7 +259,7 @@ impl Typed {
         }
     }
 
-    fn decode(&self, bytes: &[u8]) -> cache_store::Result<Record> {
+    fn decode(&self, bytes: &[u8]) -> cache_store::Result<benches::Record> {
         use cache_store::codec::Codec;
         match self {
             Typed::MsgPack => cache_store::codec::MsgPack.decode(bytes),

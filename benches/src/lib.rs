@@ -54,6 +54,30 @@ pub fn value() -> Bytes {
     Bytes::from(vec![b'v'; 100])
 }
 
+/// A record as a PHP service might cache it: what the typed rows (the PHP profile's among
+/// them) encode and decode.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    /// An id.
+    pub id: u64,
+    /// A name.
+    pub name: String,
+    /// Two roles.
+    pub roles: Vec<String>,
+    /// A float.
+    pub balance: f64,
+}
+
+/// The record every typed row uses.
+pub fn record() -> Record {
+    Record {
+        id: 42,
+        name: "Ada Lovelace".into(),
+        roles: vec!["admin".into(), "billing".into()],
+        balance: 1234.5,
+    }
+}
+
 /// Session ids for the session-cycle groups: 32 characters, valid for every handler.
 pub fn session_ids() -> Vec<String> {
     (0..ENTRIES)
