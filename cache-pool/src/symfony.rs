@@ -250,6 +250,36 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Reading never panics, whatever the bytes, and a wrapped value always reads back
+        /// with its metadata (the expiry to the second, the time as Symfony's float keeps it).
+        #[test]
+        fn any_bytes_decode_without_panic_and_wrapped_values_round_trip(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            text in ".{0,40}",
+            expiry_s in 1_648_206_727u64..4_000_000_000,
+            ctime_ms in 0u32..=0x00FF_FFFF,
+            v6 in proptest::prelude::any::<bool>(),
+            igbinary in proptest::prelude::any::<bool>(),
+        ) {
+            let format = if igbinary { Format::Igbinary } else { Format::Serialize };
+            let layout = if v6 { SymfonyLayout::V6_1 } else { SymfonyLayout::V5_4 };
+            let _ = unwrap(&bytes);
+            let mut wrapped_bytes = b"O:1:\"\xA9\":1:{s:6:\"".to_vec();
+            wrapped_bytes.extend_from_slice(&bytes);
+            let _ = unwrap(&wrapped_bytes);
+
+            let value = format.to_vec(&text).unwrap();
+            let meta = Metadata { expiry_ms: expiry_s * 1000, ctime_ms };
+            let stored = wrap(&value, meta, layout, format).unwrap();
+            let (back, back_meta) = unwrap(&stored).unwrap().unwrap();
+            proptest::prop_assert_eq!(&back[..], &value[..]);
+            proptest::prop_assert_eq!(back_meta.expiry_ms, meta.expiry_ms);
+            let ctime = if v6 { unpack_ctime(pack_ctime(ctime_ms)) } else { ctime_ms };
+            proptest::prop_assert_eq!(back_meta.ctime_ms, ctime);
+        }
+    }
+
     #[test]
     fn bytes_that_are_no_php_value_are_not_wrapped() {
         let meta = Metadata {
