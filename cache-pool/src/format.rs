@@ -83,6 +83,10 @@ impl ValueFormat {
     /// Symfony. Reading takes Symfony's 5.4 and 6.1+ layouts and both marshallers, whatever
     /// this format writes.
     ///
+    /// Keys match Symfony's on Redis (`<namespace>:<key>`) when both sides have the same
+    /// non-empty namespace. Symfony's empty namespace writes bare keys and clears by flushing
+    /// the whole database, which no store here does: give the PHP pool a namespace.
+    ///
     /// ```
     /// use bytes::Bytes;
     /// use cache_pool::{Metadata, SymfonyLayout, ValueFormat};
