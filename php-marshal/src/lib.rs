@@ -11,6 +11,7 @@
 //!   its class name and properties. Nothing is ever instantiated or run.
 //! - [`unmarshal`] reads either format, telling them apart as Symfony's `DefaultMarshaller`
 //!   does, since one cache may hold both.
+//! - [`session`] reads and writes PHP's session data (`session_encode()`'s four handlers).
 //!
 //! What has no meaning as data is an error that names it, never a guess: PHP references (the
 //! same array or object twice), objects that serialize themselves (PHP's `Serializable`),
@@ -51,6 +52,7 @@ mod error;
 pub mod igbinary;
 pub mod ser;
 pub mod serialize;
+pub mod session;
 mod value;
 
 use serde::{Deserialize, Serialize};

@@ -35,6 +35,18 @@ pub fn parse(input: &[u8]) -> Result<Value<'_>> {
     Ok(value)
 }
 
+/// Reads one value at the start of `input`, and how many bytes it took (session data puts
+/// values one after another).
+pub(crate) fn parse_prefix(input: &[u8]) -> Result<(Value<'_>, usize)> {
+    let mut reader = Reader {
+        input,
+        pos: 0,
+        earlier: Earlier::default(),
+    };
+    let value = reader.value(0)?;
+    Ok((value, reader.pos))
+}
+
 /// Appends the serialized form of `value` to `out`.
 pub fn write(value: &Value<'_>, out: &mut Vec<u8>) {
     match value {

@@ -31,8 +31,18 @@ fn php() -> Option<String> {
 
 /// Runs `script` with `input` on its standard input; its standard output.
 fn run_php(php: &str, script: &str, input: &str) -> String {
+    run_php_with(php, &[], script, input)
+}
+
+/// [`run_php`] with PHP settings (`-d name=value` each).
+fn run_php_with(php: &str, settings: &[&str], script: &str, input: &str) -> String {
+    let mut args = vec!["-d", "display_errors=stderr"];
+    for setting in settings {
+        args.extend(["-d", setting]);
+    }
+    args.extend(["-r", script]);
     let mut child = Command::new(php)
-        .args(["-d", "display_errors=stderr", "-r", script])
+        .args(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -418,4 +428,60 @@ fn rust_types_make_the_round_trip_through_php() {
         .to_vec(&Shape::Circle(0.5))
         .expect("serialize");
     assert_eq!(circle, br#"a:1:{s:6:"Circle";d:0.5;}"#);
+}
+
+/// Session data: what `session_encode()` writes under each handler, Rust reads as the same
+/// variables, and what Rust writes, `session_decode()` reads as the same `$_SESSION`.
+#[test]
+fn session_data_is_shared_with_php() {
+    use php_marshal::session::{self, SessionFormat};
+    let Some(php) = php() else {
+        return;
+    };
+    let handlers = [
+        ("php", SessionFormat::Php),
+        ("php_binary", SessionFormat::PhpBinary),
+        ("php_serialize", SessionFormat::PhpSerialize),
+        ("igbinary", SessionFormat::Igbinary),
+    ];
+    let session =
+        r#"["user" => "ada", "n" => 3, "roles" => ["a", "b"], "7" => 1.5, "gone" => null]"#;
+    for (name, format) in handlers {
+        let handler = format!("session.serialize_handler={name}");
+        let settings = [
+            handler.as_str(),
+            "session.save_path=/tmp",
+            "session.use_cookies=0",
+        ];
+        // PHP writes; Rust reads the variables PHP itself reads back from that data (the php
+        // and php_binary handlers skip numeric names, with a notice).
+        let script = format!(
+            "session_start(); $_SESSION = {session}; $data = @session_encode();
+            $_SESSION = []; session_decode($data);
+            echo bin2hex($data), ' ', json_encode($_SESSION), \"\\n\";
+            session_abort();"
+        );
+        let output = run_php_with(&php, &settings, &script, "");
+        let (data, json) = output.trim().split_once(' ').expect("data and JSON");
+        let vars = session::decode(format, &unhex(data)).expect(name);
+        let as_json: serde_json::Map<String, Json> = vars
+            .iter()
+            .map(|(k, v)| {
+                let value: Json = php_marshal::from_value(v.clone()).expect("JSON-able");
+                (String::from_utf8(k.clone()).expect("UTF-8 names"), value)
+            })
+            .collect();
+        let php_json: Json = serde_json::from_str(json).expect("PHP's JSON");
+        assert_eq!(Json::Object(as_json), php_json, "{name}: PHP -> Rust");
+
+        // Rust writes the same variables; PHP reads them.
+        let data = session::encode(format, &vars).expect(name);
+        let script = "session_start();
+            session_decode(hex2bin(trim(fgets(STDIN))));
+            echo json_encode($_SESSION);
+            session_abort();";
+        let read = run_php_with(&php, &settings, script, &format!("{}\n", hex(&data)));
+        let read: Json = serde_json::from_str(&read).expect("PHP's JSON");
+        assert_eq!(read, php_json, "{name}: Rust -> PHP");
+    }
 }

@@ -58,6 +58,14 @@ proptest! {
         igbinary.extend_from_slice(&bytes);
         let _ = Format::Igbinary.parse(&igbinary);
         let _ = php_marshal::unmarshal::<serde_json::Value>(&bytes);
+        for format in [
+            php_marshal::session::SessionFormat::Php,
+            php_marshal::session::SessionFormat::PhpBinary,
+            php_marshal::session::SessionFormat::PhpSerialize,
+            php_marshal::session::SessionFormat::Igbinary,
+        ] {
+            let _ = php_marshal::session::decode(format, &bytes);
+        }
     }
 
     #[test]
