@@ -11,6 +11,7 @@ use std::time::Duration;
 use benches::harness::{self, RawClient};
 use benches::{criterion, runtime};
 use bytes::Bytes;
+use cache_pool::{SymfonyLayout, ValueFormat};
 use cache_store::redis::RedisStore;
 use criterion::{Criterion, criterion_group, criterion_main};
 use redis::AsyncCommands;
@@ -103,86 +104,54 @@ fn bench(c: &mut Criterion) {
     php_profile(c, &rt, &store);
 }
 
-/// What a pool writes and how typed values are encoded: the default, or a PHP profile.
-#[derive(Clone, Copy)]
-enum Profile {
-    Default,
-    Symfony(php_marshal::Format),
-}
-
-impl Profile {
-    const ALL: [(&str, Profile); 3] = [
-        ("PSR-6 Pool, MessagePack (default)", Profile::Default),
+/// The formats compared: the default, and Symfony 5.4's layout with each marshaller.
+fn profiles() -> [(&'static str, ValueFormat); 3] {
+    use php_marshal::Format;
+    [
+        ("PSR-6 Pool, MessagePack (default)", ValueFormat::default()),
         (
             "PSR-6 Pool, Symfony 5.4 igbinary",
-            Profile::Symfony(php_marshal::Format::Igbinary),
+            ValueFormat::symfony(SymfonyLayout::V5_4, Format::Igbinary),
         ),
         (
             "PSR-6 Pool, Symfony 5.4 serialize()",
-            Profile::Symfony(php_marshal::Format::Serialize),
+            ValueFormat::symfony(SymfonyLayout::V5_4, Format::Serialize),
         ),
-    ];
-
-    fn pool(self, store: &RedisStore) -> cache_pool::Pool<RedisStore> {
-        use cache_pool::{SymfonyLayout, ValueFormat};
-        let format = match self {
-            Profile::Default => ValueFormat::default(),
-            Profile::Symfony(marshaller) => ValueFormat::symfony(SymfonyLayout::V5_4, marshaller),
-        };
-        cache_pool::Pool::builder(store.clone())
-            .format(format)
-            .build()
-    }
-
-    fn encode(self, record: &benches::Record) -> Bytes {
-        use cache_store::codec::{Codec, MsgPack, Php};
-        match self {
-            Profile::Default => MsgPack.encode(record),
-            Profile::Symfony(php_marshal::Format::Igbinary) => Php::IGBINARY.encode(record),
-            Profile::Symfony(php_marshal::Format::Serialize) => Php::SERIALIZE.encode(record),
-        }
-        .expect("encode")
-    }
-
-    fn decode(self, bytes: &[u8]) -> benches::Record {
-        use cache_store::codec::{Codec, MsgPack, Php};
-        match self {
-            Profile::Default => MsgPack.decode(bytes),
-            Profile::Symfony(_) => Php::SERIALIZE.decode(bytes),
-        }
-        .expect("decode")
-    }
+    ]
 }
 
 /// Typed reads and writes of a PSR-6 pool through a PHP profile (Symfony 5.4's layout,
 /// igbinary and `serialize()`) beside the default codec (MessagePack in the envelope), on one
 /// connection: the cost of talking to PHP (goal: at most 1.1x the default).
 fn php_profile(c: &mut Criterion, rt: &tokio::runtime::Runtime, store: &RedisStore) {
-    use cache_pool::CacheItemPool;
+    use cache_pool::{CacheItem, CacheItemPool, Pool};
 
+    let pool = |format| Pool::builder(store.clone()).format(format).build();
     let mut group = c.benchmark_group("redis/php_profile_get_typed");
-    for (i, (name, profile)) in Profile::ALL.into_iter().enumerate() {
-        let (pool, key) = (profile.pool(store), format!("php-profile.{i}"));
+    for (i, (name, format)) in profiles().into_iter().enumerate() {
+        let (pool, key) = (pool(format), format!("php-profile.{i}"));
         rt.block_on(async {
             let mut item = pool.get_item(&key).await.expect("get_item");
-            item.set(profile.encode(&benches::record()));
+            item.set_as(&benches::record()).expect("a record");
             pool.save(item).await.expect("save");
         });
         group.bench_function(name, |b| {
             b.to_async(rt).iter(|| async {
                 let item = pool.get_item(&key).await.expect("get_item");
-                profile.decode(item.value().expect("a hit"))
+                item.get_as::<benches::Record>().expect("a record")
             });
         });
     }
     group.finish();
     let mut group = c.benchmark_group("redis/php_profile_set_typed");
-    for (i, (name, profile)) in Profile::ALL.into_iter().enumerate() {
-        let (pool, key) = (profile.pool(store), format!("php-profile.{i}"));
+    for (i, (name, format)) in profiles().into_iter().enumerate() {
+        let (pool, key) = (pool(format), format!("php-profile.{i}"));
         group.bench_function(name, |b| {
             b.to_async(rt).iter(|| async {
-                let mut item = cache_pool::CacheItem::new(&key).expect("key");
-                item.set(profile.encode(&benches::record()));
+                // A new item's typed values are MessagePack: write with the format's codec.
+                let mut item = CacheItem::new(&key).expect("key");
+                item.set_as_with(&format.codec(), &benches::record())
+                    .expect("a record");
                 pool.save(item).await.expect("save");
             });
         });

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cache_pool::{CacheItem, CacheItemPool, Pool};
+use cache_pool::{CacheItem, CacheItemPool, Pool, PoolValues as _};
 use cache_store::{Entry, Expiration, Key, Store};
 use doctrine_compat::{Cache as _, CacheProvider, MultiOperationCache as _};
 use session_bridge::{CacheSessionHandler, SessionHandler, SessionOptions};
@@ -87,9 +87,12 @@ async fn main() {
     let ids: Vec<String> = (0..n.max(1)).map(|i| format!("{:0>24}", i)).collect();
     let sessions = session_handlers(&store);
     let profiles = profiles(&store);
-    for (profile, (pool, codec)) in profiles.iter().enumerate() {
-        let mut item = CacheItem::new(&format!("typed.{profile}")).expect("a valid key");
-        item.set(codec.encode(&benches::record()).expect("a record"));
+    for (profile, pool) in profiles.iter().enumerate() {
+        let mut item = pool
+            .get_item(&format!("typed.{profile}"))
+            .await
+            .expect("the server answers");
+        item.set_as(&benches::record()).expect("a record");
         pool.save(item).await.expect("the server answers");
     }
     let hour = Expiration::After(Duration::from_secs(3600));
@@ -189,17 +192,16 @@ async fn main() {
                     Some("igbinary") => 1,
                     _ => 2,
                 };
-                let (pool, codec) = &profiles[profile];
+                let pool = &profiles[profile];
                 let key = format!("typed.{profile}");
                 if s.starts_with("typed_get") {
                     let item = pool.get_item(&key).await.expect("the server answers");
-                    let record: benches::Record = codec
-                        .decode(item.value().expect("a hit"))
-                        .expect("a record");
-                    drop(record);
+                    drop(item.get_as::<benches::Record>().expect("a record"));
                 } else {
+                    // A new item's typed values are MessagePack: write with the pool's codec.
                     let mut item = CacheItem::new(&key).expect("a valid key");
-                    item.set(codec.encode(&benches::record()).expect("a record"));
+                    item.set_as_with(&pool.value_codec(), &benches::record())
+                        .expect("a record");
                     pool.save(item).await.expect("the server answers");
                 }
             }
@@ -225,45 +227,17 @@ fn session_handlers(store: &Arc<dyn Store>) -> Vec<Arc<dyn SessionHandler>> {
     ]
 }
 
-/// A pool and its typed values' codec: the default (MessagePack in the envelope), and
-/// Symfony 5.4's layout with igbinary and with `serialize()`.
-fn profiles(store: &Arc<dyn Store>) -> Vec<(Pool<Arc<dyn Store>>, Typed)> {
+/// A pool of each format compared: the default (MessagePack in the envelope), and Symfony
+/// 5.4's layout with igbinary and with `serialize()`.
+fn profiles(store: &Arc<dyn Store>) -> Vec<Pool<Arc<dyn Store>>> {
     use cache_pool::{SymfonyLayout, ValueFormat};
     use php_marshal::Format;
-    let pool = |format| Pool::builder(Arc::clone(store)).format(format).build();
-    vec![
-        (pool(ValueFormat::default()), Typed::MsgPack),
-        (
-            pool(ValueFormat::symfony(SymfonyLayout::V5_4, Format::Igbinary)),
-            Typed::Php(cache_store::codec::Php::IGBINARY),
-        ),
-        (
-            pool(ValueFormat::symfony(SymfonyLayout::V5_4, Format::Serialize)),
-            Typed::Php(cache_store::codec::Php::SERIALIZE),
-        ),
+    [
+        ValueFormat::default(),
+        ValueFormat::symfony(SymfonyLayout::V5_4, Format::Igbinary),
+        ValueFormat::symfony(SymfonyLayout::V5_4, Format::Serialize),
     ]
-}
-
-/// The codec of a profile's typed values.
-enum Typed {
-    MsgPack,
-    Php(cache_store::codec::Php),
-}
-
-impl Typed {
-    fn encode(&self, record: &benches::Record) -> cache_store::Result<Bytes> {
-        use cache_store::codec::Codec;
-        match self {
-            Typed::MsgPack => cache_store::codec::MsgPack.encode(record),
-            Typed::Php(php) => php.encode(record),
-        }
-    }
-
-    fn decode(&self, bytes: &[u8]) -> cache_store::Result<benches::Record> {
-        use cache_store::codec::Codec;
-        match self {
-            Typed::MsgPack => cache_store::codec::MsgPack.decode(bytes),
-            Typed::Php(php) => php.decode(bytes),
-        }
-    }
+    .into_iter()
+    .map(|format| Pool::builder(Arc::clone(store)).format(format).build())
+    .collect()
 }

@@ -180,7 +180,7 @@ fn pack_ctime(ctime_ms: u32) -> u16 {
 fn unpack_ctime(packed: u16) -> u32 {
     let n = u64::from(packed);
     let ctime = (((0x4000 | n) << 16) >> (n & 0x1F)).saturating_sub(1);
-    u32::try_from(ctime).unwrap_or(u32::MAX)
+    u32::try_from(ctime).expect("15 bits shifted left by 16 fit 31 bits")
 }
 
 #[cfg(test)]

@@ -31,37 +31,62 @@
 
 use cache_store::ManualClock;
 
-/// What a factory without `capability` lacks, in the words of the table above.
-fn lacking(capability: &str) -> &'static str {
-    match capability {
-        "clock" => "a clock the kit can move (its clock() is None)",
-        "data" => "a store that keeps data (its model() is Model::Null)",
-        "foreign_data" => "a way to write data that is not a value (its write hook answered false)",
-        "damaged_bytes" => {
-            "a way to write damaged bytes under its caches (write_unreadable answered false)"
+/// What a case can need, by the name a `without: [...]` list takes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Capability {
+    Clock,
+    Data,
+    ForeignData,
+    DamagedBytes,
+    Pool,
+}
+
+impl Capability {
+    /// The name in a `without: [...]` list.
+    fn name(self) -> &'static str {
+        match self {
+            Capability::Clock => "clock",
+            Capability::Data => "data",
+            Capability::ForeignData => "foreign_data",
+            Capability::DamagedBytes => "damaged_bytes",
+            Capability::Pool => "pool",
         }
-        "pool" => "the PSR-6 pool under its Doctrine caches (its pool() is None)",
-        _ => "an unknown capability",
+    }
+
+    /// What a factory without it lacks, in the words of the table above.
+    fn lacking(self) -> &'static str {
+        match self {
+            Capability::Clock => "a clock the kit can move (its clock() is None)",
+            Capability::Data => "a store that keeps data (its model() is Model::Null)",
+            Capability::ForeignData => {
+                "a way to write data that is not a value (its write hook answered false)"
+            }
+            Capability::DamagedBytes => {
+                "a way to write damaged bytes under its caches (write_unreadable answered false)"
+            }
+            Capability::Pool => "the PSR-6 pool under its Doctrine caches (its pool() is None)",
+        }
     }
 }
 
 /// Fails the running case: it needs `capability`, which the factory lacks and the suite
 /// invocation did not declare.
-pub(crate) fn undeclared(capability: &str) -> ! {
+pub(crate) fn undeclared(capability: Capability) -> ! {
+    let name = capability.name();
     panic!(
-        "this case needs `{capability}`, and the factory lacks {}: add `{capability}` to the \
-         suite's `without: [...]` list, and every case that needs it is reported as ignored",
-        lacking(capability)
+        "this case needs `{name}`, and the factory lacks {}: add `{name}` to the suite's \
+         `without: [...]` list, and every case that needs it is reported as ignored",
+        capability.lacking()
     )
 }
 
 /// The factory's clock, which the case needs.
 pub(crate) fn clock(clock: Option<ManualClock>) -> ManualClock {
-    clock.unwrap_or_else(|| undeclared("clock"))
+    clock.unwrap_or_else(|| undeclared(Capability::Clock))
 }
 
 /// Fails the case unless the factory's hook `written` put the data the case needs.
-pub(crate) fn written(capability: &str, written: bool) {
+pub(crate) fn written(capability: Capability, written: bool) {
     if !written {
         undeclared(capability);
     }

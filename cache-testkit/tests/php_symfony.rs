@@ -73,22 +73,6 @@ fn symfony(php: &str, redis_url: &str, namespace: &str, igbinary: bool, code: &s
     String::from_utf8(output.stdout).expect("php printed text")
 }
 
-fn php() -> Option<String> {
-    match std::env::var("CACHE_TEST_PHP") {
-        Ok(php) => Some(php),
-        Err(_) if std::env::var_os(cache_testkit::REQUIRE_SERVERS_VAR).is_some() => {
-            panic!(
-                "CACHE_TEST_PHP is not set, and {} requires PHP",
-                cache_testkit::REQUIRE_SERVERS_VAR
-            )
-        }
-        Err(_) => {
-            eprintln!("skipped: CACHE_TEST_PHP is not set (scripts/test-servers.sh sets it)");
-            None
-        }
-    }
-}
-
 /// The URL of the Rust side: the test Redis, namespace `namespace`, Symfony 5.4's layout and
 /// `marshaller`, all in the URL.
 fn rust_url(url: &str, namespace: &str, marshaller: Format) -> String {
@@ -126,7 +110,7 @@ fn servers_and_marshallers() -> Vec<(String, (Format, bool))> {
 
 #[tokio::test]
 async fn rust_reads_symfony_items_and_their_metadata() {
-    let Some(php) = php() else {
+    let Some(php) = server_url("CACHE_TEST_PHP") else {
         return;
     };
     for (url, (marshaller, igbinary)) in servers_and_marshallers() {
@@ -181,7 +165,7 @@ async fn rust_reads_symfony_items_and_their_metadata() {
 
 #[tokio::test]
 async fn symfony_reads_rust_items_and_their_metadata() {
-    let Some(php) = php() else {
+    let Some(php) = server_url("CACHE_TEST_PHP") else {
         return;
     };
     for (url, (marshaller, igbinary)) in servers_and_marshallers() {
@@ -266,7 +250,7 @@ async fn what_symfony_cannot_read_is_neither_written_nor_read() {
 
 #[tokio::test]
 async fn doctrine_entries_and_delete_all_are_shared() {
-    let Some(php) = php() else {
+    let Some(php) = server_url("CACHE_TEST_PHP") else {
         return;
     };
     for (url, (marshaller, igbinary)) in servers_and_marshallers() {
@@ -282,6 +266,7 @@ async fn doctrine_entries_and_delete_all_are_shared() {
             $doctrine->save('before', 'old');
             $doctrine->deleteAll();
             $doctrine->save('id', ['x' => 1]);
+            $doctrine->save('a:b/c é[x] %', 'awkward');
             "#,
         );
         let codec = codec(marshaller);
@@ -295,6 +280,15 @@ async fn doctrine_entries_and_delete_all_are_shared() {
         assert_eq!(
             doctrine.fetch_as::<Json>("id").await.expect("fetch_as"),
             Some(json!({"x": 1}))
+        );
+        // An id PHP rawurlencodes into its key: the same key on both sides.
+        assert_eq!(
+            doctrine
+                .fetch_as::<String>("a:b/c é[x] %")
+                .await
+                .expect("fetch_as"),
+            Some("awkward".to_owned()),
+            "{marshaller:?} on {url}"
         );
 
         doctrine
@@ -332,7 +326,7 @@ async fn doctrine_entries_and_delete_all_are_shared() {
 
 #[tokio::test]
 async fn psr16_values_are_shared() {
-    let Some(php) = php() else {
+    let Some(php) = server_url("CACHE_TEST_PHP") else {
         return;
     };
     for (url, (marshaller, igbinary)) in servers_and_marshallers() {

@@ -400,7 +400,7 @@ async fn needs_pool(f: &dyn DoctrineFactory, storage: &str) -> Arc<dyn PoolValue
     f.pool(storage)
         .await
         .expect("pool")
-        .unwrap_or_else(|| crate::needs::undeclared("pool"))
+        .unwrap_or_else(|| crate::needs::undeclared(crate::needs::Capability::Pool))
 }
 
 /// Stores `stored` as the version of Doctrine namespace `namespace`, through `pool`.

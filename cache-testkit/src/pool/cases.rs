@@ -56,7 +56,7 @@ async fn needs_damaged_bytes(f: &dyn PoolFactory, namespace: &str, key: &str) {
         .write_unreadable(namespace, key, Unreadable::Bytes)
         .await
         .expect("write_unreadable");
-    crate::needs::written("damaged_bytes", written);
+    crate::needs::written(crate::needs::Capability::DamagedBytes, written);
 }
 
 /// The case needs data the store cannot read as a value under `key` of `namespace`.
@@ -65,7 +65,7 @@ async fn needs_foreign_data(f: &dyn PoolFactory, namespace: &str, key: &str) {
         .write_unreadable(namespace, key, Unreadable::Foreign)
         .await
         .expect("write_unreadable");
-    crate::needs::written("foreign_data", written);
+    crate::needs::written(crate::needs::Capability::ForeignData, written);
 }
 
 async fn save(pool: &dyn CacheItemPool, key: &str, value: &'static str) {

@@ -34,7 +34,7 @@ async fn needs_damaged_bytes(f: &dyn SimpleCacheFactory, namespace: &str, key: &
         .write_unreadable(namespace, key, Unreadable::Bytes)
         .await
         .expect("write_unreadable");
-    crate::needs::written("damaged_bytes", written);
+    crate::needs::written(crate::needs::Capability::DamagedBytes, written);
 }
 
 /// The case needs data the store cannot read as a value under `key` of `namespace`.
@@ -43,7 +43,7 @@ async fn needs_foreign_data(f: &dyn SimpleCacheFactory, namespace: &str, key: &s
         .write_unreadable(namespace, key, Unreadable::Foreign)
         .await
         .expect("write_unreadable");
-    crate::needs::written("foreign_data", written);
+    crate::needs::written(crate::needs::Capability::ForeignData, written);
 }
 
 fn b(s: &'static str) -> Option<Bytes> {

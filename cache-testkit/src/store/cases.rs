@@ -28,7 +28,7 @@ async fn fresh(f: &dyn StoreFactory) -> Arc<dyn Store> {
 /// The case needs a store that keeps data.
 fn needs_data(f: &dyn StoreFactory) {
     if f.model() != Model::Cache {
-        crate::needs::undeclared("data");
+        crate::needs::undeclared(crate::needs::Capability::Data);
     }
 }
 
@@ -44,7 +44,7 @@ async fn needs_foreign_data(f: &dyn StoreFactory, namespace: &str, key: &str) {
         .write_foreign(namespace, key)
         .await
         .expect("write_foreign");
-    crate::needs::written("foreign_data", written);
+    crate::needs::written(crate::needs::Capability::ForeignData, written);
 }
 
 async fn get(store: &dyn Store, k: &str) -> Option<Bytes> {

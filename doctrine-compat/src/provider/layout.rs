@@ -96,7 +96,9 @@ mod tests {
 
     #[test]
     fn keys_match_what_php_writes() {
-        // Observed in PHP: DoctrineProvider(ArrayAdapter) with namespace "ns".
+        // PHP's layout (DoctrineProvider over a PSR-6 pool, namespace "ns"); that PHP itself
+        // writes these keys is checked in cache-testkit/tests/php_symfony.rs, where Symfony's
+        // DoctrineProvider and this one share entries (awkward ids included) on Redis.
         assert_eq!(id_key("ns", "foo", 1), "ns%5Bfoo%5D%5B1%5D");
         assert_eq!(id_key("ns", "a:b/c", 1), "ns%5Ba%3Ab%2Fc%5D%5B1%5D");
         assert_eq!(version_key("ns"), "DoctrineNamespaceCacheKey%5Bns%5D");
