@@ -85,7 +85,10 @@ impl ValueFormat {
     ///
     /// Keys match Symfony's on Redis (`<namespace>:<key>`) when both sides have the same
     /// non-empty namespace. Symfony's empty namespace writes bare keys and clears by flushing
-    /// the whole database, which no store here does: give the PHP pool a namespace.
+    /// the whole database, which no store here does: give the PHP pool a namespace. On
+    /// memcached, Symfony's ids carry a namespace version: the store must keep Symfony's
+    /// layout too (`SymfonyMemcachedStore`, which [`open`](crate::open) picks for a
+    /// `memcache://` URL with a Symfony format).
     ///
     /// ```
     /// use bytes::Bytes;
@@ -105,6 +108,15 @@ impl ValueFormat {
     pub const fn symfony(layout: SymfonyLayout, marshaller: php_marshal::Format) -> Self {
         ValueFormat {
             layout: Layout::Symfony { layout, marshaller },
+        }
+    }
+
+    /// Symfony's version and marshaller, for a Symfony format.
+    #[cfg(feature = "php")]
+    pub(crate) const fn symfony_parts(&self) -> Option<(SymfonyLayout, php_marshal::Format)> {
+        match self.layout {
+            Layout::Symfony { layout, marshaller } => Some((layout, marshaller)),
+            Layout::Envelope => None,
         }
     }
 

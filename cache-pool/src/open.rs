@@ -13,6 +13,11 @@ use crate::pool::Pool;
 /// feature also `symfony-5.4-serialize`, `symfony-5.4-igbinary`, `symfony-6.1-serialize`,
 /// `symfony-6.1-igbinary`).
 ///
+/// A Symfony format on a `memcache://` URL also opens the store in Symfony's
+/// `MemcachedAdapter` layout (`symfony=<marshaller>` for [`cache_store::open`]), so that keys
+/// match PHP's: long ids hashed with MD5 for `symfony-5.4`, with XXH3-128 (Symfony 6.3 and
+/// later) for `symfony-6.1`; for Symfony 6.1 or 6.2 on memcached, add `long_ids=md5`.
+///
 /// ```
 /// use cache_pool::{CacheItemPool, PoolValues};
 ///
@@ -36,8 +41,33 @@ pub async fn open(url: &str) -> Result<Pool<Arc<dyn Store>>> {
 }
 
 impl ValueFormat {
+    /// `url` with what the store must know of this format: Symfony's layout on memcached.
+    fn store_url(&self, url: String) -> String {
+        #[cfg(feature = "php")]
+        if let Some((layout, marshaller)) = self.symfony_parts()
+            && (url.starts_with("memcache://") || url.starts_with("memcached://"))
+            && !url.contains("symfony=")
+        {
+            let marshaller = match marshaller {
+                php_marshal::Format::Serialize => "serialize",
+                php_marshal::Format::Igbinary => "igbinary",
+            };
+            let mut params = format!("symfony={marshaller}");
+            if !url.contains("long_ids=") {
+                params.push_str(match layout {
+                    crate::SymfonyLayout::V5_4 => "&long_ids=md5",
+                    crate::SymfonyLayout::V6_1 => "&long_ids=xxh128",
+                });
+            }
+            let separator = if url.contains('?') { '&' } else { '?' };
+            return format!("{url}{separator}{params}");
+        }
+        url
+    }
+
     /// The format a URL's `format` parameter names (the default when it has none), and the
-    /// URL without that parameter, for [`cache_store::open`].
+    /// URL for [`cache_store::open`]: without that parameter, and with what the store must
+    /// know of the format (Symfony's layout on memcached, see [`open`]).
     ///
     /// # Errors
     ///
@@ -65,7 +95,9 @@ impl ValueFormat {
         } else {
             format!("{base}?{}", rest.join("&"))
         };
-        Ok((format.unwrap_or_default(), url))
+        let format = format.unwrap_or_default();
+        let url = format.store_url(url);
+        Ok((format, url))
     }
 }
 
@@ -91,5 +123,26 @@ mod tests {
             let err = ValueFormat::from_url(bad).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad}");
         }
+    }
+
+    #[cfg(feature = "php")]
+    #[test]
+    fn a_symfony_format_on_memcached_asks_for_symfonys_layout() {
+        let (_, url) =
+            ValueFormat::from_url("memcache://h:1?namespace=a&format=symfony-5.4-igbinary")
+                .unwrap();
+        assert_eq!(
+            url,
+            "memcache://h:1?namespace=a&symfony=igbinary&long_ids=md5"
+        );
+        let (_, url) =
+            ValueFormat::from_url("memcached://h:1?format=symfony-6.1-serialize").unwrap();
+        assert_eq!(url, "memcached://h:1?symfony=serialize&long_ids=xxh128");
+        let (_, url) =
+            ValueFormat::from_url("memcache://h:1?format=symfony-6.1-serialize&long_ids=md5")
+                .unwrap();
+        assert_eq!(url, "memcache://h:1?long_ids=md5&symfony=serialize");
+        let (_, url) = ValueFormat::from_url("redis://h:1?format=symfony-6.1-serialize").unwrap();
+        assert_eq!(url, "redis://h:1", "Redis keys need nothing more");
     }
 }

@@ -16,12 +16,15 @@ use crate::store::Store;
 /// | `redis://[user:pass@]host:port/db?namespace=app`, `rediss://…`, `redis+unix:///socket`, `unix:///socket` | `RedisStore` (feature `redis`) |
 /// | `redis+cluster://host:port,host:port?namespace=app` | `RedisStore` on Redis Cluster (feature `redis`) |
 /// | `memcache://host:port,host:port?namespace=app` | `MemcachedStore` (feature `memcached`) |
+/// | `memcache://host:port,host:port?namespace=app&symfony=igbinary` | `SymfonyMemcachedStore`: Symfony's layout, shared with PHP (features `memcached` and `php`) |
 ///
 /// Query parameters are optional: `namespace` (default empty) for every scheme, `capacity`
 /// (bytes, with an optional `KB`/`KiB`/`MB`/`MiB`/`GB`/`GiB` suffix) and `default_ttl`
 /// (`ms`, `s`, `m` or `h`; bare numbers are seconds) for moka, `connect_timeout` and
 /// `response_timeout` (durations) for Redis, `connect_timeout`, `request_timeout` and
-/// `token_refresh` (durations; see `MemcachedStoreBuilder::token_refresh`) for memcached;
+/// `token_refresh` (durations; see `MemcachedStoreBuilder::token_refresh`) for memcached,
+/// or instead `symfony` (`serialize` or `igbinary`: Symfony's layout with that marshaller)
+/// and `long_ids` (`md5`, the default, as Symfony up to 6.2, or `xxh128`, as 6.3 and later);
 /// Redis's own parameters (such as `protocol`) are
 /// passed through. Unknown schemes and unknown
 /// parameters are errors, so a typo never silently falls back to a default.
@@ -150,12 +153,11 @@ fn open_memcached(
             "connect_timeout",
             "request_timeout",
             "token_refresh",
+            "symfony",
+            "long_ids",
         ],
     )?;
     let mut builder = crate::memcached::MemcachedStore::builder(&format!("{scheme}://{authority}"));
-    if let Some(t) = param(params, "token_refresh") {
-        builder = builder.token_refresh(parse_duration(t)?);
-    }
     if let Some(ns) = param(params, "namespace") {
         builder = builder.namespace(ns);
     }
@@ -165,7 +167,65 @@ fn open_memcached(
     if let Some(t) = param(params, "request_timeout") {
         builder = builder.request_timeout(parse_duration(t)?);
     }
+    if let Some(marshaller) = param(params, "symfony") {
+        if param(params, "token_refresh").is_some() {
+            return Err(invalid(
+                "token_refresh does not apply to the Symfony layout, which reads its namespace version with every call".to_owned(),
+            ));
+        }
+        return symfony_memcached(builder, marshaller, param(params, "long_ids"));
+    }
+    if param(params, "long_ids").is_some() {
+        return Err(invalid(
+            "long_ids applies only with symfony=<marshaller>".to_owned(),
+        ));
+    }
+    if let Some(t) = param(params, "token_refresh") {
+        builder = builder.token_refresh(parse_duration(t)?);
+    }
     Ok(Arc::new(builder.build()?))
+}
+
+/// The memcached store in Symfony's layout: `symfony=serialize|igbinary`, `long_ids=md5|xxh128`.
+#[cfg(all(feature = "memcached", feature = "php"))]
+fn symfony_memcached(
+    builder: crate::memcached::MemcachedStoreBuilder,
+    marshaller: &str,
+    long_ids: Option<&str>,
+) -> Result<Arc<dyn Store>> {
+    use crate::codec::Php;
+    use crate::memcached::{LongIds, SymfonyMemcached};
+    let marshaller = match marshaller {
+        "serialize" => Php::SERIALIZE,
+        "igbinary" => Php::IGBINARY,
+        other => {
+            return Err(invalid(format!(
+                "symfony={other:?}: the marshaller is serialize or igbinary"
+            )));
+        }
+    };
+    let long_ids = match long_ids {
+        None | Some("md5") => LongIds::Md5,
+        Some("xxh128") => LongIds::Xxh128,
+        Some(other) => {
+            return Err(invalid(format!("long_ids={other:?}: md5 or xxh128")));
+        }
+    };
+    Ok(Arc::new(builder.build_symfony(
+        SymfonyMemcached::new(marshaller).long_ids(long_ids),
+    )?))
+}
+
+#[cfg(all(feature = "memcached", not(feature = "php")))]
+fn symfony_memcached(
+    _builder: crate::memcached::MemcachedStoreBuilder,
+    _marshaller: &str,
+    _long_ids: Option<&str>,
+) -> Result<Arc<dyn Store>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        "symfony=<marshaller> needs the `php` feature of cache-store",
+    ))
 }
 
 #[cfg(not(feature = "memcached"))]

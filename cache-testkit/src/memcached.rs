@@ -14,7 +14,15 @@ use crate::store::StoreFactory;
 #[derive(Debug)]
 pub struct MemcachedFactory {
     url: String,
-    root: MemcachedStore,
+    root: Root,
+}
+
+/// The store whose namespaces the factory hands out.
+#[derive(Debug)]
+enum Root {
+    Native(MemcachedStore),
+    #[cfg(feature = "php")]
+    Symfony(cache_store::memcached::SymfonyMemcachedStore),
 }
 
 impl MemcachedFactory {
@@ -27,9 +35,11 @@ impl MemcachedFactory {
     pub fn from_env(var: &str) -> Option<Self> {
         server_url(var).map(|url| MemcachedFactory {
             url: url.clone(),
-            root: MemcachedStore::builder(&url)
-                .build()
-                .unwrap_or_else(|e| panic!("{var} holds a bad memcached URL: {e}")),
+            root: Root::Native(
+                MemcachedStore::builder(&url)
+                    .build()
+                    .unwrap_or_else(|e| panic!("{var} holds a bad memcached URL: {e}")),
+            ),
         })
     }
 
@@ -44,13 +54,36 @@ impl MemcachedFactory {
             .token_refresh(interval)
             .build()
             .expect("a URL that was accepted once");
-        MemcachedFactory { root, ..self }
+        MemcachedFactory {
+            root: Root::Native(root),
+            ..self
+        }
+    }
+
+    /// The same servers in Symfony's `MemcachedAdapter` layout (feature `php`).
+    ///
+    /// # Panics
+    ///
+    /// Never: the URL was checked already.
+    #[cfg(feature = "php")]
+    pub fn symfony(self, layout: cache_store::memcached::SymfonyMemcached) -> Self {
+        let root = MemcachedStore::builder(&self.url)
+            .build_symfony(layout)
+            .expect("a URL that was accepted once");
+        MemcachedFactory {
+            root: Root::Symfony(root),
+            ..self
+        }
     }
 }
 
 #[async_trait]
 impl StoreFactory for MemcachedFactory {
     async fn create(&self, namespace: &str) -> Result<Arc<dyn Store>> {
-        Ok(Arc::new(self.root.with_namespace(namespace)?))
+        Ok(match &self.root {
+            Root::Native(root) => Arc::new(root.with_namespace(namespace)?),
+            #[cfg(feature = "php")]
+            Root::Symfony(root) => Arc::new(root.with_namespace(namespace)?),
+        })
     }
 }

@@ -1,11 +1,13 @@
-//! Symfony Cache (PHP, Debian's 5.4 with phpredis) and a Rust `Pool` with
-//! `ValueFormat::symfony` on one Redis read each other's items, early-expiration metadata
-//! included, with either marshaller; Doctrine's providers over them share entries and
-//! `deleteAll`.
+//! Symfony Cache (PHP, Debian's 5.4 with phpredis and php-memcached) and a Rust `Pool` with
+//! `ValueFormat::symfony` on one Redis or memcached read each other's items, early-expiration
+//! metadata included, with either marshaller; Doctrine's providers over them share entries
+//! and `deleteAll`; PSR-16 values and `clear()` are shared.
 //!
 //! Runs on `CACHE_TEST_REDIS_URL` and `CACHE_TEST_REDIS_CLUSTER_URLS` (phpredis' `Redis` and
-//! `RedisCluster` on the PHP side) and needs `CACHE_TEST_PHP` (scripts/test-servers.sh sets
-//! them all);
+//! `RedisCluster` on the PHP side), `CACHE_TEST_MEMCACHED_URL` and
+//! `CACHE_TEST_MEMCACHED_URLS` (Symfony's `MemcachedAdapter::createConnection` over the same
+//! servers in the same order), and needs `CACHE_TEST_PHP` (scripts/test-servers.sh sets them
+//! all);
 //! skipped without them, failing instead when `CACHE_TEST_REQUIRE_SERVERS` is set (as in CI).
 
 use std::process::{Command, Stdio};
@@ -37,28 +39,69 @@ fn php_connection(url: &str) -> String {
     format!("$redis = new Redis(); $redis->connect('{host}', {port});")
 }
 
-/// Runs PHP `code` with Symfony Cache's `RedisAdapter` in `$pool` (namespace `namespace`,
-/// igbinary or serialize() as told) on the server(s) of `redis_url`; what it prints.
-fn symfony(php: &str, redis_url: &str, namespace: &str, igbinary: bool, code: &str) -> String {
-    let connect = php_connection(redis_url);
+/// PHP that puts Symfony's adapter for the server(s) of `url` in `$pool`: `RedisAdapter` on
+/// Redis, `MemcachedAdapter` on memcached, with `marshaller`.
+fn php_pool(url: &str, namespace: &str, marshaller: &str) -> String {
+    if let Some(servers) = url.strip_prefix("memcache://") {
+        let dsns: Vec<String> = servers
+            .split(',')
+            .map(|server| format!("'memcached://{server}'"))
+            .collect();
+        return format!(
+            "$client = MemcachedAdapter::createConnection([{}]);
+            $pool = new MemcachedAdapter($client, '{namespace}', 0, {marshaller});",
+            dsns.join(", ")
+        );
+    }
+    let connect = php_connection(url);
+    format!("{connect} $pool = new RedisAdapter($redis, '{namespace}', 0, {marshaller});")
+}
+
+/// Runs PHP `code` with Symfony Cache's adapter for the server(s) of `url` in `$pool`
+/// (namespace `namespace`, igbinary or serialize() as told); what it prints.
+fn symfony(php: &str, url: &str, namespace: &str, igbinary: bool, code: &str) -> String {
+    symfony_with(php, &[], url, namespace, igbinary, code)
+}
+
+/// [`symfony`] with `ini` settings for PHP (`name=value`).
+fn symfony_with(
+    php: &str,
+    ini: &[&str],
+    url: &str,
+    namespace: &str,
+    igbinary: bool,
+    code: &str,
+) -> String {
+    let pool = php_pool(
+        url,
+        namespace,
+        &format!(
+            "new DefaultMarshaller({})",
+            if igbinary { "true" } else { "false" }
+        ),
+    );
     let script = format!(
         r#"
         require '/usr/share/php/Symfony/Component/Cache/autoload.php';
         require '/usr/share/php/Doctrine/Common/Cache/autoload.php';
         require '/usr/share/php/Psr/SimpleCache/autoload.php';
+        use Symfony\Component\Cache\Adapter\MemcachedAdapter;
         use Symfony\Component\Cache\Adapter\RedisAdapter;
         use Symfony\Component\Cache\DoctrineProvider;
         use Symfony\Component\Cache\Psr16Cache;
         use Symfony\Component\Cache\Marshaller\DefaultMarshaller;
         use Symfony\Contracts\Cache\ItemInterface;
-        {connect}
-        $pool = new RedisAdapter($redis, '{namespace}', 0, new DefaultMarshaller({igbinary}));
+        {pool}
         {code}
         "#,
-        igbinary = if igbinary { "true" } else { "false" },
     );
+    let mut args = vec!["-d", "display_errors=stderr"];
+    for setting in ini {
+        args.extend(["-d", setting]);
+    }
+    args.extend(["-r", &script]);
     let child = Command::new(php)
-        .args(["-d", "display_errors=stderr", "-r", &script])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -98,14 +141,19 @@ fn codec(marshaller: Format) -> Php {
 
 const MARSHALLERS: [(Format, bool); 2] = [(Format::Serialize, false), (Format::Igbinary, true)];
 
-/// Each test Redis (one server, and the cluster) with each marshaller (and whether it is
-/// igbinary).
+/// Each test server (Redis, the Redis Cluster, one memcached, two memcached) with each
+/// marshaller (and whether it is igbinary).
 fn servers_and_marshallers() -> Vec<(String, (Format, bool))> {
-    ["CACHE_TEST_REDIS_URL", "CACHE_TEST_REDIS_CLUSTER_URLS"]
-        .into_iter()
-        .filter_map(server_url)
-        .flat_map(|url| MARSHALLERS.map(|m| (url.clone(), m)))
-        .collect()
+    [
+        "CACHE_TEST_REDIS_URL",
+        "CACHE_TEST_REDIS_CLUSTER_URLS",
+        "CACHE_TEST_MEMCACHED_URL",
+        "CACHE_TEST_MEMCACHED_URLS",
+    ]
+    .into_iter()
+    .filter_map(server_url)
+    .flat_map(|url| MARSHALLERS.map(|m| (url.clone(), m)))
+    .collect()
 }
 
 #[tokio::test]
@@ -261,6 +309,9 @@ async fn doctrine_entries_and_delete_all_are_shared() {
             &namespace,
             igbinary,
             r#"
+            $other = new DoctrineProvider($pool);
+            $other->setNamespace('other');
+            $other->save('id', 'other namespace');
             $doctrine = new DoctrineProvider($pool);
             $doctrine->setNamespace('app');
             $doctrine->save('before', 'old');
@@ -272,6 +323,13 @@ async fn doctrine_entries_and_delete_all_are_shared() {
         let codec = codec(marshaller);
         let doctrine = DoctrineProvider::over_pool(rust_pool(&url, &namespace, marshaller).await)
             .with_namespace("app");
+        let other = DoctrineProvider::over_pool(rust_pool(&url, &namespace, marshaller).await)
+            .with_namespace("other");
+        assert_eq!(
+            other.fetch_as::<String>("id").await.expect("fetch_as"),
+            Some("other namespace".to_owned()),
+            "PHP's deleteAll of one namespace leaves the other: {marshaller:?} on {url}"
+        );
         assert_eq!(
             doctrine.fetch("before").await.expect("fetch"),
             None,
@@ -312,13 +370,15 @@ async fn doctrine_entries_and_delete_all_are_shared() {
             r#"
             $doctrine = new DoctrineProvider($pool);
             $doctrine->setNamespace('app');
-            echo json_encode([$doctrine->fetch('id'), $doctrine->fetch('rust'), $doctrine->fetch('after')]);
+            $other = new DoctrineProvider($pool);
+            $other->setNamespace('other');
+            echo json_encode([$doctrine->fetch('id'), $doctrine->fetch('rust'), $doctrine->fetch('after'), $other->fetch('id')]);
             "#,
         );
         let read: Json = serde_json::from_str(&printed).expect("PHP's reading");
         assert_eq!(
             read,
-            json!([false, false, "after"]),
+            json!([false, false, "after", "other namespace"]),
             "{marshaller:?} on {url}"
         );
     }
@@ -402,5 +462,223 @@ async fn psr16_values_are_shared() {
             json!([{"four": 4, "five": {"k": "v"}, "one": 1.5}, true, [1, 2]]),
             "{marshaller:?} on {url}"
         );
+    }
+}
+
+#[tokio::test]
+async fn clear_is_shared() {
+    let Some(php) = server_url("CACHE_TEST_PHP") else {
+        return;
+    };
+    for (url, (marshaller, igbinary)) in servers_and_marshallers() {
+        let namespace = unique_namespace("sf");
+        let other = unique_namespace("sf");
+        let codec = codec(marshaller);
+        let cache = simple_cache::open(&rust_url(&url, &namespace, marshaller))
+            .await
+            .expect("open");
+        let neighbour = simple_cache::open(&rust_url(&url, &other, marshaller))
+            .await
+            .expect("open");
+        neighbour
+            .set_as("kept", &1, Expiration::Never)
+            .await
+            .expect("set_as");
+        cache
+            .set_as("rust", &"before", Expiration::Never)
+            .await
+            .expect("set_as");
+        let printed = symfony(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            r#"
+            $psr16 = new Psr16Cache($pool);
+            $seen = $psr16->get('rust');
+            $psr16->set('php', 'before');
+            $pool->clear();
+            $psr16->set('after', 'php');
+            echo json_encode([$seen, $psr16->get('rust'), $psr16->get('php')]);
+            "#,
+        );
+        assert_eq!(
+            serde_json::from_str::<Json>(&printed).expect("PHP's reading"),
+            json!(["before", null, null]),
+            "{marshaller:?} on {url}"
+        );
+        let rust: Vec<Option<String>> = cache
+            .get_multiple(&["rust", "php", "after"])
+            .await
+            .expect("get_multiple")
+            .iter()
+            .map(|v| v.as_ref().map(|v| codec.decode(v).expect("a PHP value")))
+            .collect();
+        assert_eq!(
+            rust,
+            [None, None, Some("php".to_owned())],
+            "PHP's clear, seen by Rust: {marshaller:?} on {url}"
+        );
+
+        cache.clear().await.expect("clear");
+        let printed = symfony(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            r#"echo json_encode((new Psr16Cache($pool))->has('after'));"#,
+        );
+        assert_eq!(
+            printed, "false",
+            "Rust's clear, seen by PHP: {marshaller:?} on {url}"
+        );
+        assert_eq!(
+            neighbour.get_as::<i64>("kept").await.expect("get_as"),
+            Some(1),
+            "another namespace is left alone: {marshaller:?} on {url}"
+        );
+    }
+}
+
+/// Keys with spaces, control bytes, non-ASCII text, keys near memcached's 250-byte limit,
+/// and keys too long for it (which Symfony hashes there) name the same entries on both sides.
+#[tokio::test]
+async fn awkward_and_long_keys_are_shared() {
+    let Some(php) = server_url("CACHE_TEST_PHP") else {
+        return;
+    };
+    let long = "k".repeat(300);
+    let near_limit = format!("{}\u{1}", "m".repeat(200));
+    let keys = [
+        "a b",
+        "tab\there",
+        "nul\0byte",
+        "caf\u{e9} \u{2603}",
+        near_limit.as_str(),
+        long.as_str(),
+    ];
+    for (url, (marshaller, igbinary)) in servers_and_marshallers() {
+        let namespace = unique_namespace("sf");
+        let php_keys = serde_json::to_string(&keys).expect("json");
+        let printed = symfony(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            &format!(
+                r#"
+                $keys = json_decode('{php_keys}');
+                foreach ($keys as $i => $key) {{
+                    $pool->save($pool->getItem($key)->set("php $i"));
+                }}
+                echo 'saved';
+                "#
+            ),
+        );
+        assert_eq!(printed, "saved");
+        let cache = simple_cache::open(&rust_url(&url, &namespace, marshaller))
+            .await
+            .expect("open");
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(
+                cache.get_as::<String>(key).await.expect("get_as"),
+                Some(format!("php {i}")),
+                "{key:?}: {marshaller:?} on {url}"
+            );
+            cache
+                .set_as(key, &format!("rust {i}"), Expiration::Never)
+                .await
+                .expect("set_as");
+        }
+        let printed = symfony(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            &format!(
+                r#"
+                $keys = json_decode('{php_keys}');
+                echo json_encode(array_map(fn ($key) => $pool->getItem($key)->get(), $keys));
+                "#
+            ),
+        );
+        let read: Json = serde_json::from_str(&printed).expect("PHP's reading");
+        assert_eq!(
+            read,
+            json!(["rust 0", "rust 1", "rust 2", "rust 3", "rust 4", "rust 5"]),
+            "{marshaller:?} on {url}"
+        );
+    }
+}
+
+/// php-memcached compresses values from 2000 bytes on (FastLZ by default, or zlib): Rust
+/// reads both; what Rust writes, uncompressed, PHP reads.
+#[tokio::test]
+async fn large_values_php_compressed_are_read() {
+    let Some(php) = server_url("CACHE_TEST_PHP") else {
+        return;
+    };
+    let servers = ["CACHE_TEST_MEMCACHED_URL", "CACHE_TEST_MEMCACHED_URLS"]
+        .into_iter()
+        .filter_map(server_url);
+    for url in servers {
+        for (compression, (marshaller, igbinary)) in ["fastlz", "zlib"]
+            .into_iter()
+            .flat_map(|c| MARSHALLERS.map(|m| (c, m)))
+        {
+            let namespace = unique_namespace("sf");
+            let setting = format!("memcached.compression_type={compression}");
+            let printed = symfony_with(
+                &php,
+                &[&setting],
+                &url,
+                &namespace,
+                igbinary,
+                r#"
+                $text = str_repeat('compressible text, ', 500) . 'end';
+                $list = array_map(fn ($i) => "item $i", range(1, 800));
+                $pool->save($pool->getItem('text')->set($text));
+                $pool->save($pool->getItem('list')->set($list));
+                echo json_encode([strlen($text), count($list)]);
+                "#,
+            );
+            assert_eq!(printed, "[9503,800]");
+            let cache = simple_cache::open(&rust_url(&url, &namespace, marshaller))
+                .await
+                .expect("open");
+            let text = cache
+                .get_as::<String>("text")
+                .await
+                .expect("get_as")
+                .expect("a hit");
+            assert!(
+                text == format!("{}end", "compressible text, ".repeat(500)),
+                "{compression}, {marshaller:?} on {url}: read {} bytes, not PHP's text",
+                text.len()
+            );
+            let list = cache
+                .get_as::<Vec<String>>("list")
+                .await
+                .expect("get_as")
+                .expect("a hit");
+            assert_eq!(list.len(), 800);
+            assert_eq!(
+                list[799], "item 800",
+                "{compression}, {marshaller:?} on {url}"
+            );
+
+            cache
+                .set_as("rust", &"r".repeat(50_000), Expiration::Never)
+                .await
+                .expect("set_as");
+            let printed = symfony(
+                &php,
+                &url,
+                &namespace,
+                igbinary,
+                "echo strlen($pool->getItem('rust')->get());",
+            );
+            assert_eq!(printed, "50000", "{compression}, {marshaller:?} on {url}");
+        }
     }
 }

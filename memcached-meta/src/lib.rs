@@ -10,8 +10,10 @@
 //! - [`Connection`]: one server's connection, dialed on first use and again after a failure;
 //!   concurrent callers share its socket and read their own replies, with no reader task.
 //! - [`protocol`]: the commands (`mg`, `ms`, `md`, and the classic multi-key `get`), keys
-//!   always sent as base64 text, and the reply parser.
-//! - [`owner`]: which of many servers owns a key, the same in every process.
+//!   always sent as base64 (as the key's text, or with the `b` flag as a binary key), and
+//!   the reply parser.
+//! - [`owner`]: which of many servers owns a key, the same in every process; [`Ketama`]:
+//!   the server libmemcached (and so PHP's php-memcached) picks, for servers shared with PHP.
 //! - [`Error`]: unavailable or timed out, with the cause and whether a retry may help.
 //!
 //! # Example
@@ -42,14 +44,16 @@
 
 mod connection;
 mod error;
+mod ketama;
 pub mod protocol;
-mod routing;
+mod rendezvous;
 mod watchdog;
 
 pub use connection::Connection;
 pub use error::{Error, ErrorKind, Result};
+pub use ketama::Ketama;
 pub use protocol::{Flags, Reply, SetMode};
-pub use routing::owner;
+pub use rendezvous::owner;
 
 /// The crate README's example, compiled as a doctest.
 #[cfg(doctest)]

@@ -2,10 +2,13 @@
 //! Pure functions, no I/O: build a request with these, then send it with
 //! [`Connection::call`](crate::Connection::call).
 //!
-//! Every key is written as its base64 text (the same text in meta commands and in the
-//! classic multi-key `get`, so both address the same item), so no key byte (space, CR LF,
-//! NUL, control bytes) ever reaches the text protocol raw. A key is at most 186 bytes, so
-//! that its base64 text fits memcached's 250-byte limit; hash longer keys first.
+//! Every key is written as base64, so no key byte (space, CR LF, NUL, control bytes) ever
+//! reaches the text protocol raw. By default the item's key is that base64 text (the same
+//! text in meta commands and in the classic multi-key `get`, so both address the same item),
+//! and a key is at most 186 bytes, so that its base64 text fits memcached's 250-byte limit
+//! (hash longer keys first). The `*_binary` commands send the `b` flag instead: the item's
+//! key is the bytes themselves, up to 250 of them, as other clients (PHP's, over the binary
+//! protocol or plain text) store it.
 
 use std::ops::Range;
 
@@ -62,8 +65,70 @@ pub struct Flags {
 /// [`Reply::Done`] or [`Reply::Miss`]; with `ttl`, the item's lifetime is set too (a touch).
 #[inline]
 pub fn meta_get(out: &mut Vec<u8>, key: &[u8], value: bool, cas: bool, ttl: Option<i64>) {
+    meta_get_as(out, key, KeyForm::Text, value, cas, ttl);
+}
+
+/// [`meta_get`] of the item whose key is `key`'s bytes themselves (the `b` flag): how to
+/// reach items that other clients stored under keys the text protocol cannot carry (the
+/// binary protocol's keys, for one), or under their plain text.
+///
+/// `key` is at most 250 bytes. memcached takes at most 250 characters of base64, so a key
+/// longer than 186 bytes is sent as it is, and must then hold no space, CR, LF or NUL (the
+/// bytes that end a word or a line of the text protocol; other control bytes are kept).
+#[inline]
+pub fn meta_get_binary(out: &mut Vec<u8>, key: &[u8], value: bool, cas: bool, ttl: Option<i64>) {
+    meta_get_as(out, key, KeyForm::Binary, value, cas, ttl);
+}
+
+/// How a key travels: always as base64, which names either the item whose key is that
+/// base64 text, or (with the `b` flag) the item whose key is the decoded bytes.
+#[derive(Clone, Copy)]
+enum KeyForm {
+    Text,
+    Binary,
+}
+
+/// The longest key whose base64 text memcached takes (its 250-byte limit applies to the
+/// text, before decoding).
+const MAX_BASE64_KEY: usize = 186;
+
+/// Appends the key's word, and returns the flag the command must carry with it (` b` for a
+/// binary key sent as base64), which goes among the command's flags.
+fn push_key(out: &mut Vec<u8>, key: &[u8], form: KeyForm) -> &'static [u8] {
+    match form {
+        KeyForm::Text => {
+            base64(out, key);
+            b""
+        }
+        KeyForm::Binary if key.len() <= MAX_BASE64_KEY => {
+            base64(out, key);
+            b" b"
+        }
+        KeyForm::Binary => {
+            // Too long for base64: sent as it is, which the caller made safe (no byte that
+            // ends a word or a line of the text protocol).
+            debug_assert!(
+                !key.iter().any(|b| b" \r\n\0".contains(b)),
+                "a long binary key with a separator"
+            );
+            out.extend_from_slice(key);
+            b""
+        }
+    }
+}
+
+#[inline]
+fn meta_get_as(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    form: KeyForm,
+    value: bool,
+    cas: bool,
+    ttl: Option<i64>,
+) {
     out.extend_from_slice(b"mg ");
-    base64(out, key);
+    let flag = push_key(out, key, form);
+    out.extend_from_slice(flag);
     out.extend_from_slice(b" f");
     if value {
         out.extend_from_slice(b" v");
@@ -92,10 +157,37 @@ pub enum SetMode {
 /// Appends `ms <key> <len> F<flags> T<ttl> [ME|C<cas>]` and the data.
 #[inline]
 pub fn meta_set(out: &mut Vec<u8>, key: &[u8], data: &[u8], flags: u32, ttl: i64, mode: SetMode) {
+    meta_set_as(out, key, KeyForm::Text, data, flags, ttl, mode);
+}
+
+/// [`meta_set`] of the item whose key is `key`'s bytes themselves (see [`meta_get_binary`]).
+#[inline]
+pub fn meta_set_binary(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    data: &[u8],
+    flags: u32,
+    ttl: i64,
+    mode: SetMode,
+) {
+    meta_set_as(out, key, KeyForm::Binary, data, flags, ttl, mode);
+}
+
+#[inline]
+fn meta_set_as(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    form: KeyForm,
+    data: &[u8],
+    flags: u32,
+    ttl: i64,
+    mode: SetMode,
+) {
     out.extend_from_slice(b"ms ");
-    base64(out, key);
+    let flag = push_key(out, key, form);
     out.push(b' ');
     push_number(out, data.len());
+    out.extend_from_slice(flag);
     out.extend_from_slice(b" F");
     push_number(out, flags);
     out.extend_from_slice(b" T");
@@ -118,6 +210,16 @@ pub fn meta_set(out: &mut Vec<u8>, key: &[u8], data: &[u8], flags: u32, ttl: i64
 pub fn meta_delete(out: &mut Vec<u8>, key: &[u8]) {
     out.extend_from_slice(b"md ");
     base64(out, key);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// [`meta_delete`] of the item whose key is `key`'s bytes themselves (see
+/// [`meta_get_binary`]).
+#[inline]
+pub fn meta_delete_binary(out: &mut Vec<u8>, key: &[u8]) {
+    out.extend_from_slice(b"md ");
+    let flag = push_key(out, key, KeyForm::Binary);
+    out.extend_from_slice(flag);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -302,6 +404,21 @@ fn push_number(out: &mut Vec<u8>, n: impl itoa::Integer) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_keys_carry_the_b_flag_among_the_flags_or_go_as_they_are() {
+        let mut out = Vec::new();
+        meta_set_binary(&mut out, b"a b", b"v", 0, 5, SetMode::Add);
+        assert_eq!(out, b"ms YSBi 1 b F0 T5 ME\r\nv\r\n");
+        out.clear();
+        meta_get_binary(&mut out, b"a b", true, false, None);
+        meta_delete_binary(&mut out, b"a b");
+        assert_eq!(out, b"mg YSBi b f v\r\nmd YSBi b\r\n");
+        out.clear();
+        let long = [b'k'; 200];
+        meta_get_binary(&mut out, &long, false, false, None);
+        assert_eq!(out, [&b"mg "[..], &long, b" f\r\n"].concat());
+    }
 
     #[test]
     fn base64_matches_the_rfc_vectors() {

@@ -49,6 +49,13 @@
 //! cannot carry, are written without one (see
 //! [the rule](crate::Expiration#one-rule-on-every-backend)); an expired write deletes.
 //!
+//! # Sharing with PHP
+//!
+//! With the `php` feature, [`MemcachedStoreBuilder::build_symfony`] builds a
+//! [`SymfonyMemcachedStore`] instead: Symfony's `MemcachedAdapter` layout (its ids, namespace
+//! version, php-memcached's flags and compression, libmemcached's choice of server), so a PHP
+//! service and a Rust one share entries and `clear()`.
+//!
 //! # Faults
 //!
 //! A server that stops gives retryable errors for the keys it owns (per key in `get_many`
@@ -69,7 +76,18 @@
 //! # }
 //! ```
 
+#[cfg(feature = "php")]
+mod fastlz;
+#[cfg(feature = "php")]
+mod php_value;
+mod stats;
 mod store;
+#[cfg(feature = "php")]
+mod symfony;
+
+#[cfg(feature = "php")]
+#[cfg_attr(docsrs, doc(cfg(feature = "php")))]
+pub use symfony::{LongIds, SymfonyMemcached, SymfonyMemcachedStore};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -350,6 +368,33 @@ impl MemcachedStoreBuilder {
     pub fn token_refresh(mut self, interval: Duration) -> Self {
         self.token_refresh = interval;
         self
+    }
+
+    /// A store in Symfony's `MemcachedAdapter` layout instead of this crate's own, to share
+    /// entries with PHP (see [`SymfonyMemcachedStore`]); `token_refresh` does not apply (the
+    /// namespace version is read with every call, in the same round trip). Nothing is
+    /// dialed yet.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for a malformed URL, or a namespace Symfony refuses.
+    #[cfg(feature = "php")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
+    pub fn build_symfony(self, layout: SymfonyMemcached) -> Result<SymfonyMemcachedStore> {
+        let servers = server_addresses(&self.url)?;
+        let ring = memcached_meta::Ketama::new(servers.iter().map(String::as_str));
+        let shared = Arc::new(symfony::Shared {
+            servers: servers
+                .into_iter()
+                .map(|address| {
+                    ServerConnection::new(address, self.connect_timeout, self.request_timeout)
+                })
+                .collect(),
+            ring,
+            layout,
+            versions: Mutex::new(HashMap::new()),
+        });
+        SymfonyMemcachedStore::in_namespace(shared, &self.namespace)
     }
 
     /// The store. Nothing is dialed yet.

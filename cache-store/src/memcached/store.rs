@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::future::join_all;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::MemcachedStore;
+use super::stats::server_stats;
+use super::{MemcachedStore, ServerConnection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Deadline, Expiration};
 use crate::key::Key;
@@ -48,7 +48,7 @@ struct Answers {
 /// to the rounded-up lifetime, so that an entry is never a miss before its deadline (and may
 /// be a hit for up to two seconds after it). Deadlines past [`Deadline::latest`] were resolved
 /// to none, so an absolute time always fits memcached's 32-bit number.
-fn exptime(expiration: Expiration) -> Option<i64> {
+pub(super) fn exptime(expiration: Expiration) -> Option<i64> {
     let now = SystemTime::now();
     let Deadline::At(at) = expiration.deadline(now, None) else {
         return Some(0);
@@ -102,7 +102,7 @@ fn token_of(reply: &Reply) -> Result<TokenRead> {
 }
 
 /// Whether a write (`ms` or `md`) was carried out; deleting a missing key was.
-fn written(reply: Option<&Reply>) -> Result<()> {
+pub(super) fn written(reply: Option<&Reply>) -> Result<()> {
     match reply {
         Some(Reply::Done { .. } | Reply::NotFound) => Ok(()),
         Some(other) => Err(reply_error(other)),
@@ -113,11 +113,11 @@ fn written(reply: Option<&Reply>) -> Result<()> {
 /// Room for the command that writes `value` under `key`: the key in base64 (4 bytes per 3),
 /// the value and the command's words, so a large value is not copied again as the buffer
 /// grows.
-fn write_room(key: &[u8], value: &[u8]) -> usize {
+pub(super) fn write_room(key: &[u8], value: &[u8]) -> usize {
     key.len().div_ceil(3) * 4 + value.len() + 64
 }
 
-fn reply_error(reply: &Reply) -> Error {
+pub(super) fn reply_error(reply: &Reply) -> Error {
     match reply {
         Reply::Error(message) if message.contains("too large") => Error::new(
             ErrorKind::TooLarge,
@@ -385,31 +385,6 @@ impl MemcachedStore {
             .expect("a round trip answers once per server")?;
         Ok((replies.pop(), token))
     }
-
-    async fn stats_of(&self, address: &str) -> Result<String> {
-        let unavailable = |e: std::io::Error| {
-            Error::new(ErrorKind::Unavailable, format!("memcached {address} stats")).with_source(e)
-        };
-        let exchange = async {
-            let mut stream = tokio::net::TcpStream::connect(address)
-                .await
-                .map_err(unavailable)?;
-            stream.write_all(b"stats\r\n").await.map_err(unavailable)?;
-            let mut text = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while !text.ends_with(b"END\r\n") {
-                let n = stream.read(&mut chunk).await.map_err(unavailable)?;
-                if n == 0 {
-                    break;
-                }
-                text.extend_from_slice(&chunk[..n]);
-            }
-            Ok(String::from_utf8_lossy(&text).into_owned())
-        };
-        tokio::time::timeout(Duration::from_secs(2), exchange)
-            .await
-            .map_err(|_| Error::new(ErrorKind::Timeout, format!("memcached {address} stats")))?
-    }
 }
 
 #[async_trait]
@@ -662,36 +637,7 @@ impl Store for MemcachedStore {
     }
 
     async fn stats(&self) -> Result<Stats> {
-        let mut stats = Stats::default();
-        for server in &self.shared.servers {
-            let text = self.stats_of(server.address()).await?;
-            let field = |name: &str| -> Option<u64> {
-                text.lines().find_map(|line| {
-                    let rest = line.strip_prefix("STAT ")?.strip_prefix(name)?;
-                    rest.strip_prefix(' ')?.trim().parse().ok()
-                })
-            };
-            let sum = |slot: &mut Option<u64>, value: Option<u64>| {
-                if let Some(value) = value {
-                    *slot = Some(slot.unwrap_or(0) + value);
-                }
-            };
-            sum(&mut stats.hits, field("get_hits"));
-            sum(&mut stats.misses, field("get_misses"));
-            sum(&mut stats.memory_usage, field("bytes"));
-            sum(&mut stats.entries, field("curr_items"));
-            if let (Some(limit), Some(used)) = (field("limit_maxbytes"), field("bytes")) {
-                sum(
-                    &mut stats.memory_available,
-                    Some(limit.saturating_sub(used)),
-                );
-            }
-            if let Some(uptime) = field("uptime") {
-                let uptime = Duration::from_secs(uptime);
-                stats.uptime = Some(stats.uptime.map_or(uptime, |u| u.min(uptime)));
-            }
-        }
-        Ok(stats)
+        server_stats(self.shared.servers.iter().map(ServerConnection::address)).await
     }
 
     fn namespace(&self) -> &str {
