@@ -87,7 +87,7 @@ impl ValueFormat {
     /// non-empty namespace. Symfony's empty namespace writes bare keys and clears by flushing
     /// the whole database, which no store here does: give the PHP pool a namespace. On
     /// memcached, Symfony's ids carry a namespace version: the store must keep Symfony's
-    /// layout too (`SymfonyMemcachedStore`, which [`open`](crate::open) picks for a
+    /// layout too (`PhpMemcachedStore`, which [`open`](crate::open) picks for a
     /// `memcache://` URL with a Symfony format).
     ///
     /// ```

@@ -16,7 +16,7 @@ use crate::store::Store;
 /// | `redis://[user:pass@]host:port/db?namespace=app`, `rediss://…`, `redis+unix:///socket`, `unix:///socket` | `RedisStore` (feature `redis`) |
 /// | `redis+cluster://host:port,host:port?namespace=app` | `RedisStore` on Redis Cluster (feature `redis`) |
 /// | `memcache://host:port,host:port?namespace=app` | `MemcachedStore` (feature `memcached`) |
-/// | `memcache://host:port,host:port?namespace=app&symfony=igbinary` | `SymfonyMemcachedStore`: Symfony's layout, shared with PHP (features `memcached` and `php`) |
+/// | `memcache://host:port,host:port?namespace=app&symfony=igbinary` | `PhpMemcachedStore`: Symfony's layout, shared with PHP (features `memcached` and `php`) |
 ///
 /// Query parameters are optional: `namespace` (default empty) for every scheme, `capacity`
 /// (bytes, with an optional `KB`/`KiB`/`MB`/`MiB`/`GB`/`GiB` suffix) and `default_ttl`
@@ -24,7 +24,8 @@ use crate::store::Store;
 /// `response_timeout` (durations) for Redis, `connect_timeout`, `request_timeout` and
 /// `token_refresh` (durations; see `MemcachedStoreBuilder::token_refresh`) for memcached,
 /// or instead `symfony` (`serialize` or `igbinary`: Symfony's layout with that marshaller)
-/// and `long_ids` (`md5`, the default, as Symfony up to 6.2, or `xxh128`, as 6.3 and later);
+/// and `long_ids` (`md5`, the default, as Symfony up to 6.2, or `xxh128`, as 6.3 and later),
+/// or `keys=php` (php-memcached's plain `<namespace><key>`, as its session handler writes);
 /// Redis's own parameters (such as `protocol`) are
 /// passed through. Unknown schemes and unknown
 /// parameters are errors, so a typo never silently falls back to a default.
@@ -155,6 +156,7 @@ fn open_memcached(
             "token_refresh",
             "symfony",
             "long_ids",
+            "keys",
         ],
     )?;
     let mut builder = crate::memcached::MemcachedStore::builder(&format!("{scheme}://{authority}"));
@@ -166,6 +168,15 @@ fn open_memcached(
     }
     if let Some(t) = param(params, "request_timeout") {
         builder = builder.request_timeout(parse_duration(t)?);
+    }
+    match param(params, "keys") {
+        None => {}
+        Some("php") if param(params, "symfony").is_none() => return php_keys_memcached(builder),
+        Some(other) => {
+            return Err(invalid(format!(
+                "keys={other:?}: the one key layout to ask for is keys=php (and not with symfony=)"
+            )));
+        }
     }
     if let Some(marshaller) = param(params, "symfony") {
         if param(params, "token_refresh").is_some() {
@@ -214,6 +225,20 @@ fn symfony_memcached(
     Ok(Arc::new(builder.build_symfony(
         SymfonyMemcached::new(marshaller).long_ids(long_ids),
     )?))
+}
+
+/// The memcached store with php-memcached's plain keys: `keys=php`.
+#[cfg(all(feature = "memcached", feature = "php"))]
+fn php_keys_memcached(builder: crate::memcached::MemcachedStoreBuilder) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(builder.build_php_keys()?))
+}
+
+#[cfg(all(feature = "memcached", not(feature = "php")))]
+fn php_keys_memcached(_builder: crate::memcached::MemcachedStoreBuilder) -> Result<Arc<dyn Store>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        "keys=php needs the `php` feature of cache-store",
+    ))
 }
 
 #[cfg(all(feature = "memcached", not(feature = "php")))]

@@ -22,7 +22,7 @@ pub struct MemcachedFactory {
 enum Root {
     Native(MemcachedStore),
     #[cfg(feature = "php")]
-    Symfony(cache_store::memcached::SymfonyMemcachedStore),
+    Symfony(cache_store::memcached::PhpMemcachedStore),
 }
 
 impl MemcachedFactory {

@@ -67,7 +67,10 @@ impl<S: SessionStorage + ?Sized> CacheSessionHandler<S> {
     }
 
     fn lock_key(&self, id: &str) -> String {
-        self.prefixed(id, ".lock")
+        match self.options.locking() {
+            Some(lock) => lock.key.key(self.options.prefix(), id),
+            None => self.prefixed(id, ".lock"),
+        }
     }
 
     /// `<prefix><id><suffix>`, built with one allocation (this runs on every call; the

@@ -6,6 +6,8 @@
 //! - [`CacheSessionHandler`]: the handler, over any [`SessionStorage`] (a PSR-6 pool, a
 //!   PSR-16 cache or a Doctrine cache over any store), with one set of rules for all three,
 //!   and optional per-session locking.
+//! - [`PhpSessions`]: PHP's own handlers' sessions (phpredis, php-memcached): their keys and
+//!   their locks, so PHP and Rust share sessions and take turns on one.
 //! - [`SessionStorage`]: what the handler asks of a cache, atomic add and touch included,
 //!   which PHP's cache interfaces lack (so they stay off the PSR traits).
 //! - [`TowerSessionStore`] (feature `tower-sessions`, on by default): a
@@ -59,6 +61,7 @@ mod handler;
 mod id;
 mod lock;
 mod options;
+mod php;
 mod storage;
 #[cfg(feature = "tower-sessions")]
 mod tower;
@@ -66,7 +69,8 @@ mod tower;
 pub use cache_handler::CacheSessionHandler;
 pub use handler::SessionHandler;
 pub use id::{DEFAULT_ID_LENGTH, MAX_ID_LENGTH, MIN_ID_LENGTH, create_id, is_well_formed};
-pub use options::{DEFAULT_MAX_LIFETIME, DEFAULT_PREFIX, LockOptions, SessionOptions};
+pub use options::{DEFAULT_MAX_LIFETIME, DEFAULT_PREFIX, LockKey, LockOptions, SessionOptions};
+pub use php::PhpSessions;
 pub use storage::SessionStorage;
 #[cfg(feature = "tower-sessions")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]

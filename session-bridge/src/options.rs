@@ -114,8 +114,9 @@ impl SessionOptions {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidArgument`] for a zero lock expiry (a lock must always end) or a
-    /// minimum wait above the maximum.
+    /// [`ErrorKind::InvalidArgument`] for a zero lock expiry (a lock must always end), a
+    /// minimum wait above the maximum, or an empty lock key text; [`ErrorKind::InvalidKey`]
+    /// for a lock key text with a reserved character.
     pub fn with_locking(mut self, lock: LockOptions) -> Result<Self> {
         if lock.expiry.is_zero() {
             return Err(Error::new(
@@ -123,6 +124,7 @@ impl SessionOptions {
                 "a session lock expiry must be longer than zero, or a crashed request would hold the lock forever",
             ));
         }
+        lock.key.check()?;
         if lock.wait_min > lock.wait_max {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -178,6 +180,9 @@ impl SessionOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LockOptions {
+    /// Where the lock lives (default `<prefix><id>.lock`). PHP's handlers honour a lock only
+    /// under their own key: [`LockKey::phpredis`] and [`LockKey::php_memcached`].
+    pub key: LockKey,
     /// How long a lock lives if its holder never releases it (a crashed request). Always
     /// finite; choose it longer than the longest request.
     pub expiry: Duration,
@@ -192,11 +197,63 @@ pub struct LockOptions {
 impl Default for LockOptions {
     fn default() -> Self {
         LockOptions {
+            key: LockKey::AfterId(".lock".to_owned()),
             expiry: Duration::from_secs(30),
             retries: 30,
             wait_min: Duration::from_millis(4),
             wait_max: Duration::from_millis(64),
         }
+    }
+}
+
+/// Where a session's lock lives, beside its data at `<prefix><id>`. The text added to the id
+/// keeps to [`Key`]'s rules, as the prefix does.
+///
+/// ```
+/// use session_bridge::LockKey;
+///
+/// assert_eq!(LockKey::phpredis().key("PHPREDIS_SESSION:", "abc"), "PHPREDIS_SESSION:abc_LOCK");
+/// assert_eq!(LockKey::php_memcached().key("", "abc"), "lock.abc");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockKey {
+    /// `<prefix><id><suffix>`: `.lock` by default, phpredis's `_LOCK`.
+    AfterId(String),
+    /// `<prefix><infix><id>`: php-memcached's `lock.`.
+    BeforeId(String),
+}
+
+impl LockKey {
+    /// phpredis's lock: the session's key and `_LOCK` (`PHPREDIS_SESSION:<id>_LOCK`).
+    pub fn phpredis() -> LockKey {
+        LockKey::AfterId("_LOCK".to_owned())
+    }
+
+    /// php-memcached's lock: `lock.` before the id, under the handler's prefix
+    /// (`memc.sess.key.lock.<id>`).
+    pub fn php_memcached() -> LockKey {
+        LockKey::BeforeId("lock.".to_owned())
+    }
+
+    /// The lock's key for session `id` under `prefix`.
+    pub fn key(&self, prefix: &str, id: &str) -> String {
+        let (before, after) = match self {
+            LockKey::AfterId(suffix) => ("", suffix.as_str()),
+            LockKey::BeforeId(infix) => (infix.as_str(), ""),
+        };
+        [prefix, before, id, after].concat()
+    }
+
+    fn check(&self) -> Result<()> {
+        let (LockKey::AfterId(text) | LockKey::BeforeId(text)) = self;
+        if text.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "a lock key must differ from the session's key: give it a suffix or an infix",
+            ));
+        }
+        Key::new(text).map(|_| ())
     }
 }
 

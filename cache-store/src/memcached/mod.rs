@@ -52,7 +52,7 @@
 //! # Sharing with PHP
 //!
 //! With the `php` feature, [`MemcachedStoreBuilder::build_symfony`] builds a
-//! [`SymfonyMemcachedStore`] instead: Symfony's `MemcachedAdapter` layout (its ids, namespace
+//! [`PhpMemcachedStore`] instead: Symfony's `MemcachedAdapter` layout (its ids, namespace
 //! version, php-memcached's flags and compression, libmemcached's choice of server), so a PHP
 //! service and a Rust one share entries and `clear()`.
 //!
@@ -79,15 +79,15 @@
 #[cfg(feature = "php")]
 mod fastlz;
 #[cfg(feature = "php")]
+mod php_store;
+#[cfg(feature = "php")]
 mod php_value;
 mod stats;
 mod store;
-#[cfg(feature = "php")]
-mod symfony;
 
 #[cfg(feature = "php")]
 #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
-pub use symfony::{LongIds, SymfonyMemcached, SymfonyMemcachedStore};
+pub use php_store::{LongIds, PhpMemcachedStore, SymfonyMemcached};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -371,7 +371,7 @@ impl MemcachedStoreBuilder {
     }
 
     /// A store in Symfony's `MemcachedAdapter` layout instead of this crate's own, to share
-    /// entries with PHP (see [`SymfonyMemcachedStore`]); `token_refresh` does not apply (the
+    /// entries with PHP (see [`PhpMemcachedStore`]); `token_refresh` does not apply (the
     /// namespace version is read with every call, in the same round trip). Nothing is
     /// dialed yet.
     ///
@@ -380,10 +380,30 @@ impl MemcachedStoreBuilder {
     /// [`ErrorKind::InvalidArgument`] for a malformed URL, or a namespace Symfony refuses.
     #[cfg(feature = "php")]
     #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
-    pub fn build_symfony(self, layout: SymfonyMemcached) -> Result<SymfonyMemcachedStore> {
+    pub fn build_symfony(self, layout: SymfonyMemcached) -> Result<PhpMemcachedStore> {
+        self.build_php(php_store::PhpLayout::Symfony(layout))
+    }
+
+    /// A store with php-memcached's plain keys: `<namespace><key>`, as a PHP `Memcached`
+    /// client whose `OPT_PREFIX_KEY` is the namespace stores them (php-memcached's session
+    /// handler: namespace `memc.sess.key.`), with its value flags, and the servers chosen as
+    /// Symfony's connections choose them (see [`PhpMemcachedStore`]). With no namespace
+    /// version, `clear` is refused ([`ErrorKind::Unsupported`]). Nothing is dialed yet.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for a malformed URL or namespace.
+    #[cfg(feature = "php")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
+    pub fn build_php_keys(self) -> Result<PhpMemcachedStore> {
+        self.build_php(php_store::PhpLayout::Plain)
+    }
+
+    #[cfg(feature = "php")]
+    fn build_php(self, layout: php_store::PhpLayout) -> Result<PhpMemcachedStore> {
         let servers = server_addresses(&self.url)?;
         let ring = memcached_meta::Ketama::new(servers.iter().map(String::as_str));
-        let shared = Arc::new(symfony::Shared {
+        let shared = Arc::new(php_store::Shared {
             servers: servers
                 .into_iter()
                 .map(|address| {
@@ -394,7 +414,7 @@ impl MemcachedStoreBuilder {
             layout,
             versions: Mutex::new(HashMap::new()),
         });
-        SymfonyMemcachedStore::in_namespace(shared, &self.namespace)
+        PhpMemcachedStore::in_namespace(shared, &self.namespace)
     }
 
     /// The store. Nothing is dialed yet.

@@ -1,4 +1,5 @@
-//! [`SymfonyMemcachedStore`]: Symfony's `MemcachedAdapter` layout on memcached.
+//! [`PhpMemcachedStore`]: memcached keyed as PHP keys it: Symfony's `MemcachedAdapter`
+//! layout, or php-memcached's plain prefixed keys.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -40,7 +41,7 @@ pub enum LongIds {
     Xxh128,
 }
 
-/// The Symfony layout a [`SymfonyMemcachedStore`] keeps: the marshaller of the namespace
+/// The Symfony layout a [`PhpMemcachedStore`] keeps: the marshaller of the namespace
 /// version (the pool's own marshaller, so PHP reads it) and how long ids are hashed.
 ///
 /// ```
@@ -129,7 +130,7 @@ impl SymfonyMemcached {
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct SymfonyMemcachedStore {
+pub struct PhpMemcachedStore {
     shared: Arc<Shared>,
     namespace: Arc<str>,
     /// `<namespace>:` (empty in the empty namespace): the start of every id.
@@ -144,8 +145,29 @@ pub struct SymfonyMemcachedStore {
 pub(super) struct Shared {
     pub(super) servers: Vec<ServerConnection>,
     pub(super) ring: Ketama,
-    pub(super) layout: SymfonyMemcached,
+    pub(super) layout: PhpLayout,
     pub(super) versions: Mutex<HashMap<String, VersionSlot>>,
+}
+
+/// Which PHP layout a [`PhpMemcachedStore`] keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PhpLayout {
+    /// Symfony's `MemcachedAdapter`.
+    Symfony(SymfonyMemcached),
+    /// php-memcached's own: `<namespace><key>`, as a `Memcached` client whose
+    /// `OPT_PREFIX_KEY` is the namespace writes it (its session handler among them), on the
+    /// server libmemcached picks for `<key>`.
+    Plain,
+}
+
+impl PhpLayout {
+    /// The marshaller that typed php-memcached values (ints, floats, bools) read as.
+    fn marshaller(self) -> Php {
+        match self {
+            PhpLayout::Symfony(layout) => layout.marshaller,
+            PhpLayout::Plain => Php::SERIALIZE,
+        }
+    }
 }
 
 /// A namespace's version as last read (`None`: not read yet).
@@ -168,19 +190,18 @@ enum VersionRead {
     Corrupt,
 }
 
-impl SymfonyMemcachedStore {
+impl PhpMemcachedStore {
     pub(super) fn in_namespace(shared: Arc<Shared>, namespace: &str) -> Result<Self> {
         validate_namespace(namespace)?;
         if namespace.len() > MAX_NAMESPACE {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("a Symfony namespace on memcached is at most {MAX_NAMESPACE} bytes"),
+                format!("a PHP namespace on memcached is at most {MAX_NAMESPACE} bytes"),
             ));
         }
-        let prefix: Vec<u8> = if namespace.is_empty() {
-            Vec::new()
-        } else {
-            [namespace.as_bytes(), b":"].concat()
+        let prefix: Vec<u8> = match shared.layout {
+            PhpLayout::Symfony(_) if !namespace.is_empty() => [namespace.as_bytes(), b":"].concat(),
+            _ => namespace.as_bytes().to_vec(),
         };
         let version_id: Arc<[u8]> = [b":", &prefix[..]].concat().into();
         let version = {
@@ -190,7 +211,7 @@ impl SymfonyMemcachedStore {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             Arc::clone(versions.entry(namespace.to_owned()).or_default())
         };
-        Ok(SymfonyMemcachedStore {
+        Ok(PhpMemcachedStore {
             version_server: shared.ring.owner(&version_id),
             namespace: namespace.into(),
             prefix: prefix.into(),
@@ -205,12 +226,20 @@ impl SymfonyMemcachedStore {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`] for an invalid namespace.
-    pub fn with_namespace(&self, namespace: &str) -> Result<SymfonyMemcachedStore> {
-        SymfonyMemcachedStore::in_namespace(Arc::clone(&self.shared), namespace)
+    pub fn with_namespace(&self, namespace: &str) -> Result<PhpMemcachedStore> {
+        PhpMemcachedStore::in_namespace(Arc::clone(&self.shared), namespace)
     }
 
-    /// The memcached key Symfony gives `key` under `version`.
-    fn id(&self, key: Key<'_>, version: &[u8]) -> Vec<u8> {
+    /// The memcached key PHP gives `key` (under `version`, in Symfony's layout).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidKey`] for a plain key memcached cannot hold as PHP writes it: over
+    /// 250 bytes with the namespace, or with a space or control byte.
+    fn id(&self, key: Key<'_>, version: &[u8]) -> Result<Vec<u8>> {
+        let PhpLayout::Symfony(layout) = self.shared.layout else {
+            return self.plain_id(key);
+        };
         let key = key.as_bytes();
         let mut id = Vec::with_capacity(self.prefix.len() + version.len() + key.len().min(24));
         id.extend_from_slice(&self.prefix);
@@ -218,7 +247,7 @@ impl SymfonyMemcachedStore {
         if id.len() + key.len() <= MAX_ID {
             id.extend_from_slice(key);
         } else {
-            let digest: [u8; 16] = match self.shared.layout.long_ids {
+            let digest: [u8; 16] = match layout.long_ids {
                 LongIds::Md5 => Md5::digest(key).into(),
                 LongIds::Xxh128 => xxhash_rust::xxh3::xxh3_128(key).to_be_bytes(),
             };
@@ -240,11 +269,38 @@ impl SymfonyMemcachedStore {
                 other => other,
             };
         }
-        id
+        Ok(id)
     }
 
+    /// `<namespace><key>`, as php-memcached stores it.
+    fn plain_id(&self, key: Key<'_>) -> Result<Vec<u8>> {
+        let key = key.as_bytes();
+        if self.prefix.len() + key.len() > MAX_ID {
+            return Err(Error::new(
+                ErrorKind::InvalidKey,
+                format!(
+                    "php-memcached keys are at most {MAX_ID} bytes with their prefix; this one is {}",
+                    self.prefix.len() + key.len()
+                ),
+            ));
+        }
+        if key.iter().any(|&b| b <= b' ' || b == 0x7f) {
+            return Err(Error::new(
+                ErrorKind::InvalidKey,
+                "php-memcached keys hold no space or control byte",
+            ));
+        }
+        Ok([&self.prefix[..], key].concat())
+    }
+
+    /// The server of `id`: libmemcached hashes the id without the client's key prefix
+    /// (`OPT_PREFIX_KEY`, the plain layout's namespace); Symfony's ids have no such prefix.
     fn server_of(&self, id: &[u8]) -> usize {
-        self.shared.ring.owner(id)
+        let hashed = match self.shared.layout {
+            PhpLayout::Plain => id.get(self.prefix.len()..).unwrap_or(id),
+            PhpLayout::Symfony(_) => id,
+        };
+        self.shared.ring.owner(hashed)
     }
 
     fn known_version(&self) -> Option<Arc<[u8]>> {
@@ -268,7 +324,7 @@ impl SymfonyMemcachedStore {
             Some(other) => return Err(reply_error(other)),
             None => return Err(reply_error(&Reply::Miss)),
         };
-        let Ok(bytes) = php_value::read(data, flags, self.shared.layout.marshaller) else {
+        let Ok(bytes) = php_value::read(data, flags, self.shared.layout.marshaller()) else {
             return Ok(VersionRead::Corrupt);
         };
         let version = match php_marshal::Format::of(&bytes).parse(&bytes) {
@@ -295,7 +351,7 @@ impl SymfonyMemcachedStore {
         }
         let text = String::from_utf8(version)
             .map_err(|_| Error::new(ErrorKind::Decode, "a namespace version is base64 text"))?;
-        let stored = self.shared.layout.marshaller.encode(text.as_str())?;
+        let stored = self.shared.layout.marshaller().encode(text.as_str())?;
         Ok((Arc::from(text.as_bytes()), stored))
     }
 
@@ -355,6 +411,11 @@ impl SymfonyMemcachedStore {
         &self,
         build: &(dyn Fn(&[u8], &mut Payloads) + Sync),
     ) -> Result<Vec<Result<Vec<Reply>>>> {
+        if self.shared.layout == PhpLayout::Plain {
+            let mut payloads = vec![(Vec::new(), 0); self.shared.servers.len()];
+            build(b"", &mut payloads);
+            return Ok(self.send(&payloads).await);
+        }
         let mut version = match self.known_version() {
             Some(version) => version,
             None => self.current_version().await?,
@@ -397,6 +458,20 @@ impl SymfonyMemcachedStore {
         ))
     }
 
+    /// Sends each server its payload, at once: one round trip.
+    async fn send(&self, payloads: &Payloads) -> Vec<Result<Vec<Reply>>> {
+        let calls = self.shared.servers.iter().zip(payloads).map(
+            |(server, (payload, replies))| async move {
+                if *replies == 0 {
+                    Ok(Vec::new())
+                } else {
+                    server.call(payload, *replies).await
+                }
+            },
+        );
+        join_all(calls).await
+    }
+
     /// The version on the server, created if there is none.
     async fn current_version(&self) -> Result<Arc<[u8]>> {
         let mut payload = Vec::with_capacity(SMALL_PAYLOAD);
@@ -426,11 +501,13 @@ impl SymfonyMemcachedStore {
                 let mut owners = owners.lock().unwrap_or_else(|p| p.into_inner());
                 owners.clear();
                 for (index, &key) in keys.iter().enumerate() {
-                    let id = self.id(key, version);
-                    let server = self.server_of(&id);
-                    command(index, &id, &mut payloads[server].0);
-                    payloads[server].1 += 1;
-                    owners.push(server);
+                    // A key PHP's layout cannot hold fails alone, sending nothing.
+                    owners.push(self.id(key, version).map(|id| {
+                        let server = self.server_of(&id);
+                        command(index, &id, &mut payloads[server].0);
+                        payloads[server].1 += 1;
+                        server
+                    }));
                 }
             })
             .await?;
@@ -439,7 +516,7 @@ impl SymfonyMemcachedStore {
             replies.into_iter().map(|r| r.map(Vec::into_iter)).collect();
         Ok(owners
             .into_iter()
-            .map(|server| match &mut per_server[server] {
+            .map(|owner| match &mut per_server[owner?] {
                 Ok(replies) => replies.next().ok_or_else(|| reply_error(&Reply::Miss)),
                 Err(err) => Err(err.clone()),
             })
@@ -451,7 +528,7 @@ impl SymfonyMemcachedStore {
             Reply::Value { data, flags } => php_value::read(
                 data,
                 flags.client.unwrap_or(0),
-                self.shared.layout.marshaller,
+                self.shared.layout.marshaller(),
             )
             .map(Some),
             Reply::Miss => Ok(None),
@@ -461,7 +538,7 @@ impl SymfonyMemcachedStore {
 }
 
 #[async_trait]
-impl Store for SymfonyMemcachedStore {
+impl Store for PhpMemcachedStore {
     async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
         if keys.is_empty() {
             return Ok(Vec::new());
@@ -567,6 +644,12 @@ impl Store for SymfonyMemcachedStore {
     }
 
     async fn clear(&self) -> Result<()> {
+        if self.shared.layout == PhpLayout::Plain {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "php-memcached's plain keys have no namespace version to clear by, and flush_all would empty every tenant of the servers",
+            ));
+        }
         let current = self.known_version();
         loop {
             let n = random_u32();
@@ -601,7 +684,7 @@ impl Store for SymfonyMemcachedStore {
     }
 }
 
-impl SymfonyMemcachedStore {
+impl PhpMemcachedStore {
     /// One command for one key, under the version: its reply.
     async fn single(
         &self,
@@ -643,7 +726,7 @@ fn random_u32() -> u32 {
     (RandomState::new().hash_one(std::time::SystemTime::now()) & 0x7fff_ffff) as u32
 }
 
-impl fmt::Debug for SymfonyMemcachedStore {
+impl fmt::Debug for PhpMemcachedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let servers: Vec<&str> = self
             .shared
@@ -651,7 +734,7 @@ impl fmt::Debug for SymfonyMemcachedStore {
             .iter()
             .map(ServerConnection::address)
             .collect();
-        f.debug_struct("SymfonyMemcachedStore")
+        f.debug_struct("PhpMemcachedStore")
             .field("servers", &servers)
             .field("namespace", &self.namespace)
             .field("layout", &self.shared.layout)
@@ -663,7 +746,7 @@ impl fmt::Debug for SymfonyMemcachedStore {
 mod tests {
     use super::*;
 
-    fn store(namespace: &str, long_ids: LongIds) -> SymfonyMemcachedStore {
+    fn store(namespace: &str, long_ids: LongIds) -> PhpMemcachedStore {
         super::super::MemcachedStore::builder("memcache://127.0.0.1:1")
             .namespace(namespace)
             .build_symfony(SymfonyMemcached::new(Php::SERIALIZE).long_ids(long_ids))
@@ -676,17 +759,38 @@ mod tests {
         fn key(k: &str) -> Key<'_> {
             Key::new(k).unwrap()
         }
-        assert_eq!(store.id(key("foo"), b"QiQHa:"), b"mns:QiQHa:foo");
-        assert_eq!(store.id(key("a b\n\0\t"), b"QiQHa:"), b"mns:QiQHa:a@b(/\\");
+        assert_eq!(store.id(key("foo"), b"QiQHa:").unwrap(), b"mns:QiQHa:foo");
+        assert_eq!(
+            store.id(key("a b\n\0\t"), b"QiQHa:").unwrap(),
+            b"mns:QiQHa:a@b(/\\"
+        );
         assert_eq!(&*store.version_id, b":mns:");
         assert_eq!(&*self::store("", LongIds::Md5).version_id, b":");
         // The examples Symfony's own runs give (php-wire-formats.md §4.1, §4.11.4).
         let long = "k".repeat(300);
         let xxh = self::store("mns", LongIds::Xxh128);
         assert_eq!(
-            xxh.id(key(&long), b"lOIVa:"),
+            xxh.id(key(&long), b"lOIVa:").unwrap(),
             b"mns:lOIVa:6wPLolyBeJY+kByU:"
         );
+    }
+
+    #[test]
+    fn plain_keys_are_the_namespace_and_the_key() {
+        let store = super::super::MemcachedStore::builder("memcache://127.0.0.1:1")
+            .namespace("memc.sess.key.")
+            .build_php_keys()
+            .unwrap();
+        let id = |k: &str| store.id(Key::new(k).unwrap(), b"");
+        assert_eq!(id("abc,-9").unwrap(), b"memc.sess.key.abc,-9");
+        assert_eq!(id("lock.abc").unwrap(), b"memc.sess.key.lock.abc");
+        for bad in ["a b", "a\r\nset", &"k".repeat(240)] {
+            assert_eq!(
+                id(bad).unwrap_err().kind(),
+                ErrorKind::InvalidKey,
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
