@@ -99,6 +99,7 @@ pub mod memcached;
 pub mod moka;
 pub mod needs;
 pub mod over_store;
+pub mod php;
 pub mod pool;
 mod private_server;
 #[cfg(feature = "redis")]

@@ -10,7 +10,6 @@
 //! all);
 //! skipped without them, failing instead when `CACHE_TEST_REQUIRE_SERVERS` is set (as in CI).
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,40 +21,6 @@ use doctrine_compat::{Cache as _, CacheExt as _, ClearableCache as _, DoctrinePr
 use php_marshal::Format;
 use serde_json::{Value as Json, json};
 use simple_cache::{SimpleCache, SimpleCacheExt as _};
-
-/// PHP that connects `$redis` to the server(s) of `url`: phpredis' `Redis` for one server,
-/// `RedisCluster` for a cluster.
-fn php_connection(url: &str) -> String {
-    if let Some(nodes) = url.strip_prefix("redis+cluster://") {
-        let seeds: Vec<String> = nodes.split(',').map(|node| format!("'{node}'")).collect();
-        return format!("$redis = new RedisCluster(null, [{}]);", seeds.join(", "));
-    }
-    let address = url
-        .trim_start_matches("redis://")
-        .split('/')
-        .next()
-        .expect("host:port");
-    let (host, port) = address.rsplit_once(':').expect("host:port");
-    format!("$redis = new Redis(); $redis->connect('{host}', {port});")
-}
-
-/// PHP that puts Symfony's adapter for the server(s) of `url` in `$pool`: `RedisAdapter` on
-/// Redis, `MemcachedAdapter` on memcached, with `marshaller`.
-fn php_pool(url: &str, namespace: &str, marshaller: &str) -> String {
-    if let Some(servers) = url.strip_prefix("memcache://") {
-        let dsns: Vec<String> = servers
-            .split(',')
-            .map(|server| format!("'memcached://{server}'"))
-            .collect();
-        return format!(
-            "$client = MemcachedAdapter::createConnection([{}]);
-            $pool = new MemcachedAdapter($client, '{namespace}', 0, {marshaller});",
-            dsns.join(", ")
-        );
-    }
-    let connect = php_connection(url);
-    format!("{connect} $pool = new RedisAdapter($redis, '{namespace}', 0, {marshaller});")
-}
 
 /// Runs PHP `code` with Symfony Cache's adapter for the server(s) of `url` in `$pool`
 /// (namespace `namespace`, igbinary or serialize() as told); what it prints.
@@ -72,48 +37,9 @@ fn symfony_with(
     igbinary: bool,
     code: &str,
 ) -> String {
-    let pool = php_pool(
-        url,
-        namespace,
-        &format!(
-            "new DefaultMarshaller({})",
-            if igbinary { "true" } else { "false" }
-        ),
-    );
-    let script = format!(
-        r#"
-        require '/usr/share/php/Symfony/Component/Cache/autoload.php';
-        require '/usr/share/php/Doctrine/Common/Cache/autoload.php';
-        require '/usr/share/php/Psr/SimpleCache/autoload.php';
-        use Symfony\Component\Cache\Adapter\MemcachedAdapter;
-        use Symfony\Component\Cache\Adapter\RedisAdapter;
-        use Symfony\Component\Cache\DoctrineProvider;
-        use Symfony\Component\Cache\Psr16Cache;
-        use Symfony\Component\Cache\Marshaller\DefaultMarshaller;
-        use Symfony\Contracts\Cache\ItemInterface;
-        {pool}
-        {code}
-        "#,
-    );
-    let mut args = vec!["-d", "display_errors=stderr"];
-    for setting in ini {
-        args.extend(["-d", setting]);
-    }
-    args.extend(["-r", &script]);
-    let child = Command::new(php)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start php");
-    let output = child.wait_with_output().expect("php ran");
-    assert!(
-        output.status.success() && output.stderr.is_empty(),
-        "php failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("php printed text")
+    let pool = cache_testkit::php::symfony_pool(url, namespace, igbinary);
+    let prelude = cache_testkit::php::SYMFONY_PRELUDE;
+    cache_testkit::php::run(php, ini, &format!("{prelude}\n{pool}\n{code}"))
 }
 
 /// The URL of the Rust side: the test Redis, namespace `namespace`, Symfony 5.4's layout and

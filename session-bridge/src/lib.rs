@@ -62,6 +62,7 @@ mod id;
 mod lock;
 mod options;
 mod php;
+mod php_string;
 mod storage;
 #[cfg(feature = "tower-sessions")]
 mod tower;

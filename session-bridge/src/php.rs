@@ -47,7 +47,9 @@ pub enum PhpSessions {
     /// `PHPREDIS_SESSION:<id>_LOCK`.
     Phpredis,
     /// phpredis on Redis Cluster (`session.save_handler=rediscluster`):
-    /// `PHPREDIS_CLUSTER_SESSION:<id>`, its lock `PHPREDIS_CLUSTER_SESSION:<id>_LOCK`.
+    /// `PHPREDIS_CLUSTER_SESSION:<id>`. phpredis's cluster handler takes **no lock** (up to
+    /// its 6.x releases at least): the Rust side locks `…_LOCK` among Rust requests, but
+    /// concurrent PHP requests on one session can lose each other's writes.
     PhpredisCluster,
     /// php-memcached (`session.save_handler=memcached`): `memc.sess.key.<id>`, its lock
     /// `memc.sess.key.lock.<id>`. On several servers, PHP must pick them as this crate

@@ -15,6 +15,8 @@ use cache_store::{Expiration, Result, Store};
 use doctrine_compat::{Cache as _, CacheProvider};
 use simple_cache::{Cache, SimpleCache};
 
+use crate::php_string::{from_stored, to_stored};
+
 /// Where a session handler keeps its entries: full keys (prefix included) to bytes, each with
 /// a lifetime that is never zero. Besides reading and writing, sessions need two operations no
 /// PHP cache interface has: an atomic add (collision-safe new sessions, locks) and a touch
@@ -22,7 +24,9 @@ use simple_cache::{Cache, SimpleCache};
 ///
 /// Implemented for the PSR-6 [`Pool`], the PSR-16 [`Cache`] and Doctrine's [`CacheProvider`]
 /// over any store (their add and touch go to the store, which every backend makes atomic),
-/// and for `Arc`s of them; implement it to put sessions anywhere else.
+/// and for `Arc`s of them; implement it to put sessions anywhere else. Over one whose values
+/// are PHP's (a Symfony format, shared with PHP), data is stored as the PHP string a PHP
+/// session handler over that cache saves, so PHP and Rust read each other's sessions.
 ///
 /// ```
 /// use std::time::Duration;
@@ -94,14 +98,16 @@ fn item(key: &str, data: Bytes, lifetime: Duration) -> Result<CacheItem> {
 #[async_trait]
 impl<S: Store + 'static> SessionStorage for Pool<S> {
     async fn load(&self, key: &str) -> Result<Option<Bytes>> {
-        self.get_value(key).await
+        from_stored(self.value_codec(), self.get_value(key).await?)
     }
 
     async fn store(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<()> {
+        let data = to_stored(self.value_codec(), data)?;
         self.save(item(key, data, lifetime)?).await
     }
 
     async fn store_new(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<bool> {
+        let data = to_stored(self.value_codec(), data)?;
         self.add_item(item(key, data, lifetime)?).await
     }
 
@@ -121,14 +127,16 @@ impl<S: Store + 'static> SessionStorage for Pool<S> {
 #[async_trait]
 impl<S: Store + 'static> SessionStorage for Cache<S> {
     async fn load(&self, key: &str) -> Result<Option<Bytes>> {
-        self.get(key).await
+        from_stored(self.value_codec(), self.get(key).await?)
     }
 
     async fn store(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<()> {
+        let data = to_stored(self.value_codec(), data)?;
         self.set(key, data, Expiration::After(lifetime)).await
     }
 
     async fn store_new(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<bool> {
+        let data = to_stored(self.value_codec(), data)?;
         self.add(key, data, Expiration::After(lifetime)).await
     }
 
@@ -149,14 +157,16 @@ impl<S: Store + 'static> SessionStorage for Cache<S> {
 impl<S: Store + 'static> SessionStorage for CacheProvider<S> {
     // Doctrine reads a zero life time as "forever"; the handler never passes zero.
     async fn load(&self, key: &str) -> Result<Option<Bytes>> {
-        self.fetch(key).await
+        from_stored(self.value_codec(), self.fetch(key).await?)
     }
 
     async fn store(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<()> {
+        let data = to_stored(self.value_codec(), data)?;
         self.save(key, data, lifetime).await
     }
 
     async fn store_new(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<bool> {
+        let data = to_stored(self.value_codec(), data)?;
         self.add(key, data, lifetime).await
     }
 

@@ -26,6 +26,8 @@ struct Backend {
     /// `session.save_handler`, `session.save_path` and the handler's own settings (its
     /// locking among them).
     ini: Vec<String>,
+    /// Whether PHP's handler locks sessions: phpredis's cluster handler never does.
+    php_locks: bool,
 }
 
 fn backends() -> Vec<Backend> {
@@ -41,6 +43,7 @@ fn backends() -> Vec<Backend> {
             preset: PhpSessions::Phpredis,
             url,
             ini: phpredis_ini("redis", &format!("tcp://{address}")),
+            php_locks: true,
         });
     }
     if let Some(url) = server_url("CACHE_TEST_REDIS_CLUSTER_URLS") {
@@ -53,6 +56,7 @@ fn backends() -> Vec<Backend> {
             preset: PhpSessions::PhpredisCluster,
             url,
             ini: phpredis_ini("rediscluster", &seeds.join("&")),
+            php_locks: false,
         });
     }
     for var in ["CACHE_TEST_MEMCACHED_URL", "CACHE_TEST_MEMCACHED_URLS"] {
@@ -71,6 +75,7 @@ fn backends() -> Vec<Backend> {
                     "memcached.sess_lock_wait_min=2".to_owned(),
                     "memcached.sess_lock_wait_max=20".to_owned(),
                 ],
+                php_locks: true,
             });
         }
     }
@@ -80,7 +85,8 @@ fn backends() -> Vec<Backend> {
 fn phpredis_ini(handler: &str, path: &str) -> Vec<String> {
     vec![
         format!("session.save_handler={handler}"),
-        format!("session.save_path={path}"),
+        // Quoted: a cluster's `seed[]=host:port&…` is no bare ini value.
+        format!("session.save_path=\"{path}\""),
         "redis.session.locking_enabled=1".to_owned(),
         // A CLI script has no max_execution_time: without this its lock would never expire.
         "redis.session.lock_expire=30".to_owned(),
@@ -235,15 +241,17 @@ async fn a_foreign_session_is_an_error_and_stays_as_it_was() {
 
 /// PHP processes and Rust tasks increment one session's counter at once, each in its own
 /// request (read under the lock, write, close): with locks on both sides, none is lost.
+/// (phpredis's Redis Cluster handler has no locking, so there PHP's requests race whatever
+/// Rust does; that backend is left out.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_increments_from_php_and_rust_lose_nothing() {
     const PHP_PROCESSES: usize = 4;
     const RUST_TASKS: usize = 4;
-    const EACH: usize = 10;
+    const EACH: usize = 25;
     let Some(php_bin) = server_url("CACHE_TEST_PHP") else {
         return;
     };
-    for backend in backends() {
+    for backend in backends().into_iter().filter(|backend| backend.php_locks) {
         let context = format!("{:?} on {}", backend.preset, backend.url);
         let mut lock = backend.preset.lock_options();
         lock.retries = 10_000;
