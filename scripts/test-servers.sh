@@ -25,7 +25,7 @@ log() { printf 'test-servers: %s\n' "$*" >&2; }
 # PHP itself, for the tests that check what PHP writes and reads: the CLI, its igbinary, Redis
 # and memcached extensions, Symfony's and Doctrine's caches, and PSR-16's interfaces.
 PHP_PACKAGES=(php-cli php-igbinary php-redis php-memcached php-symfony-cache php-doctrine-cache
-  php-psr-simple-cache)
+  php-psr-simple-cache php-symfony-http-foundation)
 
 install_missing() {
   local missing=() package

@@ -84,8 +84,9 @@ impl ValueFormat {
     /// this format writes.
     ///
     /// Keys match Symfony's on Redis (`<namespace>:<key>`) when both sides have the same
-    /// non-empty namespace. Symfony's empty namespace writes bare keys and clears by flushing
-    /// the whole database, which no store here does: give the PHP pool a namespace. On
+    /// non-empty namespace. Symfony's empty namespace writes bare keys: open the Redis store
+    /// with `keys=php` to match them, where `clear` is refused (Symfony's flushes the whole
+    /// database), or better, give the PHP pool a namespace. On
     /// memcached, Symfony's ids carry a namespace version: the store must keep Symfony's
     /// layout too (`PhpMemcachedStore`, which [`open`](crate::open) picks for a
     /// `memcache://` URL with a Symfony format).

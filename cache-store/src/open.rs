@@ -21,11 +21,13 @@ use crate::store::Store;
 /// Query parameters are optional: `namespace` (default empty) for every scheme, `capacity`
 /// (bytes, with an optional `KB`/`KiB`/`MB`/`MiB`/`GB`/`GiB` suffix) and `default_ttl`
 /// (`ms`, `s`, `m` or `h`; bare numbers are seconds) for moka, `connect_timeout` and
-/// `response_timeout` (durations) for Redis, `connect_timeout`, `request_timeout` and
-/// `token_refresh` (durations; see `MemcachedStoreBuilder::token_refresh`) for memcached,
+/// `response_timeout` (durations) and `keys=php` (PHP's plain `<namespace><key>`) for Redis,
+/// `connect_timeout`, `request_timeout` and `token_refresh` (durations; see
+/// `MemcachedStoreBuilder::token_refresh`) for memcached,
 /// or instead `symfony` (`serialize` or `igbinary`: Symfony's layout with that marshaller)
 /// and `long_ids` (`md5`, the default, as Symfony up to 6.2, or `xxh128`, as 6.3 and later),
-/// or `keys=php` (php-memcached's plain `<namespace><key>`, as its session handler writes);
+/// or `keys=php` (PHP's plain `<namespace><key>`; `keys=php-opt-prefix` when PHP sets the
+/// namespace as the client's `OPT_PREFIX_KEY`, as php-memcached's session handler does);
 /// Redis's own parameters (such as `protocol`) are
 /// passed through. Unknown schemes and unknown
 /// parameters are errors, so a typo never silently falls back to a default.
@@ -104,7 +106,7 @@ async fn open_redis(
     authority: &str,
     params: &[(String, String)],
 ) -> Result<Arc<dyn Store>> {
-    const OURS: [&str; 3] = ["namespace", "connect_timeout", "response_timeout"];
+    const OURS: [&str; 4] = ["namespace", "connect_timeout", "response_timeout", "keys"];
     let theirs: Vec<String> = params
         .iter()
         .filter(|(k, _)| !OURS.contains(&k.as_str()))
@@ -124,6 +126,15 @@ async fn open_redis(
     }
     if let Some(t) = param(params, "response_timeout") {
         builder = builder.response_timeout(parse_duration(t)?);
+    }
+    match param(params, "keys") {
+        None => {}
+        Some("php") => builder = builder.php_keys(true),
+        Some(other) => {
+            return Err(invalid(format!(
+                "keys={other:?}: the one key layout to ask for is keys=php"
+            )));
+        }
     }
     Ok(Arc::new(builder.connect().await?))
 }
@@ -169,12 +180,14 @@ fn open_memcached(
     if let Some(t) = param(params, "request_timeout") {
         builder = builder.request_timeout(parse_duration(t)?);
     }
-    match param(params, "keys") {
-        None => {}
-        Some("php") if param(params, "symfony").is_none() => return php_keys_memcached(builder),
-        Some(other) => {
+    match (param(params, "keys"), param(params, "symfony")) {
+        (None, _) => {}
+        (Some(keys @ ("php" | "php-opt-prefix")), None) => {
+            return php_keys_memcached(builder, keys == "php-opt-prefix");
+        }
+        (Some(other), _) => {
             return Err(invalid(format!(
-                "keys={other:?}: the one key layout to ask for is keys=php (and not with symfony=)"
+                "keys={other:?}: the key layouts are keys=php and keys=php-opt-prefix (and not with symfony=)"
             )));
         }
     }
@@ -227,14 +240,27 @@ fn symfony_memcached(
     )?))
 }
 
-/// The memcached store with php-memcached's plain keys: `keys=php`.
+/// The memcached store with PHP's plain keys: `keys=php`, or `keys=php-opt-prefix` for a
+/// namespace PHP sets as the client's `OPT_PREFIX_KEY`.
 #[cfg(all(feature = "memcached", feature = "php"))]
-fn php_keys_memcached(builder: crate::memcached::MemcachedStoreBuilder) -> Result<Arc<dyn Store>> {
-    Ok(Arc::new(builder.build_php_keys()?))
+fn php_keys_memcached(
+    builder: crate::memcached::MemcachedStoreBuilder,
+    opt_prefix: bool,
+) -> Result<Arc<dyn Store>> {
+    use crate::memcached::PhpPrefix;
+    let prefix = if opt_prefix {
+        PhpPrefix::OptPrefixKey
+    } else {
+        PhpPrefix::InKey
+    };
+    Ok(Arc::new(builder.build_php_keys(prefix)?))
 }
 
 #[cfg(all(feature = "memcached", not(feature = "php")))]
-fn php_keys_memcached(_builder: crate::memcached::MemcachedStoreBuilder) -> Result<Arc<dyn Store>> {
+fn php_keys_memcached(
+    _builder: crate::memcached::MemcachedStoreBuilder,
+    _opt_prefix: bool,
+) -> Result<Arc<dyn Store>> {
     Err(Error::new(
         ErrorKind::Unsupported,
         "keys=php needs the `php` feature of cache-store",

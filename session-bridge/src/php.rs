@@ -18,6 +18,9 @@ use crate::options::{LockKey, LockOptions, SessionOptions};
 /// `session.gc_maxlifetime` (1440 s unless set with
 /// [`SessionOptions::with_max_lifetime`]).
 ///
+/// Symfony's handlers are here with their default prefixes; with another `prefix` option,
+/// open the store with that namespace and `keys=php` and use [`options`](Self::options).
+///
 /// Locks: the Rust side takes the lock PHP takes, under PHP's key, with an atomic add that
 /// expires ([`LockOptions::expiry`]), and releases only its own. PHP honours it when its
 /// locking is on: phpredis's is off by default (`redis.session.locking_enabled=1`, and a
@@ -57,16 +60,25 @@ pub enum PhpSessions {
     /// libketama-compatible ring, the one Symfony's connections use), the servers listed in
     /// the same order on both sides.
     PhpMemcached,
+    /// Symfony's `RedisSessionHandler` (its default prefix): `sf_s<id>`. Symfony takes no
+    /// lock; the Rust side locks `sf_s<id>.lock` among Rust requests.
+    SymfonyRedis,
+    /// Symfony's `MemcachedSessionHandler` (its default prefix, over a client without
+    /// `OPT_PREFIX_KEY`): `sf2s<id>`. Symfony takes no lock; the Rust side locks
+    /// `sf2s<id>.lock` among Rust requests.
+    SymfonyMemcached,
 }
 
 impl PhpSessions {
-    /// The store namespace PHP's keys fall under: on Redis the part before `:`; on memcached
-    /// the whole key prefix (`memcached.sess_prefix`).
+    /// The store namespace PHP's keys fall under: for phpredis the part before `:`; otherwise
+    /// the whole key prefix (`memcached.sess_prefix`, Symfony's `prefix` option).
     pub fn namespace(self) -> &'static str {
         match self {
             PhpSessions::Phpredis => "PHPREDIS_SESSION",
             PhpSessions::PhpredisCluster => "PHPREDIS_CLUSTER_SESSION",
             PhpSessions::PhpMemcached => "memc.sess.key.",
+            PhpSessions::SymfonyRedis => "sf_s",
+            PhpSessions::SymfonyMemcached => "sf2s",
         }
     }
 
@@ -77,6 +89,9 @@ impl PhpSessions {
             key: match self {
                 PhpSessions::Phpredis | PhpSessions::PhpredisCluster => LockKey::phpredis(),
                 PhpSessions::PhpMemcached => LockKey::php_memcached(),
+                PhpSessions::SymfonyRedis | PhpSessions::SymfonyMemcached => {
+                    LockKey::AfterId(".lock".to_owned())
+                }
             },
             ..LockOptions::default()
         }
@@ -107,7 +122,8 @@ impl PhpSessions {
         let fits = match self {
             PhpSessions::Phpredis => url.starts_with("redis://") || url.starts_with("rediss://"),
             PhpSessions::PhpredisCluster => url.starts_with("redis+cluster://"),
-            PhpSessions::PhpMemcached => memcached,
+            PhpSessions::SymfonyRedis => url.starts_with("redis"),
+            PhpSessions::PhpMemcached | PhpSessions::SymfonyMemcached => memcached,
         };
         if !fits {
             return Err(Error::new(
@@ -122,7 +138,11 @@ impl PhpSessions {
             ));
         }
         let separator = if url.contains('?') { '&' } else { '?' };
-        let keys = if memcached { "&keys=php" } else { "" };
+        let keys = match self {
+            PhpSessions::PhpMemcached => "&keys=php-opt-prefix",
+            PhpSessions::SymfonyRedis | PhpSessions::SymfonyMemcached => "&keys=php",
+            PhpSessions::Phpredis | PhpSessions::PhpredisCluster => "",
+        };
         Ok(format!(
             "{url}{separator}namespace={}{keys}",
             self.namespace()
@@ -158,7 +178,7 @@ mod tests {
             PhpSessions::PhpMemcached
                 .store_url("memcache://a:1,b:2?request_timeout=2s")
                 .unwrap(),
-            "memcache://a:1,b:2?request_timeout=2s&namespace=memc.sess.key.&keys=php"
+            "memcache://a:1,b:2?request_timeout=2s&namespace=memc.sess.key.&keys=php-opt-prefix"
         );
         for (preset, url) in [
             (PhpSessions::Phpredis, "memcache://a:1"),
@@ -182,6 +202,8 @@ mod tests {
             PhpSessions::Phpredis,
             PhpSessions::PhpredisCluster,
             PhpSessions::PhpMemcached,
+            PhpSessions::SymfonyRedis,
+            PhpSessions::SymfonyMemcached,
         ] {
             assert!(preset.options().unwrap().locking().is_some());
         }

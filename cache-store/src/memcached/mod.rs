@@ -87,7 +87,7 @@ mod store;
 
 #[cfg(feature = "php")]
 #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
-pub use php_store::{LongIds, PhpMemcachedStore, SymfonyMemcached};
+pub use php_store::{LongIds, PhpMemcachedStore, PhpPrefix, SymfonyMemcached};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -384,19 +384,21 @@ impl MemcachedStoreBuilder {
         self.build_php(php_store::PhpLayout::Symfony(layout))
     }
 
-    /// A store with php-memcached's plain keys: `<namespace><key>`, as a PHP `Memcached`
-    /// client whose `OPT_PREFIX_KEY` is the namespace stores them (php-memcached's session
-    /// handler: namespace `memc.sess.key.`), with its value flags, and the servers chosen as
-    /// Symfony's connections choose them (see [`PhpMemcachedStore`]). With no namespace
-    /// version, `clear` is refused ([`ErrorKind::Unsupported`]). Nothing is dialed yet.
+    /// A store with PHP's plain keys: `<namespace><key>`, as PHP code that prefixes its keys
+    /// stores them (php-memcached's session handler: namespace `memc.sess.key.` as
+    /// [`PhpPrefix::OptPrefixKey`]; Symfony's `MemcachedSessionHandler`: `sf2s`,
+    /// [`PhpPrefix::InKey`]), with php-memcached's value flags, and the servers chosen as
+    /// libmemcached's consistent hashing chooses them (see [`PhpMemcachedStore`]). With no
+    /// namespace version, `clear` is refused ([`ErrorKind::Unsupported`]). Nothing is
+    /// dialed yet.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`] for a malformed URL or namespace.
     #[cfg(feature = "php")]
     #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
-    pub fn build_php_keys(self) -> Result<PhpMemcachedStore> {
-        self.build_php(php_store::PhpLayout::Plain)
+    pub fn build_php_keys(self, prefix: PhpPrefix) -> Result<PhpMemcachedStore> {
+        self.build_php(php_store::PhpLayout::Plain(prefix))
     }
 
     #[cfg(feature = "php")]

@@ -154,10 +154,20 @@ pub(super) struct Shared {
 pub(super) enum PhpLayout {
     /// Symfony's `MemcachedAdapter`.
     Symfony(SymfonyMemcached),
-    /// php-memcached's own: `<namespace><key>`, as a `Memcached` client whose
-    /// `OPT_PREFIX_KEY` is the namespace writes it (its session handler among them), on the
-    /// server libmemcached picks for `<key>`.
-    Plain,
+    /// PHP's plain keys: `<namespace><key>`, the namespace placed as `PhpPrefix` says.
+    Plain(PhpPrefix),
+}
+
+/// Where PHP puts the namespace of [plain keys](super::MemcachedStoreBuilder::build_php_keys),
+/// which decides the server: libmemcached picks it from the key it is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhpPrefix {
+    /// In the key: `$memcached->set($prefix . $key, …)` (Symfony's
+    /// `MemcachedSessionHandler`, prefix `sf2s`). The server is picked from the whole key.
+    InKey,
+    /// As the client's `Memcached::OPT_PREFIX_KEY` (php-memcached's session handler,
+    /// `memc.sess.key.`): the server is picked from the key without it.
+    OptPrefixKey,
 }
 
 impl PhpLayout {
@@ -165,7 +175,7 @@ impl PhpLayout {
     fn marshaller(self) -> Php {
         match self {
             PhpLayout::Symfony(layout) => layout.marshaller,
-            PhpLayout::Plain => Php::SERIALIZE,
+            PhpLayout::Plain(_) => Php::SERIALIZE,
         }
     }
 }
@@ -294,11 +304,11 @@ impl PhpMemcachedStore {
     }
 
     /// The server of `id`: libmemcached hashes the id without the client's key prefix
-    /// (`OPT_PREFIX_KEY`, the plain layout's namespace); Symfony's ids have no such prefix.
+    /// (`OPT_PREFIX_KEY`); Symfony's ids have no such prefix.
     fn server_of(&self, id: &[u8]) -> usize {
         let hashed = match self.shared.layout {
-            PhpLayout::Plain => id.get(self.prefix.len()..).unwrap_or(id),
-            PhpLayout::Symfony(_) => id,
+            PhpLayout::Plain(PhpPrefix::OptPrefixKey) => id.get(self.prefix.len()..).unwrap_or(id),
+            PhpLayout::Plain(PhpPrefix::InKey) | PhpLayout::Symfony(_) => id,
         };
         self.shared.ring.owner(hashed)
     }
@@ -411,7 +421,7 @@ impl PhpMemcachedStore {
         &self,
         build: &(dyn Fn(&[u8], &mut Payloads) + Sync),
     ) -> Result<Vec<Result<Vec<Reply>>>> {
-        if self.shared.layout == PhpLayout::Plain {
+        if let PhpLayout::Plain(_) = self.shared.layout {
             let mut payloads = vec![(Vec::new(), 0); self.shared.servers.len()];
             build(b"", &mut payloads);
             return Ok(self.send(&payloads).await);
@@ -644,7 +654,7 @@ impl Store for PhpMemcachedStore {
     }
 
     async fn clear(&self) -> Result<()> {
-        if self.shared.layout == PhpLayout::Plain {
+        if let PhpLayout::Plain(_) = self.shared.layout {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 "php-memcached's plain keys have no namespace version to clear by, and flush_all would empty every tenant of the servers",
@@ -779,7 +789,7 @@ mod tests {
     fn plain_keys_are_the_namespace_and_the_key() {
         let store = super::super::MemcachedStore::builder("memcache://127.0.0.1:1")
             .namespace("memc.sess.key.")
-            .build_php_keys()
+            .build_php_keys(PhpPrefix::OptPrefixKey)
             .unwrap();
         let id = |k: &str| store.id(Key::new(k).unwrap(), b"");
         assert_eq!(id("abc,-9").unwrap(), b"memc.sess.key.abc,-9");

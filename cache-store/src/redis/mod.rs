@@ -77,8 +77,11 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct RedisStore {
     connection: Connection,
     namespace: Arc<str>,
-    /// `namespace:`, the prefix of every key of this handle.
+    /// `namespace:` (or `namespace` with PHP's plain keys), the prefix of every key of this
+    /// handle.
     prefix: Arc<[u8]>,
+    /// Whether keys are `namespace` + key, with no `:` (see [`RedisStoreBuilder::php_keys`]).
+    plain: bool,
     timeouts: Timeouts,
     target: Arc<str>,
     started: Instant,
@@ -103,6 +106,7 @@ impl Timeouts {
 pub struct RedisStoreBuilder {
     url: String,
     namespace: String,
+    plain: bool,
     timeouts: Timeouts,
 }
 
@@ -117,6 +121,7 @@ impl RedisStore {
         RedisStoreBuilder {
             url: url.to_owned(),
             namespace: String::new(),
+            plain: false,
             timeouts: Timeouts {
                 connect: DEFAULT_CONNECT_TIMEOUT,
                 response: DEFAULT_RESPONSE_TIMEOUT,
@@ -133,7 +138,7 @@ impl RedisStore {
         validate_namespace(namespace)?;
         Ok(RedisStore {
             namespace: namespace.into(),
-            prefix: prefix(namespace),
+            prefix: prefix(namespace, self.plain),
             ..self.clone()
         })
     }
@@ -176,10 +181,12 @@ impl redis::ToRedisArgs for PrefixedKey<'_> {
     }
 }
 
-fn prefix(namespace: &str) -> Arc<[u8]> {
+fn prefix(namespace: &str, plain: bool) -> Arc<[u8]> {
     let mut prefix = Vec::with_capacity(namespace.len() + 1);
     prefix.extend_from_slice(namespace.as_bytes());
-    prefix.push(b':');
+    if !plain {
+        prefix.push(b':');
+    }
     prefix.into()
 }
 
@@ -187,6 +194,16 @@ impl RedisStoreBuilder {
     /// The namespace of the handle (default: the empty namespace, whose keys are `:k`).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
+        self
+    }
+
+    /// PHP's plain keys: `<namespace><key>`, with no `:` between, as PHP code that prefixes
+    /// its own keys writes them (Symfony's `RedisSessionHandler`: namespace `sf_s`; a
+    /// Symfony pool in the empty namespace: bare keys). `clear` then unlinks every key that
+    /// starts with the namespace (so give namespaces that are no prefix of one another), and
+    /// is refused in the empty namespace, where it would empty the database.
+    pub fn php_keys(mut self, plain: bool) -> Self {
+        self.plain = plain;
         self
     }
 
@@ -233,7 +250,8 @@ impl RedisStoreBuilder {
         };
         Ok(RedisStore {
             connection,
-            prefix: prefix(&self.namespace),
+            prefix: prefix(&self.namespace, self.plain),
+            plain: self.plain,
             namespace: self.namespace.into(),
             timeouts: self.timeouts,
             target: redact(&self.url).into(),

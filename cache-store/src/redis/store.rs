@@ -324,6 +324,12 @@ impl Store for RedisStore {
     }
 
     async fn clear(&self) -> Result<()> {
+        if self.prefix.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "clear in the empty namespace with PHP's plain keys would empty the whole database",
+            ));
+        }
         let primaries = self.connection.primaries(self.timeouts.call()).await?;
         try_join_all(primaries.iter().map(|node| self.clear_node(node.as_ref()))).await?;
         Ok(())
