@@ -334,3 +334,58 @@ async fn concurrent_increments_from_php_and_rust_lose_nothing() {
         eprintln!("{context}: {expected} increments, none lost");
     }
 }
+
+/// Ids PHP makes under any of its settings (`session.sid_length` 22 to 256,
+/// `session.sid_bits_per_character` 4, 5 or 6) are ids the Rust handler takes.
+#[tokio::test]
+async fn ids_php_makes_are_valid_ids() {
+    let Some(php_bin) = server_url("CACHE_TEST_PHP") else {
+        return;
+    };
+    let printed = cache_testkit::php::run(
+        &php_bin,
+        &[],
+        // Printed at the end: once output starts, PHP takes its session settings as fixed.
+        "$ids = [];
+        foreach ([4, 5, 6] as $bits) { foreach ([22, 32, 256] as $length) {
+            ini_set('session.sid_bits_per_character', $bits);
+            ini_set('session.sid_length', $length);
+            for ($i = 0; $i < 20; $i++) { $ids[] = session_create_id(); }
+        } }
+        echo implode(\"\\n\", $ids);",
+    );
+    let ids: Vec<&str> = printed.lines().collect();
+    assert_eq!(ids.len(), 3 * 3 * 20);
+    for id in ids {
+        assert!(session_bridge::is_well_formed(id), "{id:?}");
+    }
+}
+
+/// A session Rust writes lives `session.gc_maxlifetime` (1440 s by default) on Redis, as one
+/// phpredis writes.
+#[tokio::test]
+async fn rust_writes_give_sessions_phps_lifetime() {
+    let (Some(php_bin), Some(url)) = (
+        server_url("CACHE_TEST_PHP"),
+        server_url("CACHE_TEST_REDIS_URL"),
+    ) else {
+        return;
+    };
+    let handler = PhpSessions::Phpredis.open(&url).await.expect("open");
+    let id = create_id(32).expect("an id");
+    let request = handler.clone();
+    request.read(&id).await.expect("read");
+    request
+        .write(&id, Bytes::from_static(b"n|i:1;"))
+        .await
+        .expect("write");
+    request.close().await.expect("close");
+    let connect = cache_testkit::php::redis_connection(&url);
+    let printed = cache_testkit::php::run(
+        &php_bin,
+        &[],
+        &format!("{connect} echo $redis->ttl('PHPREDIS_SESSION:{id}');"),
+    );
+    let ttl: i64 = printed.parse().expect("a TTL");
+    assert!((1430..=1440).contains(&ttl), "TTL {ttl}");
+}
