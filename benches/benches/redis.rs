@@ -3,6 +3,8 @@
 //! `benches::harness`).
 //!
 //! Needs `CACHE_TEST_REDIS_URL`; without it the groups are skipped with a printed reason.
+//! Beyond the shared groups: `redis/php_profile_*` (Symfony's formats) and
+//! `redis/php_session_cycle` (phpredis's session layout).
 //! Pin client and server to one CPU when comparing (see the README):
 //! `taskset -c 0 scripts/test-servers.sh taskset -c 0 cargo bench -p benches --bench redis`.
 
@@ -100,8 +102,82 @@ fn bench(c: &mut Criterion) {
             .expect("store");
         (raw, store)
     });
-    harness::run(c, &rt, "redis", store.clone(), RawRedis(raw), &[]);
+    harness::run(c, &rt, "redis", store.clone(), RawRedis(raw.clone()), &[]);
     php_profile(c, &rt, &store);
+    php_sessions(c, &rt, &url, &raw);
+}
+
+/// A session cycle (read, then write 1 KiB back with PHP's 1440 s lifetime) on phpredis's
+/// keys (`PHPREDIS_SESSION:<id>`): raw redis-rs's GET and SET EX of the key, the
+/// [`PhpSessions::Phpredis`] layout without locks (phpredis's default; goal: at most 1.1x
+/// raw), and with PHP's lock taken and released around it (what `locking_enabled` costs).
+fn php_sessions(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    raw: &ConnectionManager,
+) {
+    use std::sync::Arc;
+
+    use session_bridge::{CacheSessionHandler, PhpSessions, SessionHandler, SessionOptions};
+
+    const SESSIONS: usize = 1_000;
+    let preset = PhpSessions::Phpredis;
+    let (unlocked, locked) = rt.block_on(async {
+        let store = cache_store::open(&preset.store_url(url).expect("url"))
+            .await
+            .expect("store");
+        let unlocked = CacheSessionHandler::new(
+            Arc::new(simple_cache::Cache::new(store)),
+            SessionOptions::new().with_prefix("").expect("no prefix"),
+        );
+        let locked = preset.open(url).await.expect("handler");
+        (unlocked, locked)
+    });
+    let ids: Vec<String> = (0..SESSIONS).map(|i| format!("{i:0>32}")).collect();
+    let data = Bytes::from(vec![b'x'; 1024]);
+    rt.block_on(async {
+        for id in &ids {
+            unlocked.write(id, data.clone()).await.expect("write");
+        }
+    });
+    let lifetime = benches::SESSION_LIFETIME_SECS;
+    let at = |i: u64| usize::try_from(i).unwrap_or(0) % SESSIONS;
+    let mut group = c.benchmark_group("redis/php_session_cycle");
+    let mut i = 0u64;
+    group.bench_function("raw redis-rs GET + SET EX", |b| {
+        b.to_async(rt).iter(|| {
+            i += 1;
+            let key = format!("PHPREDIS_SESSION:{}", ids[at(i)]);
+            let mut connection = raw.clone();
+            async move {
+                let data: Option<Vec<u8>> = connection.get(&key).await.expect("GET");
+                let () = connection
+                    .set_ex(&key, data.unwrap_or_default(), lifetime)
+                    .await
+                    .expect("SET EX");
+            }
+        });
+    });
+    for (name, handler) in [
+        ("PhpSessions::Phpredis, no lock", &unlocked),
+        ("PhpSessions::Phpredis, PHP's lock", &locked),
+    ] {
+        let mut i = 0u64;
+        group.bench_function(name, |b| {
+            b.to_async(rt).iter(|| {
+                i += 1;
+                let id = &ids[at(i)];
+                let request = handler.clone();
+                async move {
+                    let data = request.read(id).await.expect("read");
+                    request.write(id, data).await.expect("write");
+                    request.close().await.expect("close");
+                }
+            });
+        });
+    }
+    group.finish();
 }
 
 /// The formats compared: the default, and Symfony 5.4's layout with each marshaller.

@@ -16,7 +16,8 @@
 //! Operations: `store_get`, `pool_get`, `psr16_get`, `doctrine_get`, the same with `_set`/
 //! `pool_save`, `*_get_many` and `*_set_many` over 100 keys, `pool_deferred_commit` (100
 //! deferred saves and a commit), and `session_pool`, `session_psr16`, `session_doctrine` (a
-//! session read and write), and `typed_get_<p>` / `typed_set_<p>` (a record read or written
+//! session read and write; `raw_session` is raw redis-rs's GET and SET EX of the same), and
+//! `typed_get_<p>` / `typed_set_<p>` (a record read or written
 //! through a pool of profile `<p>`: `msgpack`, the default, or Symfony 5.4's layout with
 //! `igbinary` or `serialize`).
 use std::sync::Arc;
@@ -96,6 +97,18 @@ async fn main() {
         pool.save(item).await.expect("the server answers");
     }
     let hour = Expiration::After(Duration::from_secs(3600));
+    let raw = if op == "raw_session" {
+        let url = std::env::var("CACHE_TEST_REDIS_URL").expect("CACHE_TEST_REDIS_URL");
+        let client = redis::Client::open(url).expect("a Redis URL");
+        Some(
+            client
+                .get_connection_manager()
+                .await
+                .expect("the server answers"),
+        )
+    } else {
+        None
+    };
     for i in 0..n {
         let k = key_refs[i % 100];
         match op.as_str() {
@@ -172,6 +185,15 @@ async fn main() {
                     pool.save_deferred(item).expect("the server answers");
                 }
                 pool.commit().await.expect("the server answers")
+            }
+            "raw_session" => {
+                // What a session cycle is to raw redis-rs: GET, then SET EX with 1440 s.
+                use redis::AsyncCommands as _;
+                let mut connection = raw.clone().expect("a raw connection");
+                let key = format!("ab:sess_{}", ids[i]);
+                let data: Option<Vec<u8>> = connection.get(&key).await.expect("GET");
+                let data = data.unwrap_or_else(|| value.to_vec());
+                let () = connection.set_ex(&key, data, 1440).await.expect("SET EX");
             }
             s if s.starts_with("session_") => {
                 let h = &sessions[match s {

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -325,40 +327,97 @@ pub trait Store: Send + Sync + fmt::Debug {
     }
 }
 
+/// A boxed future, as `#[async_trait]` methods return them.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 /// A shared store is a store, so `Arc<dyn Store>` (and `Arc<MokaStore>`) can be handed to
 /// anything generic over [`Store`].
-#[async_trait]
+///
+/// Written out rather than through `#[async_trait]`: each method hands back the inner store's
+/// own future, where an `async fn` here would box a second future around it on every call.
 impl<S: Store + ?Sized> Store for Arc<S> {
-    async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
-        (**self).get_many(keys).await
+    fn get_many<'s, 'k, 'kk, 'f>(
+        &'s self,
+        keys: &'k [Key<'kk>],
+    ) -> Boxed<'f, Result<Vec<Result<Option<Bytes>>>>>
+    where
+        's: 'f,
+        'k: 'f,
+        'kk: 'f,
+        Self: 'f,
+    {
+        (**self).get_many(keys)
     }
 
-    async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries> {
-        (**self).set_many(entries).await
+    fn set_many<'s, 'e, 'ee, 'f>(
+        &'s self,
+        entries: &'e [Entry<'ee>],
+    ) -> Boxed<'f, Result<FailedEntries>>
+    where
+        's: 'f,
+        'e: 'f,
+        'ee: 'f,
+        Self: 'f,
+    {
+        (**self).set_many(entries)
     }
 
-    async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()> {
-        (**self).delete_many(keys).await
+    fn delete_many<'s, 'k, 'kk, 'f>(&'s self, keys: &'k [Key<'kk>]) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'k: 'f,
+        'kk: 'f,
+        Self: 'f,
+    {
+        (**self).delete_many(keys)
     }
 
-    async fn contains(&self, key: Key<'_>) -> Result<bool> {
-        (**self).contains(key).await
+    fn contains<'s, 'k, 'f>(&'s self, key: Key<'k>) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).contains(key)
     }
 
-    async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
-        (**self).add(key, value, expiration).await
+    fn add<'s, 'k, 'f>(
+        &'s self,
+        key: Key<'k>,
+        value: Bytes,
+        expiration: Expiration,
+    ) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).add(key, value, expiration)
     }
 
-    async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool> {
-        (**self).touch(key, expiration).await
+    fn touch<'s, 'k, 'f>(&'s self, key: Key<'k>, expiration: Expiration) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).touch(key, expiration)
     }
 
-    async fn clear(&self) -> Result<()> {
-        (**self).clear().await
+    fn clear<'s, 'f>(&'s self) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        (**self).clear()
     }
 
-    async fn stats(&self) -> Result<Stats> {
-        (**self).stats().await
+    fn stats<'s, 'f>(&'s self) -> Boxed<'f, Result<Stats>>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        (**self).stats()
     }
 
     fn namespace(&self) -> &str {
@@ -369,16 +428,36 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         (**self).clock()
     }
 
-    async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
-        (**self).get(key).await
+    fn get<'s, 'k, 'f>(&'s self, key: Key<'k>) -> Boxed<'f, Result<Option<Bytes>>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).get(key)
     }
 
-    async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
-        (**self).set(key, value, expiration).await
+    fn set<'s, 'k, 'f>(
+        &'s self,
+        key: Key<'k>,
+        value: Bytes,
+        expiration: Expiration,
+    ) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).set(key, value, expiration)
     }
 
-    async fn delete(&self, key: Key<'_>) -> Result<()> {
-        (**self).delete(key).await
+    fn delete<'s, 'k, 'f>(&'s self, key: Key<'k>) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).delete(key)
     }
 }
 

@@ -1,6 +1,8 @@
 //! The PHP session handler contract, async and object safe.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -138,42 +140,121 @@ pub trait SessionHandler: Send + Sync + fmt::Debug {
     }
 }
 
+/// A boxed future, as `#[async_trait]` methods return them.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 /// A shared handler is a handler.
-#[async_trait]
+///
+/// Written out rather than through `#[async_trait]`: each method hands back the inner
+/// handler's own future, where an `async fn` here would box a second one around it.
 impl<H: SessionHandler + ?Sized> SessionHandler for Arc<H> {
-    async fn open(&self, save_path: &str, name: &str) -> Result<()> {
-        (**self).open(save_path, name).await
+    fn open<'s, 'a1, 'a2, 'f>(
+        &'s self,
+        save_path: &'a1 str,
+        name: &'a2 str,
+    ) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'a1: 'f,
+        'a2: 'f,
+        Self: 'f,
+    {
+        (**self).open(save_path, name)
     }
-    async fn close(&self) -> Result<()> {
-        (**self).close().await
+
+    fn close<'s, 'f>(&'s self) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        (**self).close()
     }
-    async fn read(&self, id: &str) -> Result<Bytes> {
-        (**self).read(id).await
+
+    fn read<'s, 'a1, 'f>(&'s self, id: &'a1 str) -> Boxed<'f, Result<Bytes>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).read(id)
     }
-    async fn write(&self, id: &str, data: Bytes) -> Result<()> {
-        (**self).write(id, data).await
+
+    fn write<'s, 'a1, 'f>(&'s self, id: &'a1 str, data: Bytes) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).write(id, data)
     }
-    async fn destroy(&self, id: &str) -> Result<()> {
-        (**self).destroy(id).await
+
+    fn destroy<'s, 'a1, 'f>(&'s self, id: &'a1 str) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).destroy(id)
     }
-    async fn gc(&self, max_lifetime: Duration) -> Result<u64> {
-        (**self).gc(max_lifetime).await
+
+    fn gc<'s, 'f>(&'s self, max_lifetime: Duration) -> Boxed<'f, Result<u64>>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        (**self).gc(max_lifetime)
     }
-    async fn validate_id(&self, id: &str) -> Result<bool> {
-        (**self).validate_id(id).await
+
+    fn validate_id<'s, 'a1, 'f>(&'s self, id: &'a1 str) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).validate_id(id)
     }
-    async fn update_timestamp(&self, id: &str, data: Bytes) -> Result<()> {
-        (**self).update_timestamp(id, data).await
+
+    fn update_timestamp<'s, 'a1, 'f>(&'s self, id: &'a1 str, data: Bytes) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).update_timestamp(id, data)
     }
+
+    fn write_with_lifetime<'s, 'a1, 'f>(
+        &'s self,
+        id: &'a1 str,
+        data: Bytes,
+        lifetime: Duration,
+    ) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).write_with_lifetime(id, data, lifetime)
+    }
+
+    fn create<'s, 'a1, 'f>(
+        &'s self,
+        id: &'a1 str,
+        data: Bytes,
+        lifetime: Duration,
+    ) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).create(id, data, lifetime)
+    }
+
     fn create_sid(&self) -> Result<String> {
         (**self).create_sid()
     }
-    async fn write_with_lifetime(&self, id: &str, data: Bytes, lifetime: Duration) -> Result<()> {
-        (**self).write_with_lifetime(id, data, lifetime).await
-    }
-    async fn create(&self, id: &str, data: Bytes, lifetime: Duration) -> Result<bool> {
-        (**self).create(id, data, lifetime).await
-    }
+
     fn is_locking(&self) -> bool {
         (**self).is_locking()
     }

@@ -5,6 +5,8 @@
 //! same by construction (and the testkit checks that they do).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -183,30 +185,75 @@ impl<S: Store + 'static> SessionStorage for CacheProvider<S> {
     }
 }
 
+/// A boxed future, as `#[async_trait]` methods return them.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 /// A shared storage is a storage.
-#[async_trait]
+///
+/// Written out rather than through `#[async_trait]`: each method hands back the inner
+/// storage's own future, where an `async fn` here would box a second one around it.
 impl<T: SessionStorage + ?Sized> SessionStorage for Arc<T> {
-    async fn load(&self, key: &str) -> Result<Option<Bytes>> {
-        (**self).load(key).await
+    fn load<'s, 'a1, 'f>(&'s self, key: &'a1 str) -> Boxed<'f, Result<Option<Bytes>>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).load(key)
     }
 
-    async fn store(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<()> {
-        (**self).store(key, data, lifetime).await
+    fn store<'s, 'a1, 'f>(
+        &'s self,
+        key: &'a1 str,
+        data: Bytes,
+        lifetime: Duration,
+    ) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).store(key, data, lifetime)
     }
 
-    async fn store_new(&self, key: &str, data: Bytes, lifetime: Duration) -> Result<bool> {
-        (**self).store_new(key, data, lifetime).await
+    fn store_new<'s, 'a1, 'f>(
+        &'s self,
+        key: &'a1 str,
+        data: Bytes,
+        lifetime: Duration,
+    ) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).store_new(key, data, lifetime)
     }
 
-    async fn refresh(&self, key: &str, lifetime: Duration) -> Result<bool> {
-        (**self).refresh(key, lifetime).await
+    fn refresh<'s, 'a1, 'f>(&'s self, key: &'a1 str, lifetime: Duration) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).refresh(key, lifetime)
     }
 
-    async fn remove(&self, key: &str) -> Result<()> {
-        (**self).remove(key).await
+    fn remove<'s, 'a1, 'f>(&'s self, key: &'a1 str) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).remove(key)
     }
 
-    async fn exists(&self, key: &str) -> Result<bool> {
-        (**self).exists(key).await
+    fn exists<'s, 'a1, 'f>(&'s self, key: &'a1 str) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'a1: 'f,
+        Self: 'f,
+    {
+        (**self).exists(key)
     }
 }
