@@ -149,6 +149,24 @@ impl PhpSessions {
         ))
     }
 
+    /// The session handler for PHP's sessions on the servers of `url`, without locks: for
+    /// [`TowerSessionStore`](crate::TowerSessionStore), which has no end of request to
+    /// release one at, or where PHP takes none either.
+    ///
+    /// # Errors
+    ///
+    /// As [`store_url`](Self::store_url) and [`cache_store::open`].
+    pub async fn open_unlocked(
+        self,
+        url: &str,
+    ) -> Result<CacheSessionHandler<Cache<Arc<dyn Store>>>> {
+        let store = cache_store::open(&self.store_url(url)?).await?;
+        Ok(CacheSessionHandler::new(
+            Arc::new(Cache::new(store)),
+            SessionOptions::new().with_prefix("")?,
+        ))
+    }
+
     /// The session handler for PHP's sessions on the servers of `url`, with
     /// [`options`](Self::options).
     ///

@@ -59,6 +59,21 @@ const CREATE_ATTEMPTS: usize = 8;
 /// ```
 pub struct TowerSessionStore<H> {
     handler: H,
+    /// How records are stored: tagged MessagePack, or PHP's session data.
+    data: DataLayout,
+}
+
+/// How a [`TowerSessionStore`] stores a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DataLayout {
+    /// The whole record, as tagged MessagePack.
+    Record,
+    /// PHP's session data (see [`TowerSessionStore::with_php_data`]).
+    #[cfg(feature = "php")]
+    Php {
+        format: php_marshal::session::SessionFormat,
+        lifetime: Duration,
+    },
 }
 
 impl<H: SessionHandler + 'static> TowerSessionStore<H> {
@@ -74,7 +89,46 @@ impl<H: SessionHandler + 'static> TowerSessionStore<H> {
                 "tower-sessions has no end-of-request hook to release a session lock; give TowerSessionStore a handler without locking",
             ));
         }
-        Ok(TowerSessionStore { handler })
+        Ok(TowerSessionStore {
+            handler,
+            data: DataLayout::Record,
+        })
+    }
+
+    /// Stores a record's data as PHP's session data in `format`, so that a PHP application
+    /// on the same sessions (a [`PhpSessions`](crate::PhpSessions) handler, without locks)
+    /// reads in `$_SESSION` what tower-sessions wrote, and the reverse: each record entry is
+    /// a session variable, its JSON value a PHP value (objects become arrays with string
+    /// keys; PHP arrays read back as JSON arrays when their keys are `0..n`, objects
+    /// otherwise). PHP keeps no expiry in the data: a loaded record expires `lifetime` after
+    /// the load (PHP's `session.gc_maxlifetime`, the lifetime the key was written with).
+    ///
+    /// Ids: tower-sessions' ids are 22 characters of base64url, and PHP refuses the `_` among
+    /// them, so `create` draws ids until one has none (PHP takes the rest). Sessions PHP
+    /// starts carry PHP's ids, which tower-sessions cannot parse; to share a login PHP
+    /// starts, give PHP an id generator of the same form:
+    ///
+    /// ```php
+    /// session_set_save_handler(new class extends SessionHandler {
+    ///     public function create_sid(): string {
+    ///         do { $id = rtrim(strtr(base64_encode(random_bytes(16)), '+/', '-_'), '='); }
+    ///         while (str_contains($id, '_'));
+    ///         return $id;
+    ///     }
+    /// }, true);
+    /// ```
+    ///
+    /// A stored session whose data is not in `format`, or whose variables have names that
+    /// are not UTF-8, loads as a decode error, and is left as it is.
+    #[cfg(feature = "php")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
+    pub fn with_php_data(
+        mut self,
+        format: php_marshal::session::SessionFormat,
+        lifetime: Duration,
+    ) -> Self {
+        self.data = DataLayout::Php { format, lifetime };
+        self
     }
 
     /// The handler underneath.
@@ -87,6 +141,7 @@ impl<H: Clone> Clone for TowerSessionStore<H> {
     fn clone(&self) -> Self {
         TowerSessionStore {
             handler: self.handler.clone(),
+            data: self.data,
         }
     }
 }
@@ -109,10 +164,92 @@ fn backend(err: Error) -> session_store::Error {
     session_store::Error::Backend(err.to_string())
 }
 
-fn encode(record: &Record) -> session_store::Result<bytes::Bytes> {
-    MsgPack
-        .encode(record)
-        .map_err(|err| session_store::Error::Encode(err.to_string()))
+fn encode(record: &Record, layout: DataLayout) -> session_store::Result<bytes::Bytes> {
+    match layout {
+        DataLayout::Record => MsgPack
+            .encode(record)
+            .map_err(|err| session_store::Error::Encode(err.to_string())),
+        #[cfg(feature = "php")]
+        DataLayout::Php { format, .. } => php_data::encode(record, format),
+    }
+}
+
+/// The record stored as `data` under `id` (which only PHP's data, holding no id, needs).
+#[cfg_attr(not(feature = "php"), allow(unused_variables))]
+fn decode(data: &[u8], layout: DataLayout, id: Id) -> session_store::Result<Record> {
+    match layout {
+        DataLayout::Record => MsgPack
+            .decode(data)
+            .map_err(|err| session_store::Error::Decode(err.to_string())),
+        #[cfg(feature = "php")]
+        DataLayout::Php { format, lifetime } => php_data::decode(data, format, lifetime, id),
+    }
+}
+
+/// Whether a new session may have `id`: PHP refuses ids with `_` (see
+/// [`TowerSessionStore::with_php_data`]).
+#[cfg_attr(not(feature = "php"), allow(unused_variables))]
+fn usable(id: &Id, layout: DataLayout) -> bool {
+    match layout {
+        DataLayout::Record => true,
+        #[cfg(feature = "php")]
+        DataLayout::Php { .. } => !id.to_string().contains('_'),
+    }
+}
+
+/// Records as PHP's session data.
+#[cfg(feature = "php")]
+mod php_data {
+    use std::borrow::Cow;
+    use std::time::Duration;
+
+    use php_marshal::session::{self, SessionFormat};
+    use php_marshal::{ArrayKey, Value};
+    use time::OffsetDateTime;
+    use tower_sessions_core::session::{Id, Record};
+    use tower_sessions_core::session_store;
+
+    pub(super) fn encode(
+        record: &Record,
+        format: SessionFormat,
+    ) -> session_store::Result<bytes::Bytes> {
+        let failed = |err: php_marshal::Error| session_store::Error::Encode(err.to_string());
+        let vars = record
+            .data
+            .iter()
+            .map(|(name, value)| Ok((name.as_bytes().to_vec(), php_marshal::to_value(value)?)))
+            .collect::<Result<Vec<_>, php_marshal::Error>>()
+            .map_err(failed)?;
+        session::encode(format, &vars)
+            .map(bytes::Bytes::from)
+            .map_err(failed)
+    }
+
+    pub(super) fn decode(
+        data: &[u8],
+        format: SessionFormat,
+        lifetime: Duration,
+        id: Id,
+    ) -> session_store::Result<Record> {
+        let failed = |why: String| session_store::Error::Decode(why);
+        let vars = session::decode(format, data).map_err(|err| failed(err.to_string()))?;
+        let entries = vars
+            .into_iter()
+            .map(|(name, value)| {
+                let name = String::from_utf8(name)
+                    .map_err(|_| failed("a session variable name that is not UTF-8".to_owned()))?;
+                Ok((ArrayKey::String(Cow::Owned(name.into_bytes())), value))
+            })
+            .collect::<session_store::Result<Vec<_>>>()?;
+        let data = php_marshal::from_value(Value::Array(entries))
+            .map_err(|err| failed(err.to_string()))?;
+        let lifetime = time::Duration::try_from(lifetime).unwrap_or(time::Duration::MAX);
+        Ok(Record {
+            id,
+            data,
+            expiry_date: OffsetDateTime::now_utc().saturating_add(lifetime),
+        })
+    }
 }
 
 #[async_trait]
@@ -123,8 +260,11 @@ impl<H: SessionHandler + 'static> SessionStore for TowerSessionStore<H> {
             // Born expired: there is nothing to keep, and no id to reserve.
             return Ok(());
         }
+        while !usable(&record.id, self.data) {
+            record.id = Id::default();
+        }
         for _ in 0..CREATE_ATTEMPTS {
-            let data = encode(record)?;
+            let data = encode(record, self.data)?;
             let id = record.id.to_string();
             if self
                 .handler
@@ -136,6 +276,9 @@ impl<H: SessionHandler + 'static> SessionStore for TowerSessionStore<H> {
             }
             tracing::debug!("session id collision; drawing a new id");
             record.id = Id::default();
+            while !usable(&record.id, self.data) {
+                record.id = Id::default();
+            }
         }
         Err(session_store::Error::Backend(format!(
             "no free session id after {CREATE_ATTEMPTS} attempts: the handler reports every id as taken"
@@ -143,7 +286,7 @@ impl<H: SessionHandler + 'static> SessionStore for TowerSessionStore<H> {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = encode(record)?;
+        let data = encode(record, self.data)?;
         self.handler
             .write_with_lifetime(&record.id.to_string(), data, lifetime(record))
             .await
@@ -155,9 +298,7 @@ impl<H: SessionHandler + 'static> SessionStore for TowerSessionStore<H> {
         if data.is_empty() {
             return Ok(None);
         }
-        let record: Record = MsgPack
-            .decode(&data)
-            .map_err(|err| session_store::Error::Decode(err.to_string()))?;
+        let record = decode(&data, self.data, *id)?;
         // The backend drops it at its expiry; a record read in the last instant is over too.
         Ok((record.expiry_date > OffsetDateTime::now_utc()).then_some(record))
     }

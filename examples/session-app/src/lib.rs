@@ -22,7 +22,10 @@ use axum::routing::{get, post};
 use cache_pool::Pool;
 use cache_store::{Error, ErrorKind};
 use doctrine_compat::CacheProvider;
-use session_bridge::{CacheSessionHandler, SessionHandler, SessionOptions, TowerSessionStore};
+use php_marshal::session::SessionFormat;
+use session_bridge::{
+    CacheSessionHandler, PhpSessions, SessionHandler, SessionOptions, TowerSessionStore,
+};
 use simple_cache::Cache;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::time::Duration};
 
@@ -90,16 +93,38 @@ pub async fn session_handler(
 ///
 /// A handler with locking on (tower-sessions cannot release a lock).
 pub fn app(handler: Arc<dyn SessionHandler>) -> Result<Router, Error> {
-    let store = TowerSessionStore::new(handler)?;
-    let sessions = SessionManagerLayer::new(store)
+    Ok(routes(SessionManagerLayer::new(TowerSessionStore::new(
+        handler,
+    )?)))
+}
+
+/// The application sharing its sessions with a PHP application on the same servers: the
+/// sessions of `preset` (PHP's keys, PHP's `php` session data, 1440 s as PHP's
+/// `gc_maxlifetime`) under PHP's cookie, `PHPSESSID`. A user who logs in here is logged in
+/// for the PHP application too, and the visit count is one `$_SESSION['visits']`.
+///
+/// # Errors
+///
+/// A malformed URL, or a server that cannot be reached.
+pub async fn php_app(url: &str, preset: PhpSessions) -> Result<Router, Error> {
+    let handler: Arc<dyn SessionHandler> = Arc::new(preset.open_unlocked(url).await?);
+    let store = TowerSessionStore::new(handler)?
+        .with_php_data(SessionFormat::Php, std::time::Duration::from_secs(1440));
+    Ok(routes(
+        SessionManagerLayer::new(store).with_name("PHPSESSID"),
+    ))
+}
+
+fn routes(sessions: SessionManagerLayer<TowerSessionStore<Arc<dyn SessionHandler>>>) -> Router {
+    let sessions = sessions
         .with_secure(false) // the example serves plain HTTP on loopback
         .with_expiry(Expiry::OnInactivity(Duration::minutes(30)));
-    Ok(Router::new()
+    Router::new()
         .route("/", get(visit))
         .route("/me", get(me))
         .route("/login", post(login))
         .route("/logout", post(logout))
-        .layer(sessions))
+        .layer(sessions)
 }
 
 type Reply = Result<String, (StatusCode, String)>;

@@ -1,6 +1,7 @@
 //! Starts the example app as a process and drives it over real HTTP: count visits, log in
 //! (which must rotate the session id), count again, log out, on moka and on every server the
-//! environment names, through each of the three adapters.
+//! environment names, through each of the three adapters; and with `--php`, shares one login
+//! with PHP itself.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -10,19 +11,19 @@ use std::process::{Child, Command, Stdio};
 struct App {
     child: Child,
     address: String,
+    /// The session cookie's name.
+    cookie: &'static str,
 }
 
 impl App {
     fn start(cache_url: &str, adapter: &str) -> App {
+        App::start_with(&["--cache", cache_url, "--adapter", adapter], "id")
+    }
+
+    fn start_with(args: &[&str], cookie: &'static str) -> App {
         let mut child = Command::new(env!("CARGO_BIN_EXE_session-app"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--cache",
-                cache_url,
-                "--adapter",
-                adapter,
-            ])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .expect("the session-app binary starts");
@@ -36,7 +37,11 @@ impl App {
             .strip_prefix("listening on http://")
             .unwrap_or_else(|| panic!("unexpected first line from the app: {line:?}"))
             .to_owned();
-        App { child, address }
+        App {
+            child,
+            address,
+            cookie,
+        }
     }
 
     /// One request on its own connection; the session cookie is sent when given.
@@ -51,7 +56,7 @@ impl App {
         .expect("send the request");
         let mut raw = String::new();
         stream.read_to_string(&mut raw).expect("read the response");
-        Response::parse(&raw)
+        Response::parse(&raw, self.cookie)
     }
 }
 
@@ -71,7 +76,7 @@ struct Response {
 }
 
 impl Response {
-    fn parse(raw: &str) -> Response {
+    fn parse(raw: &str, cookie_name: &str) -> Response {
         let (head, body) = raw
             .split_once("\r\n\r\n")
             .expect("a complete HTTP response");
@@ -85,7 +90,7 @@ impl Response {
             .filter_map(|l| l.split_once(':'))
             .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
             .map(|(_, value)| value.trim().split(';').next().unwrap_or("").to_owned())
-            .find(|c| c.starts_with("id="));
+            .find(|c| c.starts_with(&format!("{cookie_name}=")));
         Response {
             status,
             cookie,
@@ -174,5 +179,59 @@ fn sessions_over_http_on_redis() {
 fn sessions_over_http_on_memcached() {
     if let Some(url) = cache_testkit::server_url("CACHE_TEST_MEMCACHED_URL") {
         every_adapter(&url);
+    }
+}
+
+/// The app with `--php`, and PHP's own session handler on the same server, share one login:
+/// a user who logs in to the app is logged in for PHP, and one visit count runs across both.
+#[test]
+fn the_app_and_php_share_one_login() {
+    let Some(php) = cache_testkit::server_url("CACHE_TEST_PHP") else {
+        return;
+    };
+    let servers = [
+        ("CACHE_TEST_REDIS_URL", "phpredis"),
+        ("CACHE_TEST_MEMCACHED_URL", "php-memcached"),
+    ];
+    for (var, preset) in servers {
+        let Some(url) = cache_testkit::server_url(var) else {
+            continue;
+        };
+        let app = App::start_with(&["--cache", &url, "--php", preset], "PHPSESSID");
+        let login = app.request("POST", "/login?user=alice", None);
+        assert_eq!(login.status, 200, "{preset}: {}", login.body);
+        let cookie = login.cookie.expect("login sets PHP's session cookie");
+        let id = cookie.trim_start_matches("PHPSESSID=");
+
+        let handler = if let Some(servers) = url.strip_prefix("memcache://") {
+            format!("-d session.save_handler=memcached -d session.save_path={servers}")
+        } else {
+            let address = url
+                .trim_start_matches("redis://")
+                .split('/')
+                .next()
+                .unwrap_or("");
+            format!("-d session.save_handler=redis -d session.save_path=tcp://{address}")
+        };
+        let ini: Vec<&str> = handler
+            .split(' ')
+            .filter(|part| *part != "-d")
+            .chain(["session.use_cookies=0", "session.cache_limiter="])
+            .collect();
+        let printed = cache_testkit::php::run(
+            &php,
+            &ini,
+            &format!(
+                "session_id('{id}'); session_start();
+                echo $_SESSION['user'] ?? 'anonymous';
+                $_SESSION['visits'] = 41;"
+            ),
+        );
+        assert_eq!(printed, "alice", "{preset}: PHP sees the login");
+        assert_eq!(
+            app.request("GET", "/", Some(&cookie)).body,
+            "visits: 42\nuser: alice\n",
+            "{preset}: the app sees PHP's write"
+        );
     }
 }
