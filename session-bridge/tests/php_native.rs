@@ -105,27 +105,14 @@ const FORMATS: [(SessionFormat, &str); 4] = [
 /// Runs `code` in PHP with the backend's session settings and `format`, on session `id`
 /// (given to `session_id()` before the code runs); what it prints.
 fn php(php: &str, backend: &Backend, format: &str, id: &str, code: &str) -> String {
-    let mut child = php_command(php, backend, format, id, code);
-    let output = child
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start php")
-        .wait_with_output()
-        .expect("php ran");
-    assert!(
-        output.status.success() && output.stderr.is_empty(),
-        "php failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("php printed text")
+    let ini = ini(backend, format);
+    let ini: Vec<&str> = ini.iter().map(String::as_str).collect();
+    cache_testkit::php::run(php, &ini, &format!("session_id('{id}'); {code}"))
 }
 
-fn php_command(php: &str, backend: &Backend, format: &str, id: &str, code: &str) -> Command {
-    let mut command = Command::new(php);
-    command.stdin(Stdio::null());
+/// PHP's settings: sessions without cookies on `id` as given, in `format`, on the backend.
+fn ini(backend: &Backend, format: &str) -> Vec<String> {
     let mut ini = vec![
-        "display_errors=stderr".to_owned(),
         "session.use_cookies=0".to_owned(),
         "session.use_only_cookies=0".to_owned(),
         "session.use_strict_mode=0".to_owned(),
@@ -133,7 +120,17 @@ fn php_command(php: &str, backend: &Backend, format: &str, id: &str, code: &str)
         format!("session.serialize_handler={format}"),
     ];
     ini.extend(backend.ini.iter().cloned());
-    for setting in ini {
+    ini
+}
+
+/// The PHP process of [`php`], to spawn.
+fn php_command(php: &str, backend: &Backend, format: &str, id: &str, code: &str) -> Command {
+    let mut command = Command::new(php);
+    command.stdin(Stdio::null());
+    for setting in ["display_errors=stderr".to_owned()]
+        .into_iter()
+        .chain(ini(backend, format))
+    {
         command.args(["-d", &setting]);
     }
     command.args(["-r", &format!("session_id('{id}'); {code}")]);

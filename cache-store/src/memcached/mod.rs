@@ -473,16 +473,15 @@ fn server_addresses(url: &str) -> Result<Vec<String>> {
     Ok(addresses)
 }
 
+/// The servers' addresses, for `Debug`.
+fn addresses(servers: &[ServerConnection]) -> Vec<&str> {
+    servers.iter().map(ServerConnection::address).collect()
+}
+
 impl fmt::Debug for MemcachedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let servers: Vec<&str> = self
-            .shared
-            .servers
-            .iter()
-            .map(ServerConnection::address)
-            .collect();
         f.debug_struct("MemcachedStore")
-            .field("servers", &servers)
+            .field("servers", &addresses(&self.shared.servers))
             .field("namespace", &self.namespace)
             .finish_non_exhaustive()
     }

@@ -365,11 +365,18 @@ impl PhpMemcachedStore {
         Ok((Arc::from(text.as_bytes()), stored))
     }
 
-    /// Writes a version under the version's id (`Add`: only if there is none; `Set`: over
-    /// what is there), reads what is there then, and returns it, remembered.
+    /// Writes a new version (never the one last seen) under the version's id (`Add`: only
+    /// if there is none; `Set`: over what is there, which is `clear`), reads what is there
+    /// then, and returns it, remembered.
     async fn write_version(&self, mode: SetMode) -> Result<Arc<[u8]>> {
+        let known = self.known_version();
         for _ in 0..3 {
-            let (version, stored) = self.new_version(random_u32())?;
+            let (version, stored) = loop {
+                let (version, stored) = self.new_version(random_u32())?;
+                if known.as_deref() != Some(&version[..]) {
+                    break (version, stored);
+                }
+            };
             let mut payload = Vec::with_capacity(SMALL_PAYLOAD);
             protocol::meta_set_binary(
                 &mut payload,
@@ -660,29 +667,7 @@ impl Store for PhpMemcachedStore {
                 "php-memcached's plain keys have no namespace version to clear by, and flush_all would empty every tenant of the servers",
             ));
         }
-        let current = self.known_version();
-        loop {
-            let n = random_u32();
-            let (version, stored) = self.new_version(n)?;
-            if current.as_deref() == Some(&version[..]) {
-                continue;
-            }
-            let mut payload = Vec::with_capacity(SMALL_PAYLOAD);
-            protocol::meta_set_binary(
-                &mut payload,
-                &self.version_id,
-                &stored,
-                php_value::STRING,
-                0,
-                SetMode::Set,
-            );
-            let replies = self.shared.servers[self.version_server]
-                .call(&payload, 1)
-                .await?;
-            written(replies.first())?;
-            self.remember(version);
-            return Ok(());
-        }
+        self.write_version(SetMode::Set).await.map(drop)
     }
 
     async fn stats(&self) -> Result<Stats> {
@@ -738,14 +723,8 @@ fn random_u32() -> u32 {
 
 impl fmt::Debug for PhpMemcachedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let servers: Vec<&str> = self
-            .shared
-            .servers
-            .iter()
-            .map(ServerConnection::address)
-            .collect();
         f.debug_struct("PhpMemcachedStore")
-            .field("servers", &servers)
+            .field("servers", &super::addresses(&self.shared.servers))
             .field("namespace", &self.namespace)
             .field("layout", &self.shared.layout)
             .finish_non_exhaustive()
