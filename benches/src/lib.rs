@@ -7,7 +7,7 @@
 //!
 //! | bench | groups |
 //! |---|---|
-//! | `moka` | `moka/<operation>`: raw `moka::future::Cache` beside `MokaStore` and every abstraction over it |
+//! | `moka` | `moka/<operation>`: raw `moka::sync::Cache` beside `MokaStore` and every abstraction over it |
 //! | `redis` | `redis/<operation>`: raw redis-rs beside `RedisStore` and every abstraction over it (needs `CACHE_TEST_REDIS_URL`) |
 //! | `memcached` | `memcached/<operation>`: async-memcached beside `MemcachedStore` and every abstraction over it (needs `CACHE_TEST_MEMCACHED_URL`) |
 //!
@@ -30,7 +30,7 @@ use bytes::Bytes;
 use cache_pool::Pool;
 use criterion::Criterion;
 use doctrine_compat::CacheProvider;
-use moka::future::Cache;
+use moka::sync::Cache;
 use session_bridge::{CacheSessionHandler, SessionHandler, SessionOptions};
 
 /// The capacity every in-process cache of the benches gets.

@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ::moka::future::Cache;
+use ::moka::sync::Cache;
 
 use super::entry::{DeadlineExpiry, Stored, weigh};
 use super::{MokaStore, Shared};

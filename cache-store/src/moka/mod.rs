@@ -1,4 +1,6 @@
-//! The embedded backend: one `moka::future::Cache` in the process, no server needed.
+//! The embedded backend: one `moka::sync::Cache` in the process, no server needed. Nothing
+//! on its path awaits (a lookup is a hash-map read and moka's bookkeeping), so the async
+//! `Store` calls it directly: its futures are ready at their first poll.
 //!
 //! Every handle made from one [`MokaStoreBuilder`] (through [`MokaStore::with_namespace`] or
 //! `clone`) shares one cache, bounded in bytes. Each handle sees only its namespace; two
@@ -47,7 +49,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ::moka::future::Cache;
+use ::moka::sync::Cache;
 
 pub use builder::{DEFAULT_CAPACITY_BYTES, MokaStoreBuilder};
 use entry::Stored;
@@ -58,7 +60,7 @@ use crate::error::Result;
 use crate::expiry::Deadline;
 use crate::key::{Key, validate_namespace};
 
-/// A [`Store`](crate::Store) over an in-process `moka::future::Cache`. See the
+/// A [`Store`](crate::Store) over an in-process `moka::sync::Cache`. See the
 /// [module docs](self).
 #[derive(Clone)]
 pub struct MokaStore {
@@ -108,7 +110,7 @@ impl MokaStore {
     /// Runs moka's pending maintenance (evictions, removal of cleared namespaces) now, so
     /// that [`stats`](crate::Store::stats) counts are exact. Never needed for correctness.
     pub async fn run_pending_tasks(&self) {
-        self.shared.cache.run_pending_tasks().await;
+        self.shared.cache.run_pending_tasks();
     }
 
     fn for_namespace(shared: Arc<Shared>, namespace: &str) -> Result<MokaStore> {

@@ -38,19 +38,17 @@ impl MokaStore {
         Ok(())
     }
 
-    async fn write(&self, key: Key<'_>, value: Bytes, deadline: Deadline) -> Result<()> {
+    fn write(&self, key: Key<'_>, value: Bytes, deadline: Deadline) -> Result<()> {
         if deadline.is_expired(self.shared.clock.now()) {
             self.shared
                 .cache
-                .invalidate(self.lookup_key(key).as_slice())
-                .await;
+                .invalidate(self.lookup_key(key).as_slice());
             return Ok(());
         }
         self.check_size(key, &value)?;
         self.shared
             .cache
-            .insert(self.owned_key(key), Stored { value, deadline })
-            .await;
+            .insert(self.owned_key(key), Stored { value, deadline });
         Ok(())
     }
 }
@@ -60,7 +58,7 @@ impl Store for MokaStore {
     async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
         let mut out = Vec::with_capacity(keys.len());
         for &key in keys {
-            let found = self.shared.cache.get(self.lookup_key(key).as_slice()).await;
+            let found = self.shared.cache.get(self.lookup_key(key).as_slice());
             out.push(Ok(found
                 .filter(|s| self.is_live(s.deadline))
                 .map(|s| s.value)));
@@ -74,10 +72,7 @@ impl Store for MokaStore {
         for (index, entry) in entries.iter().enumerate() {
             // One `now` for the whole batch, so entries of one call expire together.
             let deadline = entry.expiration.deadline(now, self.shared.default_ttl);
-            if let Err(err) = self
-                .write(entry.key, Bytes::clone(&entry.value), deadline)
-                .await
-            {
+            if let Err(err) = self.write(entry.key, Bytes::clone(&entry.value), deadline) {
                 failed.push(index, err);
             }
         }
@@ -88,8 +83,7 @@ impl Store for MokaStore {
         for &key in keys {
             self.shared
                 .cache
-                .invalidate(self.lookup_key(key).as_slice())
-                .await;
+                .invalidate(self.lookup_key(key).as_slice());
         }
         Ok(())
     }
@@ -110,15 +104,13 @@ impl Store for MokaStore {
             .and_compute_with(|current| {
                 // moka runs this closure under the key's lock: the check and the write are one
                 // atomic step, so of racing `add`s exactly one sees the key absent.
-                let op = match current {
+                match current {
                     Some(entry) if self.is_live(entry.value().deadline) => Op::Nop,
                     Some(_) if expired => Op::Remove,
                     None if expired => Op::Nop,
                     _ => Op::Put(Stored { value, deadline }),
-                };
-                std::future::ready(op)
-            })
-            .await;
+                }
+            });
         // Only a live entry is left `Unchanged`; every other outcome means the key was absent.
         Ok(!matches!(result, CompResult::Unchanged(_)))
     }
@@ -131,7 +123,7 @@ impl Store for MokaStore {
             .cache
             .entry(self.owned_key(key))
             .and_compute_with(|current| {
-                let op = match current {
+                match current {
                     Some(entry) if self.is_live(entry.value().deadline) => {
                         was_live = true;
                         if expired {
@@ -146,10 +138,8 @@ impl Store for MokaStore {
                     // A dead entry is as good as absent; drop it while we hold the key.
                     Some(_) => Op::Remove,
                     None => Op::Nop,
-                };
-                std::future::ready(op)
-            })
-            .await;
+                }
+            });
         Ok(was_live)
     }
 
@@ -191,21 +181,20 @@ impl Store for MokaStore {
     }
 
     async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
-        let found = self.shared.cache.get(self.lookup_key(key).as_slice()).await;
+        let found = self.shared.cache.get(self.lookup_key(key).as_slice());
         Ok(found
             .filter(|s| self.is_live_after_get(s.deadline))
             .map(|s| s.value))
     }
 
     async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
-        self.write(key, value, self.deadline(expiration)).await
+        self.write(key, value, self.deadline(expiration))
     }
 
     async fn delete(&self, key: Key<'_>) -> Result<()> {
         self.shared
             .cache
-            .invalidate(self.lookup_key(key).as_slice())
-            .await;
+            .invalidate(self.lookup_key(key).as_slice());
         Ok(())
     }
 }
