@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: starts the test servers (installing them when missing), then runs
 # formatting, lints, builds of each backend feature alone, every test and doctest (the
-# README's examples included), and each benchmark once in test mode.
+# README's examples included), each benchmark once in test mode, and the PHP peer of the
+# benchmarks once in quick mode.
 # This is the command the README names and CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,9 @@ exec scripts/test-servers.sh bash -euo pipefail -c '
     --no-default-features
   echo "== cargo test (unit, integration, property tests; benches run once in test mode)"
   cargo test --workspace --all-targets --all-features
+  echo "== the PHP peer of the benches, once in quick mode (so it cannot rot)"
+  php -d display_errors=stderr benches/php/peer.php --quick --out target/php-peer-quick.json \
+    >/dev/null
   echo "== cargo test --doc"
   cargo test --workspace --doc --all-features
   echo "== cargo doc (broken or redundant doc links fail)"

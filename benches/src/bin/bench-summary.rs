@@ -3,7 +3,10 @@
 //! implementation's ratio to it; then every benchmark's median in one long table. The raw
 //! client of a group is the function named `raw …` or `async-memcached`.
 //!
-//!     cargo run -p benches --bin bench-summary [-- [--write FILE] [target/criterion]]
+//!     cargo run -p benches --bin bench-summary [-- [--write FILE] [--php FILE] [target/criterion]]
+//!
+//! With the PHP peer's results (`php benches/php/peer.php` writes `target/php-peer.json`, the
+//! default for `--php`), a table puts each row beside Symfony's on the same workload.
 //!
 //! Without `--write` it prints both. With `--write benches/README.md` it replaces what lies
 //! between the file's `<!-- bench-summary: begin -->` and `<!-- bench-summary: end -->` lines
@@ -29,9 +32,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut write_to = None;
     let mut root = PathBuf::from("target/criterion");
+    let mut php = PathBuf::from("target/php-peer.json");
     while let Some(arg) = args.next() {
         if arg == "--write" {
             write_to = args.next().map(PathBuf::from);
+        } else if arg == "--php" {
+            php = args.next().map(PathBuf::from).unwrap_or(php);
         } else {
             root = PathBuf::from(arg);
         }
@@ -44,7 +50,10 @@ fn main() {
         );
         std::process::exit(1);
     }
-    let tables = matrices(&groups);
+    let mut tables = matrices(&groups);
+    if let Some(peer) = read_json(&php) {
+        tables.push_str(&against_php(&groups, &peer));
+    }
     match write_to {
         Some(path) => {
             if let Err(problem) = write_between_markers(&path, &tables) {
@@ -57,6 +66,59 @@ fn main() {
             print!("{}", medians(groups));
         }
     }
+}
+
+/// The project beside the PHP peer (`benches/php/peer.php`): every row both measured, with
+/// the project's median, PHP's, their ratio, and the project's ratio to the raw client.
+fn against_php(groups: &BTreeMap<String, Vec<Measured>>, peer: &Value) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "**Against PHP** (Symfony Cache {} on PHP {}, the same workloads; the project's median \
+         over PHP's median of {} runs, lower is better)\n",
+        peer["symfony_cache"].as_str().unwrap_or("?"),
+        peer["php"].as_str().unwrap_or("?"),
+        peer["runs"].as_u64().unwrap_or(0),
+    );
+    out.push_str(
+        "| group | implementation | project | PHP | project / PHP | project / raw client |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|\n");
+    let mut rows: Vec<(&String, &Measured, f64)> = Vec::new();
+    for (group, measured) in groups {
+        for m in measured {
+            if let Some(php_ns) = peer["rows"][group][&m.function].as_f64() {
+                rows.push((group, m, php_ns));
+            }
+        }
+    }
+    rows.sort_by_key(|(group, m, _)| {
+        let (backend, operation) = group.split_once('/').unwrap_or((group, ""));
+        (
+            backend.to_owned(),
+            operation_rank(operation),
+            column_rank(column_of(&m.function)),
+        )
+    });
+    for (group, m, php_ns) in rows {
+        let raw = groups[group]
+            .iter()
+            .filter(|r| is_raw(r))
+            .min_by(|a, b| a.function.cmp(&b.function))
+            .map_or("–".to_owned(), |raw| {
+                format!("{:.2}x", m.median_ns / raw.median_ns)
+            });
+        let _ = writeln!(
+            out,
+            "| {group} | {} | {} | {} | {:.2}x | {raw} |",
+            m.function,
+            human(m.median_ns),
+            human(php_ns),
+            m.median_ns / php_ns
+        );
+    }
+    out.push('\n');
+    out
 }
 
 /// Every measured function, by criterion group.
