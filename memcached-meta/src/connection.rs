@@ -298,6 +298,19 @@ impl Connection {
                 continue;
             };
             match protocol::parse(buf) {
+                Ok(Some(Reply::Error(line))) if loses_the_stream(&line) => {
+                    let err = Error::new(
+                        ErrorKind::Unavailable,
+                        format!(
+                            "memcached {} answered {line:?}: it no longer reads the commands as \
+                             they were sent (a refused command line leaves its data to be read \
+                             as a command), so the connection is closed and its requests fail",
+                            self.address
+                        ),
+                    )
+                    .with_retryable(false);
+                    *failed = Some(self.ended(live, err));
+                }
                 Ok(Some(reply)) => {
                     if !matches!(reply, Reply::Item { .. }) {
                         current.counted += 1;
@@ -355,6 +368,8 @@ impl Connection {
     }
 
     /// Marks the connection failed, and tells why: a timeout when the watchdog ended it.
+    ///
+    /// (A `CLIENT_ERROR` or `ERROR` reply ends it too, see [`loses_the_stream`].)
     fn ended(&self, live: &Live, failure: Error) -> Error {
         live.broken.store(true, Ordering::Release);
         live.watch.ended.store(true, Ordering::Release);
@@ -454,4 +469,13 @@ fn closed(address: &str) -> Error {
         ErrorKind::Unavailable,
         format!("memcached {address} closed the connection"),
     )
+}
+
+/// Whether an error reply means memcached lost track of the command stream: `CLIENT_ERROR`
+/// (a command line it refused, whose data, if any, it then reads as a command) and `ERROR` (a
+/// line it read as an unknown command). Every reply after one may answer another request than
+/// the one waiting, so the connection is closed. `SERVER_ERROR` (out of memory, a value too
+/// large, which it reads and drops) leaves the stream in step.
+fn loses_the_stream(line: &str) -> bool {
+    line == "ERROR" || line.starts_with("ERROR ") || line.starts_with("CLIENT_ERROR")
 }

@@ -227,3 +227,37 @@ async fn a_server_that_is_not_there_fails_retryably() {
     assert!(err.is_retryable(), "{err}");
     assert!(err.to_string().contains(&address), "{err}");
 }
+
+/// A command line memcached refuses makes it read the command's data as a command: every
+/// reply after that would answer the wrong request. The call fails, the connection is closed,
+/// and the next call, on a new connection, gets its own answers.
+#[tokio::test]
+async fn a_refused_command_line_closes_the_connection_instead_of_shifting_replies() {
+    let Some(servers) = addresses("CACHE_TEST_MEMCACHED_URL") else {
+        return;
+    };
+    let server = connect(&servers[0]);
+    let key = unique("stream");
+    let mut setup = Vec::new();
+    protocol::meta_set(&mut setup, &key, b"right", 0, 60, SetMode::Set);
+    server.call(&setup, 1).await.expect("set");
+
+    // A key of 300 base64 characters: memcached refuses the line and reads "wrong" as a
+    // command, so two replies come for the first command.
+    let mut request = format!("ms {} 5 T60\r\nwrong\r\n", "A".repeat(300)).into_bytes();
+    protocol::meta_get(&mut request, &key, true, false, None);
+    let err = server
+        .call(&request, 2)
+        .await
+        .expect_err("the stream was lost");
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(err.message().contains("CLIENT_ERROR"), "{err}");
+
+    let mut request = Vec::new();
+    protocol::meta_get(&mut request, &key, true, false, None);
+    let replies = server.call(&request, 1).await.expect("a new connection");
+    assert!(
+        matches!(&replies[..], [Reply::Value { data, .. }] if &data[..] == b"right"),
+        "{replies:?}"
+    );
+}
