@@ -608,3 +608,92 @@ async fn large_values_php_compressed_are_read() {
         }
     }
 }
+
+/// Values a PHP program stores through php-memcached directly (no Symfony), with the
+/// client's `OPT_PREFIX_KEY` as the namespace: ints, floats and bools (which php-memcached
+/// flags by type), arrays it serializes itself (with `serialize()` or igbinary), and strings
+/// (stored as they are). Rust reads each as PHP's value, and what Rust writes PHP reads as the
+/// string it is.
+#[tokio::test]
+async fn values_php_memcached_types_by_its_flags_are_read() {
+    let (Some(php), Some(url)) = (
+        server_url("CACHE_TEST_PHP"),
+        server_url("CACHE_TEST_MEMCACHED_URL"),
+    ) else {
+        return;
+    };
+    let server = url.trim_start_matches("memcache://");
+    let (host, port) = server.rsplit_once(':').expect("host:port");
+    for (serializer, name) in [
+        ("SERIALIZER_PHP", "serialize"),
+        ("SERIALIZER_IGBINARY", "igbinary"),
+    ] {
+        let prefix = format!("{}.", unique_namespace("typed"));
+        let connect = format!(
+            "$m = new Memcached();
+            $m->addServer('{host}', {port});
+            $m->setOption(Memcached::OPT_PREFIX_KEY, '{prefix}');
+            $m->setOption(Memcached::OPT_SERIALIZER, Memcached::{serializer});"
+        );
+        cache_testkit::php::run(
+            &php,
+            &[],
+            &format!(
+                "{connect}
+                $m->set('int', 42); $m->set('float', 1.5); $m->set('yes', true);
+                $m->set('no', false); $m->set('list', ['a' => 1, 'b' => [2, 3]]);
+                $m->set('text', 'plain');"
+            ),
+        );
+        let store = cache_store::open(&format!("{url}?namespace={prefix}&keys=php-opt-prefix"))
+            .await
+            .expect("open");
+        let read = |key: &'static str| {
+            let store = std::sync::Arc::clone(&store);
+            async move {
+                store
+                    .get(cache_store::Key::new(key).expect("key"))
+                    .await
+                    .expect("get")
+                    .expect("a hit")
+            }
+        };
+        let php_value =
+            |bytes: bytes::Bytes| -> Json { Php::SERIALIZE.decode(&bytes).expect("a PHP value") };
+        assert_eq!(php_value(read("int").await), json!(42), "{name}");
+        assert_eq!(php_value(read("float").await), json!(1.5), "{name}");
+        assert_eq!(php_value(read("yes").await), json!(true), "{name}");
+        assert_eq!(php_value(read("no").await), json!(false), "{name}");
+        assert_eq!(
+            php_value(read("list").await),
+            json!({"a": 1, "b": [2, 3]}),
+            "{name}"
+        );
+        assert_eq!(
+            &read("text").await[..],
+            b"plain",
+            "{name}: a string as it is"
+        );
+
+        let written = bytes::Bytes::from_static(b"bytes \x00 as they are");
+        store
+            .set(
+                cache_store::Key::new("from-rust").expect("key"),
+                written.clone(),
+                Expiration::Never,
+            )
+            .await
+            .expect("set");
+        let printed = cache_testkit::php::run(
+            &php,
+            &[],
+            &format!("{connect} echo json_encode(bin2hex($m->get('from-rust')));"),
+        );
+        let hex: String = written.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            printed,
+            format!("\"{hex}\""),
+            "{name}: PHP reads the string"
+        );
+    }
+}

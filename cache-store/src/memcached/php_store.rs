@@ -14,7 +14,7 @@ use memcached_meta::Ketama;
 use memcached_meta::protocol::{self, Reply, SetMode};
 
 use super::stats::server_stats;
-use super::store::{exptime, reply_error, write_room, written};
+use super::store::{exptime, new_token, reply_error, write_room, written};
 use super::{ServerConnection, php_value};
 use crate::codec::{Codec, Php};
 use crate::error::{Error, ErrorKind, Result};
@@ -372,7 +372,7 @@ impl PhpMemcachedStore {
         let known = self.known_version();
         for _ in 0..3 {
             let (version, stored) = loop {
-                let (version, stored) = self.new_version(random_u32())?;
+                let (version, stored) = self.new_version(new_token(0))?;
                 if known.as_deref() != Some(&version[..]) {
                     break (version, stored);
                 }
@@ -714,11 +714,6 @@ fn base64(data: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-fn random_u32() -> u32 {
-    use std::hash::{BuildHasher, RandomState};
-    (RandomState::new().hash_one(std::time::SystemTime::now()) & 0x7fff_ffff) as u32
 }
 
 impl fmt::Debug for PhpMemcachedStore {

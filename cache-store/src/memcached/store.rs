@@ -134,7 +134,7 @@ pub(super) fn reply_error(reply: &Reply) -> Error {
 }
 
 /// A fresh token, different from `current`.
-fn new_token(current: u64) -> u32 {
+pub(super) fn new_token(current: u64) -> u32 {
     loop {
         let candidate = (RandomState::new().hash_one(SystemTime::now()) & 0xffff_ffff) as u32;
         if candidate != 0 && u64::from(candidate) != current {
