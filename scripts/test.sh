@@ -16,7 +16,7 @@ exec scripts/test-servers.sh bash -euo pipefail -c '
   echo "== cargo clippy (its incompatible_msrv lint holds the code to the declared rust-version)"
   cargo clippy --workspace --all-targets --all-features -- -D warnings
   echo "== cargo check: what users build, each backend feature alone and no default features"
-  for features in "" moka redis memcached php; do
+  for features in "" moka memory redis memcached php; do
     cargo check --quiet -p cache-store --no-default-features --features "$features"
   done
   cargo check --quiet -p cache-pool -p simple-cache -p doctrine-compat -p session-bridge \

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use async_memcached::{AsciiProtocol, Client};
 use benches::harness::{self, CONCURRENT, RawClient};
+use benches::tasks::{self, TaskClient};
 use benches::{criterion, runtime};
 use bytes::Bytes;
 use cache_store::memcached::MemcachedStore;
@@ -78,6 +79,53 @@ impl RawClient for RawMemcached {
     }
 }
 
+/// async-memcached as tasks use it: it takes `&mut self`, so each task has its own client.
+struct TaskMemcached {
+    clients: std::sync::Arc<Vec<Mutex<Client>>>,
+    task: usize,
+}
+
+impl TaskClient for TaskMemcached {
+    fn for_task(&self, task: usize) -> Self {
+        TaskMemcached {
+            clients: std::sync::Arc::clone(&self.clients),
+            task,
+        }
+    }
+
+    async fn get(&mut self, key: &str) -> bool {
+        let mut client = self.clients[self.task].lock().await;
+        client.get(key).await.expect("get").is_some()
+    }
+
+    async fn seed(&mut self, keys: &[String]) {
+        let mut client = self.clients[0].lock().await;
+        for key in keys {
+            client
+                .set(
+                    key,
+                    &benches::value()[..],
+                    seconds(Duration::from_secs(3600)),
+                    None,
+                )
+                .await
+                .expect("set");
+        }
+    }
+}
+
+/// One async-memcached client per task, on the runtime that calls this.
+async fn connect_clients(address: &str) -> Vec<Mutex<Client>> {
+    let mut clients = Vec::new();
+    for _ in 0..CONCURRENT {
+        let client = Client::new(format!("tcp://{address}"))
+            .await
+            .expect("async-memcached client");
+        clients.push(Mutex::new(client));
+    }
+    clients
+}
+
 fn bench(c: &mut Criterion) {
     let Some(url) = benches::server_url("CACHE_TEST_MEMCACHED_URL", "memcached") else {
         return;
@@ -89,16 +137,7 @@ fn bench(c: &mut Criterion) {
         .unwrap_or_default()
         .to_owned();
     let rt = runtime();
-    let clients = rt.block_on(async {
-        let mut clients = Vec::new();
-        for _ in 0..CONCURRENT {
-            let client = Client::new(format!("tcp://{address}"))
-                .await
-                .expect("async-memcached client");
-            clients.push(Mutex::new(client));
-        }
-        clients
-    });
+    let clients = rt.block_on(connect_clients(&address));
     let store = |refresh: Duration| {
         MemcachedStore::builder(&url)
             .namespace("bench")
@@ -114,6 +153,10 @@ fn bench(c: &mut Criterion) {
         RawMemcached { clients },
         &[("token_refresh 1 s", store(Duration::from_secs(1)))],
     );
+    tasks::run(c, "memcached", 2, "async-memcached", || async {
+        let clients = std::sync::Arc::new(connect_clients(&address).await);
+        (store(Duration::ZERO), TaskMemcached { clients, task: 0 })
+    });
 }
 
 criterion_group! {

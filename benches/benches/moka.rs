@@ -6,6 +6,7 @@
 //! `taskset -c 0 cargo bench -p benches --bench moka`.
 
 use benches::harness::{self, CONCURRENT, RawClient};
+use benches::tasks::{self, TaskClient};
 use benches::{criterion, raw_moka, runtime};
 use bytes::Bytes;
 use cache_store::moka::MokaStore;
@@ -47,6 +48,26 @@ impl RawClient for RawMoka {
     }
 }
 
+/// The raw cache as tasks share it (a moka handle is itself shared).
+#[derive(Clone)]
+struct SharedMoka(moka::sync::Cache<String, Bytes>);
+
+impl TaskClient for SharedMoka {
+    fn for_task(&self, _task: usize) -> Self {
+        self.clone()
+    }
+
+    async fn get(&mut self, key: &str) -> bool {
+        self.0.get(key).is_some()
+    }
+
+    async fn seed(&mut self, keys: &[String]) {
+        for key in keys {
+            self.0.insert(key.clone(), benches::value());
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let store = MokaStore::builder()
         .max_capacity_bytes(benches::CAPACITY)
@@ -54,6 +75,17 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("store");
     harness::run(c, &runtime(), "moka", store, RawMoka(raw_moka()), &[]);
+    // How throughput scales from one worker thread to two.
+    for threads in [1, 2] {
+        tasks::run(c, "moka", threads, "raw moka", || async {
+            let store = MokaStore::builder()
+                .max_capacity_bytes(benches::CAPACITY)
+                .namespace("bench")
+                .build()
+                .expect("store");
+            (store, SharedMoka(raw_moka()))
+        });
+    }
 }
 
 criterion_group! {

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use benches::harness::{self, RawClient};
+use benches::tasks::{self, TaskClient};
 use benches::{criterion, runtime};
 use bytes::Bytes;
 use cache_pool::{SymfonyLayout, ValueFormat};
@@ -84,6 +85,32 @@ impl RawClient for RawRedis {
     }
 }
 
+/// The raw multiplexed connection as tasks share it (each clones the handle, as redis-rs
+/// intends).
+#[derive(Clone)]
+struct SharedRedis(ConnectionManager);
+
+impl TaskClient for SharedRedis {
+    fn for_task(&self, _task: usize) -> Self {
+        self.clone()
+    }
+
+    async fn get(&mut self, key: &str) -> bool {
+        let value: Option<Vec<u8>> = self.0.get(key).await.expect("GET");
+        value.is_some()
+    }
+
+    async fn seed(&mut self, keys: &[String]) {
+        let entries: Vec<(&str, Bytes)> = keys
+            .iter()
+            .map(|k| (k.as_str(), benches::value()))
+            .collect();
+        RawRedis(self.0.clone())
+            .set_many(&entries, Duration::from_secs(3600))
+            .await;
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let Some(url) = benches::server_url("CACHE_TEST_REDIS_URL", "redis") else {
         return;
@@ -105,6 +132,19 @@ fn bench(c: &mut Criterion) {
     harness::run(c, &rt, "redis", store.clone(), RawRedis(raw.clone()), &[]);
     php_profile(c, &rt, &store);
     php_sessions(c, &rt, &url, &raw);
+    tasks::run(c, "redis", 2, "raw redis-rs", || async {
+        let raw = redis::Client::open(url.as_str())
+            .expect("url")
+            .get_connection_manager()
+            .await
+            .expect("raw connection");
+        let store = RedisStore::builder(&url)
+            .namespace("bench")
+            .connect()
+            .await
+            .expect("store");
+        (store, SharedRedis(raw))
+    });
 }
 
 /// A session cycle (read, then write 1 KiB back with PHP's 1440 s lifetime) on phpredis's

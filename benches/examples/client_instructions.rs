@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Backends: `redis`, `memcached` (from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_MEMCACHED_URL`),
-//! and `moka` (in the process: its instructions are all the work).
+//! and `moka` and `memory` (in the process: their instructions are all the work).
 //! Operations: `store_get`, `pool_get`, `psr16_get`, `doctrine_get`, the same with `_set`/
 //! `pool_save`, `*_get_many` and `*_set_many` over 100 keys, `pool_deferred_commit` (100
 //! deferred saves and a commit), and `session_pool`, `session_psr16`, `session_doctrine` (a
@@ -34,7 +34,7 @@ use simple_cache::{Cache, SimpleCache};
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, backend, op, n] = &args[..] else {
-        panic!("usage: client_instructions <redis|memcached|moka> <operation> <iterations>");
+        panic!("usage: client_instructions <redis|memcached|moka|memory> <operation> <iterations>");
     };
     let n: usize = n.parse().expect("iterations: a number");
     let store: Arc<dyn Store> = match backend.as_str() {
@@ -46,6 +46,12 @@ async fn main() {
             .connect()
             .await
             .expect("the server answers"),
+        ),
+        "memory" => Arc::new(
+            cache_store::memory::MemoryStore::builder()
+                .namespace("ab")
+                .build()
+                .expect("a memory store"),
         ),
         "moka" => Arc::new(
             cache_store::moka::MokaStore::builder()

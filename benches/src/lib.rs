@@ -7,13 +7,15 @@
 //!
 //! | bench | groups |
 //! |---|---|
+//! | `memory` | `memory/<operation>`: raw `quick_cache::sync::Cache` beside `MemoryStore` and every abstraction over it |
 //! | `moka` | `moka/<operation>`: raw `moka::sync::Cache` beside `MokaStore` and every abstraction over it |
 //! | `redis` | `redis/<operation>`: raw redis-rs beside `RedisStore` and every abstraction over it (needs `CACHE_TEST_REDIS_URL`) |
 //! | `memcached` | `memcached/<operation>`: async-memcached beside `MemcachedStore` and every abstraction over it (needs `CACHE_TEST_MEMCACHED_URL`) |
 //!
 //! The operations, the same for every backend, are listed in [`harness`]: get hit, get miss,
 //! set, get of 100 keys, set of 100 keys, PSR-6's 100 `save_deferred` + `commit`, a session
-//! cycle, and 32 concurrent gets through one shared handle.
+//! cycle, and 32 concurrent gets through one shared handle; and in [`tasks`], the throughput of
+//! 32 tasks reading through one shared handle on a multi-threaded runtime.
 //!
 //! `cargo run -p benches --bin bench-summary` prints the last run as a Markdown table: each
 //! benchmark's median and its ratio to the raw client of its group.
@@ -22,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod harness;
+pub mod tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,6 +152,22 @@ pub fn raw_moka() -> Cache<String, Bytes> {
         .max_capacity(CAPACITY)
         .weigher(|k: &String, v: &Bytes| u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX))
         .build()
+}
+
+/// A raw quick_cache configured as `MemoryStore` configures its own: bounded in bytes.
+pub fn raw_quick_cache() -> quick_cache::sync::Cache<String, Bytes, KeyAndValueBytes> {
+    let items = usize::try_from(CAPACITY / 512).unwrap_or(usize::MAX);
+    quick_cache::sync::Cache::with_weighter(items, CAPACITY, KeyAndValueBytes)
+}
+
+/// Weighs an entry of [`raw_quick_cache`] by its key and value bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyAndValueBytes;
+
+impl quick_cache::Weighter<String, Bytes> for KeyAndValueBytes {
+    fn weight(&self, key: &String, value: &Bytes) -> u64 {
+        u64::try_from(key.len() + value.len()).unwrap_or(u64::MAX)
+    }
 }
 
 /// Criterion with short warm-up and measurement, so a whole run fits a small machine.

@@ -10,9 +10,11 @@
 //! - [`Error`], [`ErrorKind`]: one error type with a kind, a kept source and `is_retryable`.
 //! - [`codec`]: typed values over the byte store (MessagePack by default, JSON with the
 //!   `json` feature).
-//! - Backends: [`moka::MokaStore`] (feature `moka`, on by default; embedded, no server),
-//!   `redis::RedisStore` (feature `redis`; standalone and Cluster) and [`NullStore`] (caching
-//!   switched off). [`open`] picks one from a URL.
+//! - Backends: [`moka::MokaStore`] and [`memory::MemoryStore`] (features `moka` and
+//!   `memory`, both on by default; embedded, no server; see [`memory`] for which to pick),
+//!   `redis::RedisStore` (feature `redis`; standalone and Cluster), `memcached::MemcachedStore`
+//!   (feature `memcached`; one or many servers) and [`NullStore`] (caching switched off).
+//!   [`open`] picks one from a URL.
 //!
 //! # Example
 //!
@@ -38,6 +40,7 @@
 //! # Features
 //!
 //! - `moka` (default): the embedded [`moka::MokaStore`].
+//! - `memory` (default): the faster embedded [`memory::MemoryStore`], over quick_cache.
 //! - `redis`: the Redis backend, standalone and Cluster.
 //! - `memcached`: the memcached backend, one or many servers.
 //! - `json`: [`codec::Json`].
@@ -46,12 +49,17 @@
 
 mod clock;
 pub mod codec;
+#[cfg(any(feature = "moka", feature = "memory"))]
+mod embedded;
 mod error;
 mod expiry;
 mod key;
 #[cfg(feature = "memcached")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
 pub mod memcached;
+#[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
+pub mod memory;
 #[cfg(feature = "moka")]
 #[cfg_attr(docsrs, doc(cfg(feature = "moka")))]
 pub mod moka;

@@ -11,6 +11,7 @@ use crate::store::Store;
 ///
 /// | URL | store |
 /// |---|---|
+/// | `memory://?capacity=64MiB&namespace=app&default_ttl=300s` | [`MemoryStore`](crate::memory::MemoryStore) (feature `memory`) |
 /// | `moka://?capacity=64MiB&namespace=app&default_ttl=300s` | [`MokaStore`](crate::moka::MokaStore) (feature `moka`) |
 /// | `null://?namespace=app` | [`NullStore`] |
 /// | `redis://[user:pass@]host:port/db?namespace=app`, `rediss://…`, `redis+unix:///socket`, `unix:///socket` | `RedisStore` (feature `redis`) |
@@ -20,7 +21,7 @@ use crate::store::Store;
 ///
 /// Query parameters are optional: `namespace` (default empty) for every scheme, `capacity`
 /// (bytes, with an optional `KB`/`KiB`/`MB`/`MiB`/`GB`/`GiB` suffix) and `default_ttl`
-/// (`ms`, `s`, `m` or `h`; bare numbers are seconds) for moka, `connect_timeout` and
+/// (`ms`, `s`, `m` or `h`; bare numbers are seconds) for memory and moka, `connect_timeout` and
 /// `response_timeout` (durations) and `keys=php` (PHP's plain `<namespace><key>`) for Redis,
 /// `connect_timeout`, `request_timeout` and `token_refresh` (durations; see
 /// `MemcachedStoreBuilder::token_refresh`) for memcached,
@@ -55,6 +56,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
     let params = parse_query(query)?;
     match scheme {
+        "memory" => open_memory(authority, &params),
         "moka" => open_moka(authority, &params),
         "null" => {
             no_authority(scheme, authority)?;
@@ -68,26 +70,52 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
         }
         "memcache" | "memcached" => open_memcached(scheme, authority, &params),
         other => Err(invalid(format!(
-            "unknown store scheme {other:?}; known: moka, null, redis, rediss, redis+unix, \
+            "unknown store scheme {other:?}; known: memory, moka, null, redis, rediss, redis+unix, \
              unix, redis+cluster, memcache, memcached"
         ))),
     }
+}
+
+/// Applies the embedded backends' parameters (`namespace`, `capacity`, `default_ttl`) through
+/// their builders' methods of the same names.
+#[cfg(any(feature = "moka", feature = "memory"))]
+macro_rules! embedded_builder {
+    ($builder:expr, $params:expr) => {{
+        let mut builder = $builder;
+        if let Some(ns) = param($params, "namespace") {
+            builder = builder.namespace(ns);
+        }
+        if let Some(capacity) = param($params, "capacity") {
+            builder = builder.max_capacity_bytes(parse_size(capacity)?);
+        }
+        if let Some(ttl) = param($params, "default_ttl") {
+            builder = builder.default_ttl(parse_duration(ttl)?);
+        }
+        builder
+    }};
+}
+
+#[cfg(feature = "memory")]
+fn open_memory(authority: &str, params: &[(String, String)]) -> Result<Arc<dyn Store>> {
+    no_authority("memory", authority)?;
+    only(params, &["namespace", "capacity", "default_ttl"])?;
+    let builder = embedded_builder!(crate::memory::MemoryStore::builder(), params);
+    Ok(Arc::new(builder.build()?))
+}
+
+#[cfg(not(feature = "memory"))]
+fn open_memory(_authority: &str, _params: &[(String, String)]) -> Result<Arc<dyn Store>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        "memory:// needs the `memory` feature of cache-store",
+    ))
 }
 
 #[cfg(feature = "moka")]
 fn open_moka(authority: &str, params: &[(String, String)]) -> Result<Arc<dyn Store>> {
     no_authority("moka", authority)?;
     only(params, &["namespace", "capacity", "default_ttl"])?;
-    let mut builder = crate::moka::MokaStore::builder();
-    if let Some(ns) = param(params, "namespace") {
-        builder = builder.namespace(ns);
-    }
-    if let Some(capacity) = param(params, "capacity") {
-        builder = builder.max_capacity_bytes(parse_size(capacity)?);
-    }
-    if let Some(ttl) = param(params, "default_ttl") {
-        builder = builder.default_ttl(parse_duration(ttl)?);
-    }
+    let builder = embedded_builder!(crate::moka::MokaStore::builder(), params);
     Ok(Arc::new(builder.build()?))
 }
 
@@ -335,7 +363,7 @@ fn only(params: &[(String, String)], known: &[&str]) -> Result<()> {
 }
 
 /// `64MiB`, `1000`, `10KB` into bytes.
-#[cfg_attr(not(feature = "moka"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "moka", feature = "memory")), allow(dead_code))]
 fn parse_size(text: &str) -> Result<u64> {
     let digits = text
         .find(|c: char| !c.is_ascii_digit())
@@ -361,7 +389,12 @@ fn parse_size(text: &str) -> Result<u64> {
 
 /// `300`, `300s`, `5m`, `250ms`, `2h` into a duration.
 #[cfg_attr(
-    not(any(feature = "moka", feature = "redis", feature = "memcached")),
+    not(any(
+        feature = "moka",
+        feature = "memory",
+        feature = "redis",
+        feature = "memcached"
+    )),
     allow(dead_code)
 )]
 fn parse_duration(text: &str) -> Result<Duration> {
@@ -418,6 +451,13 @@ mod tests {
             let store = open("moka://?capacity=1MiB&default_ttl=5s").await.unwrap();
             assert_eq!(store.namespace(), "");
         }
+        #[cfg(feature = "memory")]
+        {
+            let store = open("memory://?capacity=1MiB&default_ttl=5s&namespace=m")
+                .await
+                .unwrap();
+            assert_eq!(store.namespace(), "m");
+        }
         for bad in [
             "moka",
             "ftp://x",
@@ -426,6 +466,10 @@ mod tests {
             "moka://?nope=1",
             "moka://?namespace=a:b",
             "moka://?capacity=0",
+            "memory://host",
+            "memory://?capacity=50",
+            "memory://?capacity=0",
+            "memory://?ttl=5s",
             "null://?capacity=1",
         ] {
             let err = open(bad).await.map(|_| ()).unwrap_err();

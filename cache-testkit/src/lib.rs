@@ -95,6 +95,8 @@ pub mod equivalence;
 pub mod lifetimes;
 #[cfg(feature = "memcached")]
 pub mod memcached;
+#[cfg(feature = "memory")]
+pub mod memory;
 #[cfg(feature = "moka")]
 pub mod moka;
 pub mod needs;

@@ -278,7 +278,7 @@ fn matrices(groups: &BTreeMap<String, Vec<Measured>>) -> String {
 
 /// Where an operation's row goes: the order of `benches::harness`, unknown ones last.
 fn operation_rank(operation: &str) -> (usize, String) {
-    const ORDER: [&str; 8] = [
+    const ORDER: [&str; 10] = [
         "get_hit",
         "get_miss",
         "set",
@@ -287,6 +287,8 @@ fn operation_rank(operation: &str) -> (usize, String) {
         "save_deferred_100_commit",
         "session_cycle",
         "32_concurrent_gets",
+        "32_tasks_1_threads",
+        "32_tasks_2_threads",
     ];
     let rank = ORDER
         .iter()

@@ -1,8 +1,6 @@
 //! Configuration of the moka backend.
 
-use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::moka::sync::Cache;
@@ -10,8 +8,8 @@ use ::moka::sync::Cache;
 use super::entry::{DeadlineExpiry, Stored, weigh};
 use super::{MokaStore, Shared};
 use crate::clock::{Clock, SystemClock};
+use crate::embedded::Namespaces;
 use crate::error::{Error, ErrorKind, Result};
-use crate::key::validate_namespace;
 
 /// The capacity of a [`MokaStore`] when none is configured: 64 MiB.
 pub const DEFAULT_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
@@ -85,9 +83,8 @@ impl MokaStoreBuilder {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`] for a zero capacity or an invalid namespace (see
-    /// [`validate_namespace`]).
+    /// [`validate_namespace`](crate::validate_namespace)).
     pub fn build(self) -> Result<MokaStore> {
-        validate_namespace(&self.namespace)?;
         if self.capacity_bytes == 0 {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -109,8 +106,7 @@ impl MokaStoreBuilder {
             wall_clock,
             capacity_bytes: self.capacity_bytes,
             default_ttl: self.default_ttl,
-            namespaces: Mutex::new(HashMap::new()),
-            next_generation: AtomicU64::new(1),
+            namespaces: Namespaces::new(),
             started: Instant::now(),
         });
         MokaStore::for_namespace(shared, &self.namespace)

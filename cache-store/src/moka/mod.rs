@@ -40,25 +40,22 @@
 
 mod builder;
 mod entry;
-mod lookup_key;
 mod store;
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::moka::sync::Cache;
 
 pub use builder::{DEFAULT_CAPACITY_BYTES, MokaStoreBuilder};
 use entry::Stored;
-use lookup_key::LookupKey;
 
 use crate::clock::Clock;
+use crate::embedded::{LookupKey, NamespaceSlot, Namespaces};
 use crate::error::Result;
 use crate::expiry::Deadline;
-use crate::key::{Key, validate_namespace};
+use crate::key::Key;
 
 /// A [`Store`](crate::Store) over an in-process `moka::sync::Cache`. See the
 /// [module docs](self).
@@ -77,17 +74,8 @@ struct Shared {
     wall_clock: bool,
     capacity_bytes: u64,
     default_ttl: Option<Duration>,
-    /// One slot per namespace ever used, so that all handles of a namespace share its
-    /// generation. Locked only when a handle is made.
-    namespaces: Mutex<HashMap<Box<str>, Arc<NamespaceSlot>>>,
-    /// Generations are unique across namespaces, so no two namespaces share a key prefix.
-    next_generation: AtomicU64,
+    namespaces: Namespaces,
     started: Instant,
-}
-
-struct NamespaceSlot {
-    name: Box<str>,
-    generation: AtomicU64,
 }
 
 impl MokaStore {
@@ -102,7 +90,7 @@ impl MokaStore {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an invalid
-    /// namespace (see [`validate_namespace`]).
+    /// namespace (see [`validate_namespace`](crate::validate_namespace)).
     pub fn with_namespace(&self, namespace: &str) -> Result<MokaStore> {
         MokaStore::for_namespace(Arc::clone(&self.shared), namespace)
     }
@@ -114,28 +102,12 @@ impl MokaStore {
     }
 
     fn for_namespace(shared: Arc<Shared>, namespace: &str) -> Result<MokaStore> {
-        validate_namespace(namespace)?;
-        let slot = {
-            // A poisoned lock only means another thread panicked while inserting; the map
-            // itself is still consistent.
-            let mut namespaces = shared
-                .namespaces
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            Arc::clone(namespaces.entry(namespace.into()).or_insert_with(|| {
-                Arc::new(NamespaceSlot {
-                    name: namespace.into(),
-                    generation: AtomicU64::new(
-                        shared.next_generation.fetch_add(1, Ordering::Relaxed),
-                    ),
-                })
-            }))
-        };
+        let slot = shared.namespaces.slot(namespace)?;
         Ok(MokaStore { shared, slot })
     }
 
     fn lookup_key(&self, key: Key<'_>) -> LookupKey {
-        LookupKey::new(self.slot.generation.load(Ordering::Acquire), key)
+        self.slot.lookup_key(key)
     }
 
     fn owned_key(&self, key: Key<'_>) -> Box<[u8]> {
@@ -161,7 +133,7 @@ impl MokaStore {
 impl fmt::Debug for MokaStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MokaStore")
-            .field("namespace", &self.slot.name)
+            .field("namespace", &self.slot.name())
             .field("capacity_bytes", &self.shared.capacity_bytes)
             .field("default_ttl", &self.shared.default_ttl)
             .field("clock", &self.shared.clock)

@@ -1,7 +1,6 @@
 //! `Store` for `MokaStore`.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use ::moka::ops::compute::{CompResult, Op};
 use async_trait::async_trait;
@@ -144,10 +143,8 @@ impl Store for MokaStore {
     }
 
     async fn clear(&self) -> Result<()> {
-        let fresh = self.shared.next_generation.fetch_add(1, Ordering::Relaxed);
-        let old = self.slot.generation.swap(fresh, Ordering::AcqRel);
+        let prefix = self.shared.namespaces.renew(&self.slot);
         // The namespace is already empty for every handle; this only frees the memory.
-        let prefix = old.to_le_bytes();
         self.shared
             .cache
             .invalidate_entries_if(move |key, _| key.starts_with(&prefix))
@@ -173,7 +170,7 @@ impl Store for MokaStore {
     }
 
     fn namespace(&self) -> &str {
-        &self.slot.name
+        self.slot.name()
     }
 
     fn clock(&self) -> Arc<dyn Clock> {

@@ -8,13 +8,13 @@ const INLINE: usize = 120;
 /// `generation ++ key`, the key moka sees. A hit's lookup is on the hot path: a fixed array
 /// plus a length is measurably cheaper to fill than a growable small vector, and longer keys
 /// spill to the heap.
-pub(super) enum LookupKey {
+pub(crate) enum LookupKey {
     Inline { buf: [u8; INLINE + 8], len: usize },
     Heap(Vec<u8>),
 }
 
 impl LookupKey {
-    pub(super) fn new(generation: u64, key: Key<'_>) -> Self {
+    pub(crate) fn new(generation: u64, key: Key<'_>) -> Self {
         let key = key.as_bytes();
         if key.len() <= INLINE {
             let mut buf = [0u8; INLINE + 8];
@@ -32,14 +32,14 @@ impl LookupKey {
         }
     }
 
-    pub(super) fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> &[u8] {
         match self {
             LookupKey::Inline { buf, len } => &buf[..*len],
             LookupKey::Heap(buf) => buf,
         }
     }
 
-    pub(super) fn into_boxed(self) -> Box<[u8]> {
+    pub(crate) fn into_boxed(self) -> Box<[u8]> {
         match self {
             LookupKey::Inline { buf, len } => buf[..len].into(),
             LookupKey::Heap(buf) => buf.into_boxed_slice(),
