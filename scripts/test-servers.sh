@@ -6,10 +6,19 @@
 #
 # Exports:
 #   CACHE_TEST_REDIS_URL        redis://127.0.0.1:PORT/0        (one standalone Redis)
+#   CACHE_TEST_REDIS_SOCKET     the same server's Unix socket
 #   CACHE_TEST_MEMCACHED_URL    memcache://127.0.0.1:PORT        (one memcached)
 #   CACHE_TEST_MEMCACHED_URLS   memcache://127.0.0.1:P1,127.0.0.1:P2  (two memcached)
 #   CACHE_TEST_REDIS_CLUSTER_URLS  redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3
 #                               (a 3-primary Redis Cluster)
+#   CACHE_TEST_REDIS_TLS_URL    rediss://127.0.0.1:PORT/0        (Redis over TLS only; clients
+#                               may show a certificate)
+#   CACHE_TEST_MEMCACHED_TLS_URL  memcaches://127.0.0.1:PORT     (memcached over TLS)
+#   CACHE_TEST_TLS_DIR          the run's certificates, made by openssl: ca.crt (the authority
+#                               that signed the others), server.crt/.key (for 127.0.0.1 and
+#                               localhost), client.crt/.key
+#   CACHE_TEST_REDIS_SENTINEL_URL  redis+sentinel://127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3/cachetest
+#                               (three sentinels watching a primary with one replica)
 #   CACHE_TEST_REDIS_SERVER     the redis-server binary, and
 #   CACHE_TEST_MEMCACHED_SERVER the memcached binary, for tests that start and stop a
 #                               private server (restarts)
@@ -32,6 +41,7 @@ install_missing() {
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v redis-cli >/dev/null || missing+=(redis-tools)
   command -v memcached >/dev/null || missing+=(memcached)
+  command -v openssl >/dev/null || missing+=(openssl)
   for package in "${PHP_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \
       || missing+=("$package")
@@ -64,6 +74,33 @@ trap 'exit 130' INT TERM
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 redis_ready() { [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]; }
+
+memcached_tls_ready() {
+  local reply
+  reply=$(printf 'version\r\n' | timeout 2 openssl s_client -quiet -connect "127.0.0.1:$1" 2>/dev/null | head -n 1)
+  [[ "$reply" == VERSION* ]]
+}
+
+redis_tls_ready() {
+  [ "$(redis-cli --tls --cacert "$workdir/tls/ca.crt" -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]
+}
+
+# make_certificates DIR: a throw-away authority, a server certificate for 127.0.0.1 and
+# localhost, and a client certificate, all signed by it.
+make_certificates() {
+  local dir=$1 name
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=cache tests CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$dir/server.ext"
+  printf 'extendedKeyUsage=clientAuth\n' >"$dir/client.ext"
+  for name in server client; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=cache tests $name" \
+      -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+      -CAcreateserial -days 2 -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
+  done
+}
 
 memcached_ready() {
   local reply=""
@@ -115,6 +152,7 @@ user=$(id -un)
 
 
 start_server redis redis_ready -- redis-server --port '{PORT}' --bind 127.0.0.1 \
+  --unixsocket "$workdir/redis.sock" --unixsocketperm 700 \
   --save '' --appendonly no --dir "$workdir/redis" >"$workdir/port"
 redis_port=$(cat "$workdir/port")
 start_server memcached memcached_ready -- memcached -l 127.0.0.1 -p '{PORT}' -U 0 -m 64 \
@@ -155,10 +193,47 @@ start_server memcached memcached_ready -- memcached -l 127.0.0.1 -p '{PORT}' -U 
   -u "$user" >"$workdir/port"
 memcached_port2=$(cat "$workdir/port")
 
+# Redis over TLS only (no plain port), with certificates made for this run.
+make_certificates "$workdir/tls"
+mkdir -p "$workdir/redis-tls"
+start_server redis-tls redis_tls_ready -- redis-server --port 0 --tls-port '{PORT}' \
+  --bind 127.0.0.1 --tls-cert-file "$workdir/tls/server.crt" \
+  --tls-key-file "$workdir/tls/server.key" --tls-ca-cert-file "$workdir/tls/ca.crt" \
+  --tls-auth-clients optional --save '' --appendonly no --dir "$workdir/redis-tls" \
+  >"$workdir/port"
+redis_tls_port=$(cat "$workdir/port")
+start_server memcached-tls memcached_tls_ready -- memcached -l 127.0.0.1 -p '{PORT}' -U 0 -m 16 \
+  -u "$user" -Z -o "ssl_chain_cert=$workdir/tls/server.crt,ssl_key=$workdir/tls/server.key" \
+  >"$workdir/port"
+memcached_tls_port=$(cat "$workdir/port")
+
+# Sentinel: a primary, its replica, and three sentinels watching it as "cachetest".
+mkdir -p "$workdir/sentinel-primary" "$workdir/sentinel-replica"
+start_server redis-primary redis_ready -- redis-server --port '{PORT}' --bind 127.0.0.1 \
+  --save '' --appendonly no --dir "$workdir/sentinel-primary" >"$workdir/port"
+primary_port=$(cat "$workdir/port")
+start_server redis-replica redis_ready -- redis-server --port '{PORT}' --bind 127.0.0.1 \
+  --save '' --appendonly no --dir "$workdir/sentinel-replica" \
+  --replicaof 127.0.0.1 "$primary_port" >"$workdir/port"
+sentinel_addresses=()
+for node in 1 2 3; do
+  # A sentinel rewrites its configuration file, so each gets its own.
+  printf 'bind 127.0.0.1\nsentinel monitor cachetest 127.0.0.1 %s 2\nsentinel down-after-milliseconds cachetest 1000\nsentinel failover-timeout cachetest 5000\n' \
+    "$primary_port" >"$workdir/sentinel$node.conf"
+  start_server "redis-sentinel$node" redis_ready -- redis-server "$workdir/sentinel$node.conf" \
+    --sentinel --port '{PORT}' >"$workdir/port"
+  sentinel_addresses+=("127.0.0.1:$(cat "$workdir/port")")
+done
+
 export CACHE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export CACHE_TEST_MEMCACHED_URL="memcache://127.0.0.1:$memcached_port"
 export CACHE_TEST_MEMCACHED_URLS="memcache://127.0.0.1:$memcached_port,127.0.0.1:$memcached_port2"
 export CACHE_TEST_REDIS_CLUSTER_URLS="redis+cluster://$(IFS=,; echo "${cluster_addresses[*]}")"
+export CACHE_TEST_REDIS_SOCKET="$workdir/redis.sock"
+export CACHE_TEST_REDIS_TLS_URL="rediss://127.0.0.1:$redis_tls_port/0"
+export CACHE_TEST_TLS_DIR="$workdir/tls"
+export CACHE_TEST_MEMCACHED_TLS_URL="memcaches://127.0.0.1:$memcached_tls_port"
+export CACHE_TEST_REDIS_SENTINEL_URL="redis+sentinel://$(IFS=,; echo "${sentinel_addresses[*]}")/cachetest"
 CACHE_TEST_REDIS_SERVER=$(command -v redis-server)
 CACHE_TEST_MEMCACHED_SERVER=$(command -v memcached)
 CACHE_TEST_PHP=$(command -v php)
@@ -166,6 +241,9 @@ export CACHE_TEST_REDIS_SERVER CACHE_TEST_MEMCACHED_SERVER CACHE_TEST_PHP
 log "redis $CACHE_TEST_REDIS_URL (redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'))"
 log "memcached $CACHE_TEST_MEMCACHED_URLS"
 log "redis cluster $CACHE_TEST_REDIS_CLUSTER_URLS"
+log "redis over TLS $CACHE_TEST_REDIS_TLS_URL"
+log "memcached over TLS $CACHE_TEST_MEMCACHED_TLS_URL"
+log "redis sentinel $CACHE_TEST_REDIS_SENTINEL_URL"
 log "php $CACHE_TEST_PHP ($(php -r 'echo PHP_VERSION, " igbinary ", phpversion("igbinary");'))"
 
 "$@"

@@ -4,9 +4,9 @@
 //!
 //! | group | raw client | beside it |
 //! |---|---|---|
-//! | `<backend>/get_hit` | get | `Store`, `Arc<dyn Store>`, PSR-6 `get_item`, PSR-16 `get`, Doctrine `fetch` |
+//! | `<backend>/get_hit` | get | `Store`, `Arc<dyn Store>`, `Observed` store (traced, no subscriber), PSR-6 `get_item`, PSR-16 `get`, Doctrine `fetch` |
 //! | `<backend>/get_miss` | get of an absent key | the same |
-//! | `<backend>/set` | set with a 1 h TTL | `Store::set`, PSR-6 `save`, PSR-16 `set`, Doctrine `save` |
+//! | `<backend>/set` | set with a 1 h TTL | `Store::set`, `Observed` store, PSR-6 `save`, PSR-16 `set`, Doctrine `save` |
 //! | `<backend>/get_many_100` | one multi-get of 100 keys | `get_many`, PSR-6 `get_items`, PSR-16 `get_multiple`, Doctrine `fetch_multiple` |
 //! | `<backend>/set_many_100` | 100 sets in one batch | `set_many`, PSR-16 `set_multiple`, Doctrine `save_multiple` |
 //! | `<backend>/save_deferred_100_commit` | 100 sets in one batch | PSR-6: 100 `save_deferred`, then `commit` |
@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cache_pool::{CacheItem, CacheItemPool, Pool};
-use cache_store::{Entry, Expiration, Key, Store};
+use cache_store::{Entry, Expiration, Key, Observed, Store};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
 use doctrine_compat::{Cache as _, CacheProvider, MultiOperationCache};
@@ -86,6 +86,8 @@ pub fn run<S, R>(
     let ids = session_ids();
     let raw_sessions: Vec<String> = ids.iter().map(|id| format!("raw:sess_{id}")).collect();
     let dyn_store: Arc<dyn Store> = Arc::new(store.clone());
+    // What `cache_store::open` gives: traced (no subscriber listens here).
+    let observed = Observed::new(store.clone());
     let pool = Pool::new(store.clone());
     let simple = Cache::new(store.clone());
     let doctrine = CacheProvider::new(store.clone()).with_namespace("d");
@@ -124,8 +126,9 @@ pub fn run<S, R>(
         }
     });
 
-    let (raw, store, dyn_store, pool, simple, doctrine) =
-        (&raw, &store, &dyn_store, &pool, &simple, &doctrine);
+    let (raw, store, dyn_store, observed, pool, simple, doctrine) = (
+        &raw, &store, &dyn_store, &observed, &pool, &simple, &doctrine,
+    );
     let (keys, missing, raw_keys, ids, raw_sessions) =
         (&keys, &missing, &raw_keys, &ids, &raw_sessions);
     let raw_missing: Vec<String> = missing.iter().map(|k| format!("raw:{k}")).collect();
@@ -162,6 +165,14 @@ pub fn run<S, R>(
                     .ok(),
             )
         });
+        measure(&mut group, rt, "Store, observed", |i| async move {
+            black_box(
+                observed
+                    .get(Key::new(&list[at(i)]).expect("key"))
+                    .await
+                    .ok(),
+            )
+        });
         for (label, variant) in variants {
             measure(&mut group, rt, format!("Store, {label}"), |i| async move {
                 black_box(variant.get(Key::new(&list[at(i)]).expect("key")).await.ok())
@@ -189,6 +200,15 @@ pub fn run<S, R>(
     measure(&mut group, rt, "Store", |i| async move {
         let key = Key::new(&keys[at(i)]).expect("key");
         black_box(store.set(key, value(), Expiration::After(TTL)).await.ok())
+    });
+    measure(&mut group, rt, "Store, observed", |i| async move {
+        let key = Key::new(&keys[at(i)]).expect("key");
+        black_box(
+            observed
+                .set(key, value(), Expiration::After(TTL))
+                .await
+                .ok(),
+        )
     });
     measure(&mut group, rt, "PSR-6 Pool", |i| async move {
         let mut item = CacheItem::new(&keys[at(i)]).expect("key");

@@ -189,6 +189,8 @@ impl From<memcached_meta::Error> for Error {
     fn from(err: memcached_meta::Error) -> Self {
         let kind = match err.kind() {
             memcached_meta::ErrorKind::Timeout => ErrorKind::Timeout,
+            // Refused credentials are configuration, as a Redis password is.
+            memcached_meta::ErrorKind::Refused => ErrorKind::InvalidArgument,
             _ => ErrorKind::Unavailable,
         };
         Error::new(kind, err.message().to_owned())

@@ -64,6 +64,7 @@ pub mod memory;
 #[cfg_attr(docsrs, doc(cfg(feature = "moka")))]
 pub mod moka;
 mod null;
+pub mod observe;
 mod open;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -78,5 +79,6 @@ pub use key::{
     Key, MAX_NAMESPACE_LEN, OwnedKey, RESERVED_KEY_CHARS, validate_key, validate_namespace,
 };
 pub use null::NullStore;
+pub use observe::Observed;
 pub use open::open;
 pub use store::{Entry, FailedEntries, Stats, Store};

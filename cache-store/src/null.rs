@@ -84,6 +84,10 @@ impl Store for NullStore {
         })
     }
 
+    fn backend(&self) -> &'static str {
+        "null"
+    }
+
     fn namespace(&self) -> &str {
         &self.namespace
     }

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::null::NullStore;
+use crate::observe::Observed;
 use crate::store::Store;
 
-/// Opens the store a URL names.
+/// Opens the store a URL names, [`Observed`] (every operation traced, and measured with the
+/// `metrics` feature).
 ///
 /// | URL | store |
 /// |---|---|
@@ -16,15 +18,20 @@ use crate::store::Store;
 /// | `null://?namespace=app` | [`NullStore`] |
 /// | `redis://[user:pass@]host:port/db?namespace=app`, `rediss://…`, `redis+unix:///socket`, `unix:///socket` | `RedisStore` (feature `redis`) |
 /// | `redis+cluster://host:port,host:port?namespace=app` | `RedisStore` on Redis Cluster (feature `redis`) |
-/// | `memcache://host:port,host:port?namespace=app` | `MemcachedStore` (feature `memcached`) |
+/// | `redis+sentinel://[user:pass@]host:port,host:port/mymaster[/db]?namespace=app` | `RedisStore` on the primary the sentinels name, followed across failovers (feature `redis`) |
+/// | `memcache://[user:pass@]host:port,host:port?namespace=app` | `MemcachedStore` (feature `memcached`) |
+/// | `memcaches://host:port?tls_ca=/path/ca.pem` | `MemcachedStore` over TLS (feature `memcached-tls`) |
 /// | `memcache://host:port,host:port?namespace=app&symfony=igbinary` | `PhpMemcachedStore`: Symfony's layout, shared with PHP (features `memcached` and `php`) |
 ///
 /// Query parameters are optional: `namespace` (default empty) for every scheme, `capacity`
 /// (bytes, with an optional `KB`/`KiB`/`MB`/`MiB`/`GB`/`GiB` suffix) and `default_ttl`
-/// (`ms`, `s`, `m` or `h`; bare numbers are seconds) for memory and moka, `connect_timeout` and
-/// `response_timeout` (durations) and `keys=php` (PHP's plain `<namespace><key>`) for Redis,
-/// `connect_timeout`, `request_timeout` and `token_refresh` (durations; see
-/// `MemcachedStoreBuilder::token_refresh`) for memcached,
+/// (`ms`, `s`, `m` or `h`; bare numbers are seconds) for memory and moka; `connect_timeout`,
+/// `response_timeout`, `reconnect_min` and `reconnect_max` (durations), `tls_ca`, `tls_cert` and
+/// `tls_key` (PEM file paths, `%`-escaped where needed; `rediss://` with the `redis-tls`
+/// feature) and `keys=php` (PHP's plain `<namespace><key>`) for Redis;
+/// `connect_timeout`, `request_timeout`, `reconnect_min`, `reconnect_max` and `token_refresh`
+/// (durations; see `MemcachedStoreBuilder::token_refresh`) and `tls_ca`, `tls_cert`, `tls_key`
+/// (`memcaches://`) for memcached,
 /// or instead `symfony` (`serialize` or `igbinary`: Symfony's layout with that marshaller)
 /// and `long_ids` (`md5`, the default, as Symfony up to 6.2, or `xxh128`, as 6.3 and later),
 /// or `keys=php` (PHP's plain `<namespace><key>`; `keys=php-opt-prefix` when PHP sets the
@@ -61,17 +68,17 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
         "null" => {
             no_authority(scheme, authority)?;
             only(&params, &["namespace"])?;
-            Ok(Arc::new(NullStore::new(
+            Ok(observed(NullStore::new(
                 param(&params, "namespace").unwrap_or(""),
             )?))
         }
-        "redis" | "rediss" | "redis+unix" | "unix" | "redis+cluster" => {
+        "redis" | "rediss" | "redis+unix" | "unix" | "redis+cluster" | "redis+sentinel" => {
             open_redis(url, scheme, authority, &params).await
         }
-        "memcache" | "memcached" => open_memcached(scheme, authority, &params),
+        "memcache" | "memcached" | "memcaches" => open_memcached(scheme, authority, &params),
         other => Err(invalid(format!(
             "unknown store scheme {other:?}; known: memory, moka, null, redis, rediss, redis+unix, \
-             unix, redis+cluster, memcache, memcached"
+             unix, redis+cluster, redis+sentinel, memcache, memcached, memcaches"
         ))),
     }
 }
@@ -95,12 +102,17 @@ macro_rules! embedded_builder {
     }};
 }
 
+/// Every store `open` gives is [`Observed`]: traced, and measured with the `metrics` feature.
+fn observed(store: impl Store + 'static) -> Arc<dyn Store> {
+    Arc::new(Observed::new(store))
+}
+
 #[cfg(feature = "memory")]
 fn open_memory(authority: &str, params: &[(String, String)]) -> Result<Arc<dyn Store>> {
     no_authority("memory", authority)?;
     only(params, &["namespace", "capacity", "default_ttl"])?;
     let builder = embedded_builder!(crate::memory::MemoryStore::builder(), params);
-    Ok(Arc::new(builder.build()?))
+    Ok(observed(builder.build()?))
 }
 
 #[cfg(not(feature = "memory"))]
@@ -116,7 +128,7 @@ fn open_moka(authority: &str, params: &[(String, String)]) -> Result<Arc<dyn Sto
     no_authority("moka", authority)?;
     only(params, &["namespace", "capacity", "default_ttl"])?;
     let builder = embedded_builder!(crate::moka::MokaStore::builder(), params);
-    Ok(Arc::new(builder.build()?))
+    Ok(observed(builder.build()?))
 }
 
 #[cfg(not(feature = "moka"))]
@@ -134,7 +146,17 @@ async fn open_redis(
     authority: &str,
     params: &[(String, String)],
 ) -> Result<Arc<dyn Store>> {
-    const OURS: [&str; 4] = ["namespace", "connect_timeout", "response_timeout", "keys"];
+    const OURS: [&str; 9] = [
+        "namespace",
+        "connect_timeout",
+        "response_timeout",
+        "reconnect_min",
+        "reconnect_max",
+        "keys",
+        "tls_ca",
+        "tls_cert",
+        "tls_key",
+    ];
     let theirs: Vec<String> = params
         .iter()
         .filter(|(k, _)| !OURS.contains(&k.as_str()))
@@ -155,6 +177,31 @@ async fn open_redis(
     if let Some(t) = param(params, "response_timeout") {
         builder = builder.response_timeout(parse_duration(t)?);
     }
+    let reconnect = (
+        param(params, "reconnect_min"),
+        param(params, "reconnect_max"),
+    );
+    if reconnect != (None, None) {
+        let min = reconnect.0.map_or(
+            Ok(crate::redis::DEFAULT_RECONNECT_MIN_DELAY),
+            parse_duration,
+        )?;
+        let max = reconnect.1.map_or(
+            Ok(crate::redis::DEFAULT_RECONNECT_MAX_DELAY),
+            parse_duration,
+        )?;
+        builder = builder.reconnect_delays(min, max);
+    }
+    if let Some(ca) = param(params, "tls_ca") {
+        builder = builder.tls_ca_file(percent_decoded(ca)?);
+    }
+    match (param(params, "tls_cert"), param(params, "tls_key")) {
+        (None, None) => {}
+        (Some(cert), Some(key)) => {
+            builder = builder.tls_client_cert(percent_decoded(cert)?, percent_decoded(key)?);
+        }
+        _ => return Err(invalid("tls_cert and tls_key go together".to_owned())),
+    }
     match param(params, "keys") {
         None => {}
         Some("php") => builder = builder.php_keys(true),
@@ -164,7 +211,7 @@ async fn open_redis(
             )));
         }
     }
-    Ok(Arc::new(builder.connect().await?))
+    Ok(observed(builder.connect().await?))
 }
 
 #[cfg(not(feature = "redis"))]
@@ -192,6 +239,12 @@ fn open_memcached(
             "namespace",
             "connect_timeout",
             "request_timeout",
+            "reconnect_min",
+            "reconnect_max",
+            "tls_ca",
+            "tls_cert",
+            "tls_key",
+            "max_item_bytes",
             "token_refresh",
             "symfony",
             "long_ids",
@@ -207,6 +260,28 @@ fn open_memcached(
     }
     if let Some(t) = param(params, "request_timeout") {
         builder = builder.request_timeout(parse_duration(t)?);
+    }
+    if let Some((min, max)) = reconnect_delays(
+        params,
+        memcached_meta::DEFAULT_RECONNECT_MIN_DELAY,
+        memcached_meta::DEFAULT_RECONNECT_MAX_DELAY,
+    )? {
+        builder = builder.reconnect_delays(min, max);
+    }
+    if let Some(ca) = param(params, "tls_ca") {
+        builder = builder.tls_ca_file(percent_decoded(ca)?);
+    }
+    match (param(params, "tls_cert"), param(params, "tls_key")) {
+        (None, None) => {}
+        (Some(cert), Some(key)) => {
+            builder = builder.tls_client_cert(percent_decoded(cert)?, percent_decoded(key)?);
+        }
+        _ => return Err(invalid("tls_cert and tls_key go together".to_owned())),
+    }
+    if let Some(bytes) = param(params, "max_item_bytes") {
+        let bytes = usize::try_from(parse_size(bytes)?)
+            .map_err(|_| invalid(format!("max_item_bytes={bytes} is too large")))?;
+        builder = builder.max_item_bytes(bytes);
     }
     match (param(params, "keys"), param(params, "symfony")) {
         (None, _) => {}
@@ -235,7 +310,7 @@ fn open_memcached(
     if let Some(t) = param(params, "token_refresh") {
         builder = builder.token_refresh(parse_duration(t)?);
     }
-    Ok(Arc::new(builder.build()?))
+    Ok(observed(builder.build()?))
 }
 
 /// The memcached store in Symfony's layout: `symfony=serialize|igbinary`, `long_ids=md5|xxh128`.
@@ -263,7 +338,7 @@ fn symfony_memcached(
             return Err(invalid(format!("long_ids={other:?}: md5 or xxh128")));
         }
     };
-    Ok(Arc::new(builder.build_symfony(
+    Ok(observed(builder.build_symfony(
         SymfonyMemcached::new(marshaller).long_ids(long_ids),
     )?))
 }
@@ -281,7 +356,7 @@ fn php_keys_memcached(
     } else {
         PhpPrefix::InKey
     };
-    Ok(Arc::new(builder.build_php_keys(prefix)?))
+    Ok(observed(builder.build_php_keys(prefix)?))
 }
 
 #[cfg(all(feature = "memcached", not(feature = "php")))]
@@ -345,6 +420,49 @@ fn parse_query(query: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// `reconnect_min` and `reconnect_max`, each defaulting to the backend's own; `None` when
+/// neither is given.
+#[cfg_attr(not(any(feature = "redis", feature = "memcached")), allow(dead_code))]
+fn reconnect_delays(
+    params: &[(String, String)],
+    min: Duration,
+    max: Duration,
+) -> Result<Option<(Duration, Duration)>> {
+    let (given_min, given_max) = (
+        param(params, "reconnect_min"),
+        param(params, "reconnect_max"),
+    );
+    if given_min.is_none() && given_max.is_none() {
+        return Ok(None);
+    }
+    Ok(Some((
+        given_min.map_or(Ok(min), parse_duration)?,
+        given_max.map_or(Ok(max), parse_duration)?,
+    )))
+}
+
+/// A query value with its `%XX` escapes decoded (for file paths).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+fn percent_decoded(value: &str) -> Result<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let byte = value
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .ok_or_else(|| invalid(format!("{value:?} has a malformed %-escape")))?;
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| invalid(format!("{value:?} is not UTF-8 once decoded")))
+}
+
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
@@ -363,7 +481,10 @@ fn only(params: &[(String, String)], known: &[&str]) -> Result<()> {
 }
 
 /// `64MiB`, `1000`, `10KB` into bytes.
-#[cfg_attr(not(any(feature = "moka", feature = "memory")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "moka", feature = "memory", feature = "memcached")),
+    allow(dead_code)
+)]
 fn parse_size(text: &str) -> Result<u64> {
     let digits = text
         .find(|c: char| !c.is_ascii_digit())
@@ -425,6 +546,15 @@ fn parse_duration(text: &str) -> Result<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_escapes_decode() {
+        assert_eq!(percent_decoded("/a%20b/c%2Fd").unwrap(), "/a b/c/d");
+        assert_eq!(percent_decoded("plain").unwrap(), "plain");
+        for bad in ["%", "%2", "%zz", "%ff"] {
+            assert!(percent_decoded(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn sizes_and_durations_parse() {

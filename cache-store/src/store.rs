@@ -294,6 +294,13 @@ pub trait Store: Send + Sync + fmt::Debug {
         Arc::new(SystemClock)
     }
 
+    /// A short name of the backend (`memory`, `moka`, `redis`, `memcached`, `null`), for
+    /// traces and metrics labels ([`Observed`](crate::Observed)). Stores of other crates keep
+    /// the default, `custom`.
+    fn backend(&self) -> &'static str {
+        "custom"
+    }
+
     /// Reads one key: `None` when missing or expired.
     ///
     /// # Errors
@@ -426,6 +433,10 @@ impl<S: Store + ?Sized> Store for Arc<S> {
 
     fn clock(&self) -> Arc<dyn Clock> {
         (**self).clock()
+    }
+
+    fn backend(&self) -> &'static str {
+        (**self).backend()
     }
 
     fn get<'s, 'k, 'f>(&'s self, key: Key<'k>) -> Boxed<'f, Result<Option<Bytes>>>

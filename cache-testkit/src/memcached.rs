@@ -60,6 +60,22 @@ impl MemcachedFactory {
         }
     }
 
+    /// For a `memcaches://` URL: the same servers, trusting the authority in this PEM file.
+    ///
+    /// # Panics
+    ///
+    /// When the file cannot be used.
+    pub fn with_tls_ca(self, ca: impl Into<std::path::PathBuf>) -> Self {
+        let root = MemcachedStore::builder(&self.url)
+            .tls_ca_file(ca)
+            .build()
+            .unwrap_or_else(|e| panic!("a TLS authority that cannot be used: {e}"));
+        MemcachedFactory {
+            root: Root::Native(root),
+            ..self
+        }
+    }
+
     /// The same servers in Symfony's `MemcachedAdapter` layout (feature `php`).
     ///
     /// # Panics

@@ -16,6 +16,8 @@ use std::time::Duration;
 /// });
 /// server.stop();
 /// server.restart();
+/// server.freeze();
+/// server.thaw();
 /// ```
 #[derive(Debug)]
 pub struct PrivateServer {
@@ -64,6 +66,51 @@ impl PrivateServer {
         }
     }
 
+    /// Freezes the server (`SIGSTOP`): it keeps its connections open and its port bound, and
+    /// answers nothing, which is what a hung server or a dead network path looks like.
+    ///
+    /// # Panics
+    ///
+    /// When the server is not running or the signal cannot be sent.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+        // A signal is delivered asynchronously: wait until every thread has stopped, so that
+        // no request sent after this returns is still served.
+        for _ in 0..200 {
+            if self.state() == Some('T') {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("the private server did not stop within 1 s of SIGSTOP");
+    }
+
+    /// The process state letter of `/proc/<pid>/stat` (`T` when stopped).
+    fn state(&self) -> Option<char> {
+        let child = self.child.as_ref()?;
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).ok()?;
+        // `pid (name) state …`: the name may hold spaces, so read after its closing `)`.
+        stat.rsplit_once(')')?.1.trim_start().chars().next()
+    }
+
+    /// Lets a frozen server go on (`SIGCONT`).
+    ///
+    /// # Panics
+    ///
+    /// When the server is not running or the signal cannot be sent.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("a running private server");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
     /// Starts it again on the same port (empty: nothing is persisted), and waits until it
     /// listens.
     ///
@@ -92,6 +139,7 @@ impl PrivateServer {
 impl Drop for PrivateServer {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A frozen process still dies of SIGKILL.
             let _ = child.kill();
             let _ = child.wait();
         }

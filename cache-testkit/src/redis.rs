@@ -15,6 +15,7 @@ use crate::store::StoreFactory;
 #[derive(Debug)]
 pub struct RedisFactory {
     url: String,
+    tls_ca: Option<std::path::PathBuf>,
     connection: OnceCell<RedisStore>,
 }
 
@@ -24,8 +25,15 @@ impl RedisFactory {
     pub fn from_env(var: &str) -> Option<Self> {
         server_url(var).map(|url| RedisFactory {
             url,
+            tls_ca: None,
             connection: OnceCell::new(),
         })
+    }
+
+    /// For a `rediss://` server: trust the authority in this PEM file.
+    pub fn with_tls_ca(mut self, ca: impl Into<std::path::PathBuf>) -> Self {
+        self.tls_ca = Some(ca.into());
+        self
     }
 }
 
@@ -34,7 +42,14 @@ impl StoreFactory for RedisFactory {
     async fn create(&self, namespace: &str) -> Result<Arc<dyn Store>> {
         let root = self
             .connection
-            .get_or_try_init(|| RedisStore::builder(&self.url).connect())
+            .get_or_try_init(|| {
+                let builder = RedisStore::builder(&self.url);
+                match &self.tls_ca {
+                    Some(ca) => builder.tls_ca_file(ca),
+                    None => builder,
+                }
+                .connect()
+            })
             .await?;
         Ok(Arc::new(root.with_namespace(namespace)?))
     }

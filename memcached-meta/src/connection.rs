@@ -29,14 +29,23 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Mutex, MutexGuard, oneshot};
 
+use crate::auth::{Credentials, authenticate};
+use crate::backoff::Backoff;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{self, Reply};
+use crate::socket::{ReadSide, WriteSide};
+#[cfg(feature = "tls")]
+use crate::tls::Tls;
 use crate::watchdog::Watch;
 
 type Respond = oneshot::Sender<Result<Vec<Reply>>>;
+
+/// The first pause after a failed dial when none is configured.
+pub const DEFAULT_RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
+/// The longest pause between dials when none is configured.
+pub const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
 
 /// A request waiting for its replies: how many, where they go, and its number on the
 /// connection.
@@ -49,7 +58,7 @@ struct Slot {
 /// The write side of a live connection: the socket and the number of the last request
 /// written.
 struct Writer {
-    socket: OwnedWriteHalf,
+    socket: WriteSide,
     numbered: u64,
 }
 
@@ -57,7 +66,7 @@ struct Writer {
 /// yet parsed, the request being answered with the replies parsed for it so far, and the
 /// failure that ended the connection, once there is one.
 struct Reader {
-    socket: OwnedReadHalf,
+    socket: ReadSide,
     buf: BytesMut,
     answering: Option<Answering>,
     failed: Option<Error>,
@@ -102,6 +111,10 @@ pub struct Connection {
     address: String,
     connect_timeout: Duration,
     request_timeout: Duration,
+    backoff: Backoff,
+    credentials: Option<Credentials>,
+    #[cfg(feature = "tls")]
+    tls: Option<Tls>,
     live: std::sync::Mutex<Option<Arc<Live>>>,
     /// Held while dialing, so that concurrent callers after a failure dial once.
     dialing: Mutex<()>,
@@ -147,6 +160,8 @@ impl std::fmt::Debug for Connection {
             .field("address", &self.address)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("backoff", &self.backoff)
+            .field("credentials", &self.credentials)
             .finish_non_exhaustive()
     }
 }
@@ -154,7 +169,10 @@ impl std::fmt::Debug for Connection {
 impl Connection {
     /// The connection to the server at `address` (`host:port`), dialed on the first call
     /// within `connect_timeout`; a request without its replies after `request_timeout` fails
-    /// (the connection is then dropped and dialed again by the next call).
+    /// (the connection is then dropped and dialed again by the next call). After a failed
+    /// dial, calls fail at once for a pause of [`DEFAULT_RECONNECT_MIN_DELAY`], doubling up
+    /// to [`DEFAULT_RECONNECT_MAX_DELAY`] while the server stays away (see
+    /// [`with_reconnect_delays`](Self::with_reconnect_delays)).
     pub fn new(
         address: impl Into<String>,
         connect_timeout: Duration,
@@ -164,9 +182,44 @@ impl Connection {
             address: address.into(),
             connect_timeout,
             request_timeout,
+            backoff: Backoff::new(DEFAULT_RECONNECT_MIN_DELAY, DEFAULT_RECONNECT_MAX_DELAY),
+            credentials: None,
+            #[cfg(feature = "tls")]
+            tls: None,
             live: std::sync::Mutex::new(None),
             dialing: Mutex::new(()),
         }
+    }
+
+    /// The pause after a failed dial before the next one: `min` after the first failure,
+    /// twice as long after each next one, never more than `max`; calls made during a pause
+    /// fail at once ([`ErrorKind::Unavailable`], retryable) instead of each waiting for a
+    /// connect timeout. Zero for both dials again on every call.
+    pub fn with_reconnect_delays(mut self, min: Duration, max: Duration) -> Self {
+        self.backoff = Backoff::new(min, max);
+        self
+    }
+
+    /// Authenticates every new connection with memcached's ASCII authentication (servers
+    /// started with `-Y <file>`), within the connect timeout. Give credentials only to such
+    /// servers: another server would store them as an ordinary item named `auth`.
+    pub fn with_credentials(
+        mut self,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(Credentials {
+            user: user.into(),
+            password: password.into(),
+        });
+        self
+    }
+
+    /// Speaks TLS to the server (memcached started with `-Z`), within the connect timeout.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: Tls) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// The server's address, as given.
@@ -207,7 +260,12 @@ impl Connection {
         });
         let write = async move {
             let interrupted = BreakUnlessDone(Some(&live.broken));
-            let written = writer.socket.write_all(payload).await;
+            // Flushed too: TLS may hold the tail of a large request in its record buffer (a
+            // no-op on plain TCP).
+            let written = match writer.socket.write_all(payload).await {
+                Ok(()) => writer.socket.flush().await,
+                Err(e) => Err(e),
+            };
             if written.is_ok() {
                 interrupted.done();
             } else {
@@ -312,7 +370,8 @@ impl Connection {
                     *failed = Some(self.ended(live, err));
                 }
                 Ok(Some(reply)) => {
-                    if !matches!(reply, Reply::Item { .. }) {
+                    // A multi-get's items and the stats' lines come before the `END` counted.
+                    if !matches!(reply, Reply::Item { .. } | Reply::Stat { .. }) {
                         current.counted += 1;
                     }
                     current.replies.push(reply);
@@ -417,13 +476,23 @@ impl Connection {
         if let Some(live) = self.current() {
             return Ok(live); // another caller dialed while this one waited
         }
-        let stream =
-            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.address))
-                .await
-            {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => return Err(self.unavailable("cannot connect").with_source(e)),
+        if let Some(wait) = self.backoff.wait() {
+            return Err(
+                self.unavailable(&format!("the last dial failed; the next one in {wait:?}"))
+            );
+        }
+        let (reader, writer, watched) =
+            match tokio::time::timeout(self.connect_timeout, self.dial()).await {
+                Ok(Ok(dialed)) => {
+                    self.backoff.succeeded();
+                    dialed
+                }
+                Ok(Err(e)) => {
+                    self.backoff.failed();
+                    return Err(e);
+                }
                 Err(_) => {
+                    self.backoff.failed();
                     return Err(Error::new(
                         ErrorKind::Timeout,
                         format!(
@@ -433,17 +502,10 @@ impl Connection {
                     ));
                 }
             };
-        // Small pipelined requests must not wait for Nagle.
-        stream.set_nodelay(true).ok();
-        // The watchdog shuts the socket down through a handle of its own.
-        let watch = socket2::SockRef::from(&stream)
-            .try_clone()
-            .and_then(|socket| Watch::start(socket, self.request_timeout))
-            .map_err(|e| {
-                self.unavailable("cannot watch the connection")
-                    .with_source(e)
-            })?;
-        let (reader, writer) = stream.into_split();
+        let watch = Watch::start(watched, self.request_timeout).map_err(|e| {
+            self.unavailable("cannot watch the connection")
+                .with_source(e)
+        })?;
         let live = Arc::new(Live {
             writer: Mutex::new(Writer {
                 socket: writer,
@@ -461,6 +523,37 @@ impl Connection {
         });
         *self.live.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&live));
         Ok(live)
+    }
+}
+
+impl Connection {
+    /// A new connection to the server (over TLS when configured, authenticated when
+    /// credentials are set): its halves, and a handle on its socket for the watchdog, which
+    /// shuts the socket down (under TLS too) when a reply is late.
+    async fn dial(&self) -> Result<(ReadSide, WriteSide, socket2::Socket)> {
+        let mut stream = TcpStream::connect(&self.address)
+            .await
+            .map_err(|e| self.unavailable("cannot connect").with_source(e))?;
+        // Small pipelined requests must not wait for Nagle.
+        stream.set_nodelay(true).ok();
+        let watched = socket2::SockRef::from(&stream).try_clone().map_err(|e| {
+            self.unavailable("cannot watch the connection")
+                .with_source(e)
+        })?;
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            let mut stream = tls.connect(stream, &self.address).await?;
+            if let Some(credentials) = &self.credentials {
+                authenticate(&mut stream, credentials, &self.address).await?;
+            }
+            let (reader, writer) = tokio::io::split(stream);
+            return Ok((ReadSide::Tls(reader), WriteSide::Tls(writer), watched));
+        }
+        if let Some(credentials) = &self.credentials {
+            authenticate(&mut stream, credentials, &self.address).await?;
+        }
+        let (reader, writer) = stream.into_split();
+        Ok((ReadSide::Plain(reader), WriteSide::Plain(writer), watched))
     }
 }
 

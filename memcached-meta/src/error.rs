@@ -13,6 +13,8 @@ pub enum ErrorKind {
     Unavailable,
     /// The connect or request timeout passed.
     Timeout,
+    /// The server refused the credentials (`memcached -Y`), or asked for some and got none.
+    Refused,
 }
 
 /// A failed call: its kind, a message naming the server, the cause when there is one, and

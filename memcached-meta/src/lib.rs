@@ -42,18 +42,25 @@
 //! ```
 #![deny(missing_docs)]
 
+mod auth;
+mod backoff;
 mod connection;
 mod error;
 mod ketama;
 pub mod protocol;
 mod rendezvous;
+mod socket;
+#[cfg(feature = "tls")]
+mod tls;
 mod watchdog;
 
-pub use connection::Connection;
+pub use connection::{Connection, DEFAULT_RECONNECT_MAX_DELAY, DEFAULT_RECONNECT_MIN_DELAY};
 pub use error::{Error, ErrorKind, Result};
 pub use ketama::Ketama;
 pub use protocol::{Flags, Reply, SetMode};
 pub use rendezvous::owner;
+#[cfg(feature = "tls")]
+pub use tls::Tls;
 
 /// The crate README's example, compiled as a doctest.
 #[cfg(doctest)]

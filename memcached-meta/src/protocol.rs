@@ -48,7 +48,14 @@ pub enum Reply {
         /// The value's bytes.
         data: Bytes,
     },
-    /// `END`: the end of a classic `get` reply.
+    /// `STAT <name> <value>` of a `stats` reply: one statistic.
+    Stat {
+        /// The statistic's name.
+        name: String,
+        /// Its value, as the server wrote it.
+        value: String,
+    },
+    /// `END`: the end of a classic `get` or of a `stats` reply.
     End,
 }
 
@@ -231,6 +238,12 @@ pub fn multi_get_start(out: &mut Vec<u8>) {
     out.extend_from_slice(b"get");
 }
 
+/// Appends the classic `stats` command: its reply is one [`Reply::Stat`] per statistic, then
+/// [`Reply::End`] (one reply, as [`Connection::call`](crate::Connection::call) counts them).
+pub fn stats(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"stats\r\n");
+}
+
 /// Appends one key to a multi-get, and returns where its text (what the `VALUE` reply names
 /// it by) lies in `out`.
 #[inline]
@@ -278,7 +291,7 @@ fn shown(line: &[u8]) -> String {
 }
 
 /// Parses one reply from the front of `buf`, consuming it; `Ok(None)` when more bytes are
-/// needed. Works on the bytes as they are, with no allocation per line.
+/// needed. Works on the bytes as they are, with no allocation per line (but `stats` lines).
 ///
 /// # Errors
 ///
@@ -338,6 +351,14 @@ pub fn parse(buf: &mut BytesMut) -> Result<Option<Reply>, String> {
             return Ok(Some(Reply::Item { key, flags, data }));
         }
         b"END" => Reply::End,
+        b"STAT" => {
+            let name = words.next().unwrap_or_default();
+            let value = line.get(5 + name.len() + 1..).unwrap_or_default();
+            Reply::Stat {
+                name: shown(name),
+                value: shown(value),
+            }
+        }
         b"HD" => Reply::Done {
             flags: parse_flags(words),
         },
@@ -520,6 +541,22 @@ mod tests {
             matches!(parse(&mut buf).unwrap(), Some(Reply::Error(e)) if e.contains("too large"))
         );
         assert!(buf.is_empty());
+        let mut stats = BytesMut::from(&b"STAT pid 42\r\nSTAT version 1.6.18 x\r\nEND\r\n"[..]);
+        assert_eq!(
+            parse(&mut stats).unwrap(),
+            Some(Reply::Stat {
+                name: "pid".into(),
+                value: "42".into()
+            })
+        );
+        assert_eq!(
+            parse(&mut stats).unwrap(),
+            Some(Reply::Stat {
+                name: "version".into(),
+                value: "1.6.18 x".into()
+            })
+        );
+        assert_eq!(parse(&mut stats).unwrap(), Some(Reply::End));
         let mut classic = BytesMut::from(&b"VALUE aw== 7 2 99\r\nab\r\nEND\r\n"[..]);
         assert_eq!(
             parse(&mut classic).unwrap(),

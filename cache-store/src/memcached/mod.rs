@@ -97,7 +97,14 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "memcached-tls")]
+use memcached_meta::Tls;
 use memcached_meta::{Connection, Reply, protocol};
+
+/// Without the `memcached-tls` feature there is no TLS to configure.
+#[cfg(not(feature = "memcached-tls"))]
+#[derive(Clone, Debug)]
+enum Tls {}
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::{Key, validate_namespace};
@@ -166,6 +173,9 @@ impl TokenSlot {
 
 struct Shared {
     servers: Vec<ServerConnection>,
+    /// The largest key and value this store sends (see
+    /// [`MemcachedStoreBuilder::max_item_bytes`]); `None`: the server decides.
+    max_item: Option<usize>,
     tokens: Mutex<HashMap<String, Arc<TokenSlot>>>,
     /// How long a read may rely on the last token read instead of fetching it again.
     token_refresh: Duration,
@@ -178,19 +188,42 @@ pub struct MemcachedStoreBuilder {
     namespace: String,
     connect_timeout: Duration,
     request_timeout: Duration,
+    reconnect: (Duration, Duration),
     token_refresh: Duration,
+    tls_files: TlsFiles,
+    max_item: Option<usize>,
+}
+
+/// The largest key and value sent over TLS when no other limit is set: memcached's default
+/// item size (1 MiB, `-I`) less room for its item header.
+const TLS_MAX_ITEM_BYTES: usize = 1024 * 1024 - 512;
+
+/// PEM files for `memcaches://`: the authority to trust instead of the system's, and a client
+/// certificate.
+#[derive(Debug, Default)]
+struct TlsFiles {
+    ca: Option<std::path::PathBuf>,
+    client: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl MemcachedStore {
-    /// Starts configuring a store for `url`: `memcache://host:port[,host:port…]` (`memcached://`
-    /// is accepted too). Connections are dialed on first use.
+    /// Starts configuring a store for `url`: `memcache://[user:password@]host:port[,host:port…]`
+    /// (`memcached://` is accepted too; credentials for servers started with `-Y`, memcached's
+    /// ASCII authentication, the same for every server), or `memcaches://…` for TLS to servers
+    /// started with `-Z` (feature `memcached-tls`). Connections are dialed on first use.
     pub fn builder(url: &str) -> MemcachedStoreBuilder {
         MemcachedStoreBuilder {
             url: url.to_owned(),
             namespace: String::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            reconnect: (
+                memcached_meta::DEFAULT_RECONNECT_MIN_DELAY,
+                memcached_meta::DEFAULT_RECONNECT_MAX_DELAY,
+            ),
             token_refresh: Duration::ZERO,
+            tls_files: TlsFiles::default(),
+            max_item: None,
         }
     }
 
@@ -227,6 +260,20 @@ impl MemcachedStore {
     }
 
     /// The memcached key (binary, before base64) of `key`, built on the stack.
+    /// Refuses an entry over the store's item limit, when it has one.
+    fn check_item(&self, key: Key<'_>, value: &[u8]) -> Result<()> {
+        match self.shared.max_item {
+            Some(limit) if key.len() + value.len() > limit => Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "a {} byte value is over this memcached store's item limit of {limit} bytes",
+                    value.len()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn data_key(&self, key: Key<'_>) -> DataKey {
         let mut out = DataKey {
             bytes: [0; MAX_PLAIN_KEY],
@@ -301,8 +348,26 @@ fn owner(shared: &Shared, key: &[u8]) -> usize {
 struct ServerConnection(Connection);
 
 impl ServerConnection {
-    fn new(address: String, connect_timeout: Duration, request_timeout: Duration) -> Self {
-        ServerConnection(Connection::new(address, connect_timeout, request_timeout))
+    fn new(server: &Server, builder: &MemcachedStoreBuilder, tls: Option<&Tls>) -> Self {
+        let (min, max) = builder.reconnect;
+        let connection = Connection::new(
+            server.address.clone(),
+            builder.connect_timeout,
+            builder.request_timeout,
+        )
+        .with_reconnect_delays(min, max);
+        let connection = match &server.credentials {
+            Some((user, password)) => connection.with_credentials(user, password),
+            None => connection,
+        };
+        #[cfg(feature = "memcached-tls")]
+        let connection = match tls {
+            Some(tls) => connection.with_tls(tls.clone()),
+            None => connection,
+        };
+        #[cfg(not(feature = "memcached-tls"))]
+        let _ = tls;
+        ServerConnection(connection)
     }
 
     fn address(&self) -> &str {
@@ -341,13 +406,87 @@ impl MemcachedStoreBuilder {
         self
     }
 
-    /// How long dialing a server may take (default 1 s).
+    /// How long dialing a server (and authenticating) may take (default 1 s; URL parameter
+    /// `connect_timeout`).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// How long one batch to one server may take (default 1 s). A batch that gets no reply
+    /// The pause after a failed dial of a server before the next one: `min` after the first
+    /// failure, doubling while it stays away, at most `max` (defaults 100 ms and 2 s; URL
+    /// parameters `reconnect_min` and `reconnect_max`). Calls to that server during a pause
+    /// fail at once (retryable [`ErrorKind::Unavailable`]) instead of each waiting for a
+    /// connect timeout; zero for both dials again on every call.
+    pub fn reconnect_delays(mut self, min: Duration, max: Duration) -> Self {
+        self.reconnect = (min, max.max(min));
+        self
+    }
+
+    /// Refuses, with [`ErrorKind::TooLarge`] and without sending it, an entry whose key and
+    /// value together exceed `bytes` (URL parameter `max_item_bytes`). Without it the server
+    /// decides (memcached refuses items over its `-I` size, 1 MiB by default), except over
+    /// TLS, where the default is 1 MiB less 512 bytes: memcached 1.6 cannot skip the data of
+    /// an item it refuses on a TLS connection (the connection stalls until the request
+    /// timeout), so such items must never reach it. Set it to the server's `-I` less 512
+    /// bytes when that is larger. Applies to [`build`](Self::build)'s store (PHP's layouts
+    /// are never over TLS).
+    pub fn max_item_bytes(mut self, bytes: usize) -> Self {
+        self.max_item = Some(bytes);
+        self
+    }
+
+    /// For `memcaches://`: trust the certificate authority in this PEM file instead of the
+    /// system's (URL parameter `tls_ca`).
+    pub fn tls_ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.tls_files.ca = Some(path.into());
+        self
+    }
+
+    /// For `memcaches://` servers that check clients: show this certificate and key, both PEM
+    /// files (URL parameters `tls_cert` and `tls_key`).
+    pub fn tls_client_cert(
+        mut self,
+        cert: impl Into<std::path::PathBuf>,
+        key: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls_files.client = Some((cert.into(), key.into()));
+        self
+    }
+
+    /// The TLS of `memcaches://` URLs, read from the files; `None` for plain URLs.
+    fn tls(&self) -> Result<Option<Tls>> {
+        let tls_url = self.url.starts_with("memcaches://");
+        if !tls_url {
+            if self.tls_files.ca.is_some() || self.tls_files.client.is_some() {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "TLS files are for memcaches:// URLs",
+                ));
+            }
+            return Ok(None);
+        }
+        #[cfg(feature = "memcached-tls")]
+        {
+            let client = self
+                .tls_files
+                .client
+                .as_ref()
+                .map(|(cert, key)| (cert.as_path(), key.as_path()));
+            let tls = Tls::new(self.tls_files.ca.as_deref(), client).map_err(|e| {
+                Error::new(ErrorKind::InvalidArgument, e.message().to_owned()).with_source(e)
+            })?;
+            Ok(Some(tls))
+        }
+        #[cfg(not(feature = "memcached-tls"))]
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            "memcaches:// needs the `memcached-tls` feature of cache-store",
+        ))
+    }
+
+    /// How long one batch to one server may take (default 1 s; URL parameter
+    /// `request_timeout`). A batch that gets no reply
     /// fails with [`crate::ErrorKind::Timeout`] after this long, and at most a quarter of it
     /// later (one watchdog thread per process keeps every connection's timeout, so a call
     /// arms no timer; the thread starts with the first connection).
@@ -403,14 +542,19 @@ impl MemcachedStoreBuilder {
 
     #[cfg(feature = "php")]
     fn build_php(self, layout: php_store::PhpLayout) -> Result<PhpMemcachedStore> {
-        let servers = server_addresses(&self.url)?;
-        let ring = memcached_meta::Ketama::new(servers.iter().map(String::as_str));
+        if self.url.starts_with("memcaches://") {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "PHP's layouts are for sharing with php-memcached, which does not speak TLS",
+            ));
+        }
+        let servers = servers(&self.url)?;
+        let tls = self.tls()?;
+        let ring = memcached_meta::Ketama::new(servers.iter().map(|s| s.address.as_str()));
         let shared = Arc::new(php_store::Shared {
             servers: servers
-                .into_iter()
-                .map(|address| {
-                    ServerConnection::new(address, self.connect_timeout, self.request_timeout)
-                })
+                .iter()
+                .map(|server| ServerConnection::new(server, &self, tls.as_ref()))
                 .collect(),
             ring,
             layout,
@@ -426,19 +570,54 @@ impl MemcachedStoreBuilder {
     /// [`ErrorKind::InvalidArgument`] for a malformed URL or namespace.
     pub fn build(self) -> Result<MemcachedStore> {
         validate_namespace(&self.namespace)?;
-        let servers = server_addresses(&self.url)?;
+        let servers = servers(&self.url)?;
+        let tls = self.tls()?;
         let shared = Arc::new(Shared {
             servers: servers
-                .into_iter()
-                .map(|address| {
-                    ServerConnection::new(address, self.connect_timeout, self.request_timeout)
-                })
+                .iter()
+                .map(|server| ServerConnection::new(server, &self, tls.as_ref()))
                 .collect(),
             tokens: Mutex::new(HashMap::new()),
             token_refresh: self.token_refresh,
+            max_item: self.max_item.or(tls.as_ref().map(|_| TLS_MAX_ITEM_BYTES)),
         });
         Ok(MemcachedStore::in_namespace(shared, &self.namespace))
     }
+}
+
+/// A server of the URL: its address and the URL's credentials.
+struct Server {
+    address: String,
+    credentials: Option<(String, String)>,
+}
+
+/// `memcache://[user:password@]a:1,b:2` into its servers.
+fn servers(url: &str) -> Result<Vec<Server>> {
+    let (credentials, rest) = match url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.rsplit_once('@'))
+    {
+        Some((credentials, _)) => {
+            let (user, password) = credentials.split_once(':').ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    "memcached credentials are user:password@",
+                )
+            })?;
+            (
+                Some((user.to_owned(), password.to_owned())),
+                url.replacen(&format!("{credentials}@"), "", 1),
+            )
+        }
+        None => (None, url.to_owned()),
+    };
+    Ok(server_addresses(&rest)?
+        .into_iter()
+        .map(|address| Server {
+            address,
+            credentials: credentials.clone(),
+        })
+        .collect())
 }
 
 /// `memcache://a:1,b:2` into `["a:1", "b:2"]`.
@@ -454,6 +633,7 @@ fn server_addresses(url: &str) -> Result<Vec<String>> {
     let rest = url
         .strip_prefix("memcache://")
         .or_else(|| url.strip_prefix("memcached://"))
+        .or_else(|| url.strip_prefix("memcaches://"))
         .ok_or_else(|| invalid("unknown scheme"))?;
     let hosts = rest.split(['?', '/']).next().unwrap_or_default();
     let addresses: Vec<String> = hosts
@@ -503,6 +683,11 @@ mod tests {
         );
         assert!(server_addresses("redis://a:1").is_err());
         assert!(server_addresses("memcache://").is_err());
+        let with = servers("memcache://u:p@a:1,b:2").unwrap();
+        assert_eq!(with[1].address, "b:2");
+        assert_eq!(with[0].credentials, Some(("u".into(), "p".into())));
+        assert!(servers("memcache://a:1").unwrap()[0].credentials.is_none());
+        assert!(servers("memcache://nocolon@a:1").is_err());
     }
 
     #[test]

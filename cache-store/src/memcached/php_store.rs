@@ -671,7 +671,11 @@ impl Store for PhpMemcachedStore {
     }
 
     async fn stats(&self) -> Result<Stats> {
-        server_stats(self.shared.servers.iter().map(ServerConnection::address)).await
+        server_stats(self.shared.servers.iter()).await
+    }
+
+    fn backend(&self) -> &'static str {
+        "memcached"
     }
 
     fn namespace(&self) -> &str {

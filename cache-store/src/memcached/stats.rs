@@ -2,20 +2,26 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use memcached_meta::{Reply, protocol};
 
-use crate::error::{Error, ErrorKind, Result};
+use super::ServerConnection;
+use crate::error::Result;
 use crate::store::Stats;
 
-/// The stats of `addresses`' servers, summed (the uptime is the shortest).
-pub(super) async fn server_stats<'a>(addresses: impl Iterator<Item = &'a str>) -> Result<Stats> {
+/// The stats of `servers`, summed (the uptime is the shortest), each asked over its own
+/// connection (so through its TLS and authentication).
+pub(super) async fn server_stats<'a>(
+    servers: impl Iterator<Item = &'a ServerConnection>,
+) -> Result<Stats> {
     let mut stats = Stats::default();
-    for address in addresses {
-        let text = stats_of(address).await?;
-        let field = |name: &str| -> Option<u64> {
-            text.lines().find_map(|line| {
-                let rest = line.strip_prefix("STAT ")?.strip_prefix(name)?;
-                rest.strip_prefix(' ')?.trim().parse().ok()
+    let mut request = Vec::new();
+    protocol::stats(&mut request);
+    for server in servers {
+        let replies = server.call(&request, 1).await?;
+        let field = |wanted: &str| -> Option<u64> {
+            replies.iter().find_map(|reply| match reply {
+                Reply::Stat { name, value } if name == wanted => value.trim().parse().ok(),
+                _ => None,
             })
         };
         let sum = |slot: &mut Option<u64>, value: Option<u64>| {
@@ -39,29 +45,4 @@ pub(super) async fn server_stats<'a>(addresses: impl Iterator<Item = &'a str>) -
         }
     }
     Ok(stats)
-}
-
-async fn stats_of(address: &str) -> Result<String> {
-    let unavailable = |e: std::io::Error| {
-        Error::new(ErrorKind::Unavailable, format!("memcached {address} stats")).with_source(e)
-    };
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(address)
-            .await
-            .map_err(unavailable)?;
-        stream.write_all(b"stats\r\n").await.map_err(unavailable)?;
-        let mut text = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while !text.ends_with(b"END\r\n") {
-            let n = stream.read(&mut chunk).await.map_err(unavailable)?;
-            if n == 0 {
-                break;
-            }
-            text.extend_from_slice(&chunk[..n]);
-        }
-        Ok(String::from_utf8_lossy(&text).into_owned())
-    };
-    tokio::time::timeout(Duration::from_secs(2), exchange)
-        .await
-        .map_err(|_| Error::new(ErrorKind::Timeout, format!("memcached {address} stats")))?
 }

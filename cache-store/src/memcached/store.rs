@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::future::join_all;
 
+use super::MemcachedStore;
 use super::stats::server_stats;
-use super::{MemcachedStore, ServerConnection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Deadline, Expiration};
 use crate::key::Key;
@@ -478,7 +478,12 @@ impl Store for MemcachedStore {
         let token = self.token_for_write().await?;
         let mut work = self.work(false);
         let mut owners = Vec::with_capacity(entries.len());
-        for entry in entries {
+        let mut failed = FailedEntries::new();
+        for (index, entry) in entries.iter().enumerate() {
+            if let Err(err) = self.check_item(entry.key, &entry.value) {
+                failed.push(index, err);
+                continue;
+            }
             let key = self.data_key(entry.key);
             let server = self.server_of(&key);
             let payload = &mut work.payloads[server];
@@ -490,7 +495,10 @@ impl Store for MemcachedStore {
                 }
             }
             payload.1 += 1;
-            owners.push(server);
+            owners.push((index, server));
+        }
+        if owners.is_empty() {
+            return Ok(failed);
         }
         let answers = self.round_trip(&work).await;
         if let Some(Err(err)) = answers.replies.iter().find(|r| r.is_err())
@@ -507,8 +515,7 @@ impl Store for MemcachedStore {
             .into_iter()
             .map(|r| r.map(Vec::into_iter))
             .collect();
-        let mut failed = FailedEntries::new();
-        for (index, server) in owners.into_iter().enumerate() {
+        for (index, server) in owners {
             match &mut per_server[server] {
                 Err(err) => failed.push(index, err.clone()),
                 Ok(replies) => {
@@ -548,6 +555,7 @@ impl Store for MemcachedStore {
     }
 
     async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
+        self.check_item(key, &value)?;
         let Some(ttl) = exptime(expiration) else {
             return Ok(!self.contains(key).await?);
         };
@@ -637,7 +645,11 @@ impl Store for MemcachedStore {
     }
 
     async fn stats(&self) -> Result<Stats> {
-        server_stats(self.shared.servers.iter().map(ServerConnection::address)).await
+        server_stats(self.shared.servers.iter()).await
+    }
+
+    fn backend(&self) -> &'static str {
+        "memcached"
     }
 
     fn namespace(&self) -> &str {
@@ -646,6 +658,7 @@ impl Store for MemcachedStore {
 
     /// One entry: one command to its server, without a batch's bookkeeping.
     async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
+        self.check_item(key, &value)?;
         let key = self.data_key(key);
         let mut payload;
         match exptime(expiration) {

@@ -164,6 +164,10 @@ impl Store for MemoryStore {
         })
     }
 
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
     fn namespace(&self) -> &str {
         self.slot.name()
     }

@@ -169,6 +169,10 @@ impl Store for MokaStore {
         })
     }
 
+    fn backend(&self) -> &'static str {
+        "moka"
+    }
+
     fn namespace(&self) -> &str {
         self.slot.name()
     }

@@ -1,6 +1,7 @@
 //! One connection type over standalone Redis and Redis Cluster, with every call bounded in
 //! time.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
@@ -9,15 +10,18 @@ use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
 use super::error::{from_redis, refused, timed_out};
+use super::sentinel::SentinelLink;
 use crate::error::{Error, Result};
 
-/// A standalone connection (a `ConnectionManager`, which reconnects on its own) or a cluster
-/// connection (which follows the slot map). Both multiplex every handle's requests over shared
-/// sockets, so cloning is cheap.
+/// A standalone connection (a `ConnectionManager`, which reconnects on its own), a cluster
+/// connection (which follows the slot map), or the primary a set of sentinels names (asked
+/// again when it fails). All multiplex every handle's requests over shared sockets, so
+/// cloning is cheap.
 #[derive(Clone)]
 pub(super) enum Connection {
     Standalone(ConnectionManager),
     Cluster(ClusterConnection),
+    Sentinel(Arc<SentinelLink>),
 }
 
 /// A primary of a cluster, by address.
@@ -40,6 +44,14 @@ impl Connection {
             match self {
                 Connection::Standalone(c) => cmd.query_async(&mut c.clone()).await,
                 Connection::Cluster(c) => cmd.query_async(&mut c.clone()).await,
+                Connection::Sentinel(link) => {
+                    let (mut c, generation) = link.connection();
+                    let result = cmd.query_async(&mut c).await;
+                    if let Err(err) = &result {
+                        link.saw_error(err, generation);
+                    }
+                    result
+                }
             }
         };
         match tokio::time::timeout(limit, call).await {
@@ -59,6 +71,14 @@ impl Connection {
             match self {
                 Connection::Standalone(c) => pipe.query_async(&mut c.clone()).await,
                 Connection::Cluster(c) => pipe.query_async(&mut c.clone()).await,
+                Connection::Sentinel(link) => {
+                    let (mut c, generation) = link.connection();
+                    let result = pipe.query_async(&mut c).await;
+                    if let Err(err) = &result {
+                        link.saw_error(err, generation);
+                    }
+                    result
+                }
             }
         };
         match tokio::time::timeout(limit, call).await {
@@ -83,7 +103,13 @@ impl Connection {
             .into_iter()
             .enumerate()
             .filter_map(|(index, reply)| match reply {
-                Value::ServerError(refusal) => Some((index, refused(&refusal, during))),
+                Value::ServerError(refusal) => {
+                    if let Connection::Sentinel(link) = self {
+                        // A write refused as READONLY: the primary we know became a replica.
+                        link.saw_refusal(refusal.code(), link.connection().1);
+                    }
+                    Some((index, refused(&refusal, during)))
+                }
                 _ => None,
             })
             .collect())

@@ -4,10 +4,18 @@ use redis::{RedisError, RetryMethod, ServerError};
 
 use crate::error::{Error, ErrorKind};
 
-/// Maps a client error: timeouts and connection trouble by the client's own tests, a
-/// `WRONGTYPE` reply (another program wrote the key) as a decode error, and retryability from
+/// Maps a client error: refused credentials as an invalid argument (not retryable), timeouts
+/// and connection trouble by the client's own tests, a `WRONGTYPE` reply (another program wrote the key) as a decode error, and retryability from
 /// the client's retry method.
 pub(super) fn from_redis(err: RedisError, during: &'static str) -> Error {
+    if err.kind() == redis::ErrorKind::AuthenticationFailed {
+        // Asking again with the same credentials gets the same answer.
+        return Error::new(
+            ErrorKind::InvalidArgument,
+            format!("redis refused the user or password ({during})"),
+        )
+        .with_source(err);
+    }
     let kind = if err.is_timeout() {
         ErrorKind::Timeout
     } else if err.code() == Some("WRONGTYPE") {

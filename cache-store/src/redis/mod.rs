@@ -50,26 +50,32 @@
 //! # }
 //! ```
 
+mod builder;
 mod connection;
 mod error;
+mod sentinel;
 mod store;
+#[cfg(feature = "redis-tls")]
+mod tls;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManagerConfig;
-use redis::cluster::ClusterClient;
-
+pub use builder::RedisStoreBuilder;
 use connection::Connection;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::key::{Key, validate_namespace};
 
 /// The connect timeout when none is configured.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// The response timeout when none is configured.
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// The first delay before reconnecting when none is configured (it doubles per attempt).
+pub const DEFAULT_RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
+/// The longest delay between reconnection attempts when none is configured.
+pub const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
 
 /// A [`Store`](crate::Store) over Redis or Redis Cluster. See the [module docs](self).
 /// Cloning is cheap and shares the connection.
@@ -101,15 +107,6 @@ impl Timeouts {
     }
 }
 
-/// Configures a [`RedisStore`].
-#[derive(Debug)]
-pub struct RedisStoreBuilder {
-    url: String,
-    namespace: String,
-    plain: bool,
-    timeouts: Timeouts,
-}
-
 impl RedisStore {
     /// Starts configuring a store for `url`:
     ///
@@ -118,22 +115,15 @@ impl RedisStore {
     /// - `redis+cluster://[user:password@]host:port,host:port,…`: Redis Cluster (any reachable
     ///   nodes; the client discovers the rest).
     pub fn builder(url: &str) -> RedisStoreBuilder {
-        RedisStoreBuilder {
-            url: url.to_owned(),
-            namespace: String::new(),
-            plain: false,
-            timeouts: Timeouts {
-                connect: DEFAULT_CONNECT_TIMEOUT,
-                response: DEFAULT_RESPONSE_TIMEOUT,
-            },
-        }
+        RedisStoreBuilder::new(url)
     }
 
     /// A handle for another namespace over the same connection.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidArgument`] for an invalid namespace.
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an invalid
+    /// namespace.
     pub fn with_namespace(&self, namespace: &str) -> Result<RedisStore> {
         validate_namespace(namespace)?;
         Ok(RedisStore {
@@ -190,107 +180,6 @@ fn prefix(namespace: &str, plain: bool) -> Arc<[u8]> {
     prefix.into()
 }
 
-impl RedisStoreBuilder {
-    /// The namespace of the handle (default: the empty namespace, whose keys are `:k`).
-    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
-        self
-    }
-
-    /// PHP's plain keys: `<namespace><key>`, with no `:` between, as PHP code that prefixes
-    /// its own keys writes them (Symfony's `RedisSessionHandler`: namespace `sf_s`; a
-    /// Symfony pool in the empty namespace: bare keys). `clear` then unlinks every key that
-    /// starts with the namespace (so give namespaces that are no prefix of one another), and
-    /// is refused in the empty namespace, where it would empty the database.
-    pub fn php_keys(mut self, plain: bool) -> Self {
-        self.plain = plain;
-        self
-    }
-
-    /// How long connecting (or reconnecting) may take (default 1 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.connect = timeout;
-        self
-    }
-
-    /// How long a reply may take (default 1 s; raise it for very large batches).
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.response = timeout;
-        self
-    }
-
-    /// Connects.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidArgument`] for a malformed URL or namespace;
-    /// [`ErrorKind::Unavailable`] or [`ErrorKind::Timeout`] when the server cannot be reached.
-    pub async fn connect(self) -> Result<RedisStore> {
-        validate_namespace(&self.namespace)?;
-        let invalid = |e: redis::RedisError| {
-            Error::new(ErrorKind::InvalidArgument, "invalid redis URL").with_source(e)
-        };
-        let limit = self.timeouts.call();
-        let connection = if let Some(nodes) = self.url.strip_prefix("redis+cluster://") {
-            let nodes = cluster_node_urls(nodes)?;
-            let client = ClusterClient::builder(nodes)
-                .connection_timeout(self.timeouts.connect)
-                .response_timeout(self.timeouts.response)
-                .build()
-                .map_err(invalid)?;
-            let connecting = client.get_async_connection();
-            Connection::Cluster(bounded(connecting, limit).await?)
-        } else {
-            let client = redis::Client::open(self.url.as_str()).map_err(invalid)?;
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(self.timeouts.connect))
-                .set_response_timeout(Some(self.timeouts.response));
-            let connecting = client.get_connection_manager_with_config(config);
-            Connection::Standalone(bounded(connecting, limit).await?)
-        };
-        Ok(RedisStore {
-            connection,
-            prefix: prefix(&self.namespace, self.plain),
-            plain: self.plain,
-            namespace: self.namespace.into(),
-            timeouts: self.timeouts,
-            target: redact(&self.url).into(),
-            started: Instant::now(),
-        })
-    }
-}
-
-async fn bounded<T>(
-    connecting: impl Future<Output = redis::RedisResult<T>>,
-    limit: Duration,
-) -> Result<T> {
-    match tokio::time::timeout(limit, connecting).await {
-        Ok(connected) => connected.map_err(|e| error::from_redis(e, "connect")),
-        Err(_) => Err(error::timed_out("connect", limit)),
-    }
-}
-
-/// `[user:password@]a:1,b:2[/db]` into `redis://[user:password@]a:1[/db]`, ….
-fn cluster_node_urls(nodes: &str) -> Result<Vec<String>> {
-    let (credentials, hosts) = match nodes.rsplit_once('@') {
-        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
-        None => (String::new(), nodes),
-    };
-    let hosts = hosts.trim_end_matches('/');
-    let urls: Vec<String> = hosts
-        .split(',')
-        .filter(|h| !h.is_empty())
-        .map(|h| format!("redis://{credentials}{h}"))
-        .collect();
-    if urls.is_empty() {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            "redis+cluster:// needs at least one host:port",
-        ));
-    }
-    Ok(urls)
-}
-
 /// The URL without its password, for `Debug` and logs.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -306,6 +195,7 @@ impl fmt::Debug for RedisStore {
         let mode = match self.connection {
             Connection::Standalone(_) => "standalone",
             Connection::Cluster(_) => "cluster",
+            Connection::Sentinel(_) => "sentinel",
         };
         f.debug_struct("RedisStore")
             .field("target", &self.target)
@@ -318,6 +208,7 @@ impl fmt::Debug for RedisStore {
 
 #[cfg(test)]
 mod tests {
+    use super::builder::cluster_node_urls;
     use super::*;
 
     #[test]

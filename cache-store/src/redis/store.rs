@@ -196,7 +196,7 @@ impl Store for RedisStore {
         let now = std::time::SystemTime::now();
         let mut failed = FailedEntries::new();
         match &self.connection {
-            Connection::Standalone(_) => {
+            Connection::Standalone(_) | Connection::Sentinel(_) => {
                 let mut pipe = redis::pipe();
                 pipe.ignore_errors();
                 for entry in entries {
@@ -351,6 +351,10 @@ impl Store for RedisStore {
             stats.uptime = Some(self.started.elapsed());
         }
         Ok(stats)
+    }
+
+    fn backend(&self) -> &'static str {
+        "redis"
     }
 
     fn namespace(&self) -> &str {

@@ -11,9 +11,10 @@
 //! | `GET /me` | `user: NAME` or `anonymous`, without counting |
 //! | `POST /login?user=NAME` | a new session id (the old one is deleted: no fixation), then logs in |
 //! | `POST /logout` | deletes the session and its data |
+//! | `GET /metrics` | the cache's counters and latencies (`cache_store::observe`), for Prometheus |
 #![deny(missing_docs)]
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::Query;
@@ -22,6 +23,7 @@ use axum::routing::{get, post};
 use cache_pool::Pool;
 use cache_store::{Error, ErrorKind};
 use doctrine_compat::CacheProvider;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use php_marshal::session::SessionFormat;
 use session_bridge::{
     CacheSessionHandler, PhpSessions, SessionHandler, SessionOptions, TowerSessionStore,
@@ -59,6 +61,16 @@ impl std::str::FromStr for Adapter {
     }
 }
 
+/// The process's Prometheus recorder, installed on first use. The store's meters are
+/// registered when it is opened, so this runs before any cache is opened; `None` when another
+/// recorder was installed first.
+pub fn metrics() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
+}
+
 /// The session handler for the cache at `url` (`moka://`, `redis://…`, `memcache://…`; see
 /// `cache_store::open`) through `adapter`.
 ///
@@ -69,6 +81,7 @@ pub async fn session_handler(
     url: &str,
     adapter: Adapter,
 ) -> Result<Arc<dyn SessionHandler>, Error> {
+    metrics();
     let store = cache_store::open(url).await?;
     let options = SessionOptions::new().with_prefix("session-app.")?;
     Ok(match adapter {
@@ -107,6 +120,7 @@ pub fn app(handler: Arc<dyn SessionHandler>) -> Result<Router, Error> {
 ///
 /// A malformed URL, or a server that cannot be reached.
 pub async fn php_app(url: &str, preset: PhpSessions) -> Result<Router, Error> {
+    metrics();
     let handler: Arc<dyn SessionHandler> = Arc::new(preset.open_unlocked(url).await?);
     let store = TowerSessionStore::new(handler)?
         .with_php_data(SessionFormat::Php, std::time::Duration::from_secs(1440));
@@ -125,6 +139,14 @@ fn routes(sessions: SessionManagerLayer<TowerSessionStore<Arc<dyn SessionHandler
         .route("/login", post(login))
         .route("/logout", post(logout))
         .layer(sessions)
+        // Outside the session layer: scraping starts no session.
+        .route("/metrics", get(render_metrics))
+}
+
+async fn render_metrics() -> Result<String, StatusCode> {
+    metrics()
+        .map(PrometheusHandle::render)
+        .ok_or(StatusCode::NOT_FOUND)
 }
 
 type Reply = Result<String, (StatusCode, String)>;

@@ -12,6 +12,10 @@
 //!
 //! It prints `listening on http://ADDRESS` once it accepts connections.
 
+// The served future's type (axum, tower-sessions and the Prometheus recorder's types nested)
+// is deeper than clippy's default query depth allows.
+#![recursion_limit = "256"]
+
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -155,6 +155,33 @@ fn scenario(cache_url: &str, adapter: &str) {
     let forged = app.request("GET", "/", Some("id=..%2F..%2Fetc:passwd{x}"));
     assert_eq!((forged.status, forged.body.as_str()), (200, "visits: 1\n"));
     assert_eq!(app.request("POST", "/login?user=a%20b", None).status, 400);
+
+    // Prometheus sees the cache: sessions read (hits) and written, by backend.
+    let metrics = app.request("GET", "/metrics", None);
+    assert_eq!(metrics.status, 200);
+    let backend = match cache_url.split("://").next() {
+        Some("memcache") => "memcached",
+        Some(scheme) => scheme,
+        None => unreachable!(),
+    };
+    for counter in ["cache_hits_total", "cache_writes_total"] {
+        let count: f64 = metrics
+            .body
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!("{counter}{{"))
+                    && l.contains(&format!("backend=\"{backend}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {counter} for {backend} in:\n{}", metrics.body));
+        assert!(count > 0.0, "{counter} is {count}");
+    }
+    assert!(
+        metrics.body.contains("cache_operation_seconds"),
+        "{}",
+        metrics.body
+    );
 }
 
 fn every_adapter(cache_url: &str) {
