@@ -14,7 +14,8 @@
 //! Backends: `redis`, `memcached` (from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_MEMCACHED_URL`),
 //! and `moka` and `memory` (in the process: their instructions are all the work).
 //! Operations: `store_get`, `pool_get`, `psr16_get`, `doctrine_get`, the same with `_set`/
-//! `pool_save`, `*_get_many` and `*_set_many` over 100 keys, `pool_deferred_commit` (100
+//! `pool_save`, `observed_get` and `observed_set` (the store wrapped as `open` wraps it:
+//! traced, with no subscriber), `*_get_many` and `*_set_many` over 100 keys, `pool_deferred_commit` (100
 //! deferred saves and a commit), and `session_pool`, `session_psr16`, `session_doctrine` (a
 //! session read and write; `raw_session` is raw redis-rs's GET and SET EX of the same), and
 //! `typed_get_<p>` / `typed_set_<p>` (a record read or written
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cache_pool::{CacheItem, CacheItemPool, Pool, PoolValues as _};
-use cache_store::{Entry, Expiration, Key, Store};
+use cache_store::{Entry, Expiration, Key, Observed, Store};
 use doctrine_compat::{Cache as _, CacheProvider, MultiOperationCache as _};
 use session_bridge::{CacheSessionHandler, SessionHandler, SessionOptions};
 use simple_cache::{Cache, SimpleCache};
@@ -71,6 +72,8 @@ async fn main() {
     let value = Bytes::from(vec![b'v'; 100]);
     let keys: Vec<String> = (0..100).map(|i| format!("key.{i:06}")).collect();
     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    // What `cache_store::open` gives: the same store, traced (no subscriber listens here).
+    let observed = Observed::new(Arc::clone(&store));
     let pool = Pool::new(Arc::clone(&store));
     let psr16 = Cache::new(Arc::clone(&store));
     let doctrine = CacheProvider::new(Arc::clone(&store)).with_namespace("d");
@@ -124,6 +127,16 @@ async fn main() {
                     .await
                     .expect("the server answers"),
             ),
+            "observed_get" => drop(
+                observed
+                    .get(Key::new(k).expect("a valid key"))
+                    .await
+                    .expect("the server answers"),
+            ),
+            "observed_set" => observed
+                .set(Key::new(k).expect("a valid key"), value.clone(), hour)
+                .await
+                .expect("the server answers"),
             "pool_get" => drop(pool.get_item(k).await.expect("the server answers")),
             "psr16_get" => drop(psr16.get(k).await.expect("the server answers")),
             "doctrine_get" => drop(doctrine.fetch(k).await.expect("the server answers")),

@@ -9,7 +9,7 @@ use quick_cache::{DefaultHashBuilder, OptionsBuilder};
 use super::entry::Weigh;
 use super::{MemoryStore, Shared};
 use crate::clock::{Clock, SystemClock};
-use crate::embedded::Namespaces;
+use crate::embedded::{Counts, Namespaces};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The capacity of a [`MemoryStore`] when none is configured: 64 MiB.
@@ -139,6 +139,7 @@ impl MemoryStoreBuilder {
             max_entry_weight,
             default_ttl: self.default_ttl,
             namespaces: Namespaces::new(),
+            counts: Counts::default(),
             started: Instant::now(),
         });
         MemoryStore::for_namespace(shared, &self.namespace)

@@ -65,7 +65,7 @@ pub use builder::{DEFAULT_CAPACITY_BYTES, MemoryStoreBuilder};
 use entry::{Stored, Weigh};
 
 use crate::clock::Clock;
-use crate::embedded::{LookupKey, NamespaceSlot, Namespaces};
+use crate::embedded::{Counts, LookupKey, NamespaceSlot, Namespaces};
 use crate::error::Result;
 use crate::expiry::Deadline;
 use crate::key::Key;
@@ -89,6 +89,7 @@ struct Shared {
     max_entry_weight: u64,
     default_ttl: Option<Duration>,
     namespaces: Namespaces,
+    counts: Counts,
     started: Instant,
 }
 

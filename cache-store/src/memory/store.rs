@@ -48,8 +48,15 @@ impl MemoryStore {
         Ok(())
     }
 
-    /// The live value under `key`; an expired entry found is dropped.
+    /// The live value under `key` (counted as a hit or a miss); an expired entry found is
+    /// dropped.
     fn read(&self, key: Key<'_>) -> Option<Bytes> {
+        let found = self.lookup(key);
+        self.shared.counts.lookup(found.is_some());
+        found
+    }
+
+    fn lookup(&self, key: Key<'_>) -> Option<Bytes> {
         let lookup = self.lookup_key(key);
         let stored = self.shared.map.get(lookup.as_slice())?;
         if self.is_live(stored.deadline) {
@@ -155,7 +162,10 @@ impl Store for MemoryStore {
 
     async fn stats(&self) -> Result<Stats> {
         let used = self.shared.map.weight();
+        let (hits, misses) = self.shared.counts.totals();
         Ok(Stats {
+            hits: Some(hits),
+            misses: Some(misses),
             uptime: Some(self.shared.started.elapsed()),
             memory_usage: Some(used),
             memory_available: Some(self.shared.capacity_bytes.saturating_sub(used)),

@@ -8,7 +8,7 @@ use ::moka::sync::Cache;
 use super::entry::{DeadlineExpiry, Stored, weigh};
 use super::{MokaStore, Shared};
 use crate::clock::{Clock, SystemClock};
-use crate::embedded::Namespaces;
+use crate::embedded::{Counts, Namespaces};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The capacity of a [`MokaStore`] when none is configured: 64 MiB.
@@ -107,6 +107,7 @@ impl MokaStoreBuilder {
             capacity_bytes: self.capacity_bytes,
             default_ttl: self.default_ttl,
             namespaces: Namespaces::new(),
+            counts: Counts::default(),
             started: Instant::now(),
         });
         MokaStore::for_namespace(shared, &self.namespace)

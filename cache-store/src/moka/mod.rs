@@ -52,7 +52,7 @@ pub use builder::{DEFAULT_CAPACITY_BYTES, MokaStoreBuilder};
 use entry::Stored;
 
 use crate::clock::Clock;
-use crate::embedded::{LookupKey, NamespaceSlot, Namespaces};
+use crate::embedded::{Counts, LookupKey, NamespaceSlot, Namespaces};
 use crate::error::Result;
 use crate::expiry::Deadline;
 use crate::key::Key;
@@ -75,6 +75,7 @@ struct Shared {
     capacity_bytes: u64,
     default_ttl: Option<Duration>,
     namespaces: Namespaces,
+    counts: Counts,
     started: Instant,
 }
 

@@ -57,10 +57,14 @@ impl Store for MokaStore {
     async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
         let mut out = Vec::with_capacity(keys.len());
         for &key in keys {
-            let found = self.shared.cache.get(self.lookup_key(key).as_slice());
-            out.push(Ok(found
+            let found = self
+                .shared
+                .cache
+                .get(self.lookup_key(key).as_slice())
                 .filter(|s| self.is_live(s.deadline))
-                .map(|s| s.value)));
+                .map(|s| s.value);
+            self.shared.counts.lookup(found.is_some());
+            out.push(Ok(found));
         }
         Ok(out)
     }
@@ -160,7 +164,10 @@ impl Store for MokaStore {
 
     async fn stats(&self) -> Result<Stats> {
         let used = self.shared.cache.weighted_size();
+        let (hits, misses) = self.shared.counts.totals();
         Ok(Stats {
+            hits: Some(hits),
+            misses: Some(misses),
             uptime: Some(self.shared.started.elapsed()),
             memory_usage: Some(used),
             memory_available: Some(self.shared.capacity_bytes.saturating_sub(used)),
@@ -182,10 +189,14 @@ impl Store for MokaStore {
     }
 
     async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
-        let found = self.shared.cache.get(self.lookup_key(key).as_slice());
-        Ok(found
+        let found = self
+            .shared
+            .cache
+            .get(self.lookup_key(key).as_slice())
             .filter(|s| self.is_live_after_get(s.deadline))
-            .map(|s| s.value))
+            .map(|s| s.value);
+        self.shared.counts.lookup(found.is_some());
+        Ok(found)
     }
 
     async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {

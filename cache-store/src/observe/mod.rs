@@ -17,8 +17,9 @@
 //! | `hits` | for reads: how many were found (a single `get`: 1 or 0) |
 //! | `error` | when the operation failed: its [`ErrorKind`](crate::ErrorKind), as `Debug` prints it |
 //!
-//! With no subscriber listening (or `DEBUG` off for `cache_store`), a span costs one check of
-//! a cached interest: nothing measurable beside a backend call (`benches/README.md`).
+//! With no subscriber taking them (or `DEBUG` off for `cache_store`) and without the `metrics`
+//! feature, an `Observed` store hands each call straight to the store it wraps, after one
+//! check of a cached interest (measured in `benches/README.md`).
 //!
 //! # Metrics (feature `metrics`)
 //!
@@ -34,11 +35,8 @@
 //! | `cache_errors_total` | counter, also labelled `kind` | failed operations, by [`ErrorKind`](crate::ErrorKind) |
 //! | `cache_operation_seconds` | histogram, also labelled `operation` | how long each operation took |
 //!
-//! # Stats
-//!
-//! [`Store::stats`] through an `Observed` store always has `hits` and `misses`: the
-//! backend's own counts where it keeps them (Redis, memcached: server-wide), else this
-//! handle's.
+//! [`Store::stats`] has `hits` and `misses` on every backend (the embedded ones count their
+//! own; Redis and memcached report the server's).
 //!
 //! ```
 //! use cache_store::{Expiration, Key, Observed, Store, memory::MemoryStore};
@@ -61,7 +59,6 @@ mod meters;
 mod store;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::store::Store;
 
@@ -69,8 +66,6 @@ use crate::store::Store;
 /// See the [module docs](self).
 pub struct Observed<S> {
     inner: S,
-    hits: AtomicU64,
-    misses: AtomicU64,
     #[cfg(feature = "metrics")]
     meters: meters::Meters,
 }
@@ -82,8 +77,6 @@ impl<S: Store> Observed<S> {
             #[cfg(feature = "metrics")]
             meters: meters::Meters::new(inner.backend(), inner.namespace()),
             inner,
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
         }
     }
 
@@ -94,16 +87,10 @@ impl<S: Store> Observed<S> {
 
     /// Counts a read of `keys` keys of which `hits` were found.
     fn count_reads(&self, keys: usize, hits: usize) {
-        let misses = keys.saturating_sub(hits);
-        // Relaxed: these are statistics, read on their own.
-        if hits > 0 {
-            self.hits.fetch_add(hits as u64, Ordering::Relaxed);
-        }
-        if misses > 0 {
-            self.misses.fetch_add(misses as u64, Ordering::Relaxed);
-        }
         #[cfg(feature = "metrics")]
-        self.meters.reads(hits, misses);
+        self.meters.reads(hits, keys.saturating_sub(hits));
+        #[cfg(not(feature = "metrics"))]
+        let _ = (keys, hits);
     }
 }
 

@@ -1,9 +1,9 @@
 //! `Store` for `Observed`: each call in its span, counted.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use tracing::Instrument as _;
 use tracing::field::{Empty, debug};
@@ -71,6 +71,13 @@ struct Started {
 }
 
 impl<S: Store> Observed<S> {
+    /// Whether anything watches: a subscriber that takes `cache_store`'s `DEBUG` spans (a
+    /// check of a cached interest), or the `metrics` feature.
+    #[inline]
+    fn watched(&self) -> bool {
+        cfg!(feature = "metrics") || tracing::enabled!(target: "cache_store", tracing::Level::DEBUG)
+    }
+
     fn span(&self, operation: Operation, keys: usize) -> tracing::Span {
         tracing::debug_span!(
             target: "cache_store",
@@ -123,101 +130,191 @@ impl<S: Store> Observed<S> {
     }
 }
 
-#[async_trait]
+/// A boxed future, as the `Store` trait's methods return them.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Written out rather than through `#[async_trait]`: while nothing watches (no subscriber
+/// takes `cache_store`'s `DEBUG` spans, no `metrics` feature), each method hands back the
+/// inner store's own future, so an unwatched `Observed` store costs one check per call.
 impl<S: Store> Store for Observed<S> {
-    async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
-        let (span, started) = (self.span(Operation::GetMany, keys.len()), self.start());
-        let result = self.inner.get_many(keys).instrument(span.clone()).await;
-        if let Ok(values) = &result {
-            let mut hits = 0;
-            for value in values {
-                match value {
-                    Ok(Some(_)) => hits += 1,
-                    Ok(None) => {}
-                    Err(error) => self.failed(&span, error),
+    fn get_many<'s, 'k, 'kk, 'f>(
+        &'s self,
+        keys: &'k [Key<'kk>],
+    ) -> Boxed<'f, Result<Vec<Result<Option<Bytes>>>>>
+    where
+        's: 'f,
+        'k: 'f,
+        'kk: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.get_many(keys);
+        }
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::GetMany, keys.len()), self.start());
+            let result = self.inner.get_many(keys).instrument(span.clone()).await;
+            if let Ok(values) = &result {
+                let mut hits = 0;
+                for value in values {
+                    match value {
+                        Ok(Some(_)) => hits += 1,
+                        Ok(None) => {}
+                        Err(error) => self.failed(&span, error),
+                    }
                 }
+                span.record("hits", hits);
+                self.count_reads(values.len(), hits);
             }
-            span.record("hits", hits);
-            self.count_reads(values.len(), hits);
-        }
-        self.finish(Operation::GetMany, started, &span, &result);
-        result
+            self.finish(Operation::GetMany, started, &span, &result);
+            result
+        })
     }
 
-    async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries> {
-        let (span, started) = (self.span(Operation::SetMany, entries.len()), self.start());
-        let result = self.inner.set_many(entries).instrument(span.clone()).await;
-        if let Ok(failed) = &result {
-            for (_, error) in failed.iter() {
-                self.failed(&span, error);
+    fn set_many<'s, 'e, 'ee, 'f>(
+        &'s self,
+        entries: &'e [Entry<'ee>],
+    ) -> Boxed<'f, Result<FailedEntries>>
+    where
+        's: 'f,
+        'e: 'f,
+        'ee: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.set_many(entries);
+        }
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::SetMany, entries.len()), self.start());
+            let result = self.inner.set_many(entries).instrument(span.clone()).await;
+            if let Ok(failed) = &result {
+                for (_, error) in failed.iter() {
+                    self.failed(&span, error);
+                }
+                self.wrote(entries.len() - failed.len());
             }
-            self.wrote(entries.len() - failed.len());
+            self.finish(Operation::SetMany, started, &span, &result);
+            result
+        })
+    }
+
+    fn delete_many<'s, 'k, 'kk, 'f>(&'s self, keys: &'k [Key<'kk>]) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'k: 'f,
+        'kk: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.delete_many(keys);
         }
-        self.finish(Operation::SetMany, started, &span, &result);
-        result
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::DeleteMany, keys.len()), self.start());
+            let result = self.inner.delete_many(keys).instrument(span.clone()).await;
+            self.finish(Operation::DeleteMany, started, &span, &result);
+            result
+        })
     }
 
-    async fn delete_many(&self, keys: &[Key<'_>]) -> Result<()> {
-        let (span, started) = (self.span(Operation::DeleteMany, keys.len()), self.start());
-        let result = self.inner.delete_many(keys).instrument(span.clone()).await;
-        self.finish(Operation::DeleteMany, started, &span, &result);
-        result
-    }
-
-    async fn contains(&self, key: Key<'_>) -> Result<bool> {
-        let (span, started) = (self.span(Operation::Contains, 1), self.start());
-        let result = self.inner.contains(key).instrument(span.clone()).await;
-        if let Ok(found) = &result {
-            span.record("hits", usize::from(*found));
+    fn contains<'s, 'k, 'f>(&'s self, key: Key<'k>) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.contains(key);
         }
-        self.finish(Operation::Contains, started, &span, &result);
-        result
-    }
-
-    async fn add(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<bool> {
-        let (span, started) = (self.span(Operation::Add, 1), self.start());
-        let result = self
-            .inner
-            .add(key, value, expiration)
-            .instrument(span.clone())
-            .await;
-        if let Ok(true) = &result {
-            self.wrote(1);
-        }
-        self.finish(Operation::Add, started, &span, &result);
-        result
-    }
-
-    async fn touch(&self, key: Key<'_>, expiration: Expiration) -> Result<bool> {
-        let (span, started) = (self.span(Operation::Touch, 1), self.start());
-        let result = self
-            .inner
-            .touch(key, expiration)
-            .instrument(span.clone())
-            .await;
-        self.finish(Operation::Touch, started, &span, &result);
-        result
-    }
-
-    async fn clear(&self) -> Result<()> {
-        let (span, started) = (self.span(Operation::Clear, 0), self.start());
-        let result = self.inner.clear().instrument(span.clone()).await;
-        self.finish(Operation::Clear, started, &span, &result);
-        result
-    }
-
-    async fn stats(&self) -> Result<Stats> {
-        let (span, started) = (self.span(Operation::Stats, 0), self.start());
-        let mut result = self.inner.stats().instrument(span.clone()).await;
-        if let Ok(stats) = &mut result {
-            // The backend's own counts where it keeps them, else this handle's.
-            if stats.hits.is_none() && stats.misses.is_none() {
-                stats.hits = Some(self.hits.load(Ordering::Relaxed));
-                stats.misses = Some(self.misses.load(Ordering::Relaxed));
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::Contains, 1), self.start());
+            let result = self.inner.contains(key).instrument(span.clone()).await;
+            if let Ok(found) = &result {
+                span.record("hits", usize::from(*found));
             }
+            self.finish(Operation::Contains, started, &span, &result);
+            result
+        })
+    }
+
+    fn add<'s, 'k, 'f>(
+        &'s self,
+        key: Key<'k>,
+        value: Bytes,
+        expiration: Expiration,
+    ) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.add(key, value, expiration);
         }
-        self.finish(Operation::Stats, started, &span, &result);
-        result
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::Add, 1), self.start());
+            let result = self
+                .inner
+                .add(key, value, expiration)
+                .instrument(span.clone())
+                .await;
+            if let Ok(true) = &result {
+                self.wrote(1);
+            }
+            self.finish(Operation::Add, started, &span, &result);
+            result
+        })
+    }
+
+    fn touch<'s, 'k, 'f>(&'s self, key: Key<'k>, expiration: Expiration) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.touch(key, expiration);
+        }
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::Touch, 1), self.start());
+            let result = self
+                .inner
+                .touch(key, expiration)
+                .instrument(span.clone())
+                .await;
+            self.finish(Operation::Touch, started, &span, &result);
+            result
+        })
+    }
+
+    fn clear<'s, 'f>(&'s self) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.clear();
+        }
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::Clear, 0), self.start());
+            let result = self.inner.clear().instrument(span.clone()).await;
+            self.finish(Operation::Clear, started, &span, &result);
+            result
+        })
+    }
+
+    fn stats<'s, 'f>(&'s self) -> Boxed<'f, Result<Stats>>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.stats();
+        }
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::Stats, 0), self.start());
+            let result = self.inner.stats().instrument(span.clone()).await;
+            self.finish(Operation::Stats, started, &span, &result);
+            result
+        })
     }
 
     fn namespace(&self) -> &str {
@@ -232,36 +329,71 @@ impl<S: Store> Store for Observed<S> {
         self.inner.backend()
     }
 
-    async fn get(&self, key: Key<'_>) -> Result<Option<Bytes>> {
-        let (span, started) = (self.span(Operation::Get, 1), self.start());
-        let result = self.inner.get(key).instrument(span.clone()).await;
-        if let Ok(value) = &result {
-            let hits = usize::from(value.is_some());
-            span.record("hits", hits);
-            self.count_reads(1, hits);
+    fn get<'s, 'k, 'f>(&'s self, key: Key<'k>) -> Boxed<'f, Result<Option<Bytes>>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.get(key);
         }
-        self.finish(Operation::Get, started, &span, &result);
-        result
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::Get, 1), self.start());
+            let result = self.inner.get(key).instrument(span.clone()).await;
+            if let Ok(value) = &result {
+                let hits = usize::from(value.is_some());
+                span.record("hits", hits);
+                self.count_reads(1, hits);
+            }
+            self.finish(Operation::Get, started, &span, &result);
+            result
+        })
     }
 
-    async fn set(&self, key: Key<'_>, value: Bytes, expiration: Expiration) -> Result<()> {
-        let (span, started) = (self.span(Operation::Set, 1), self.start());
-        let result = self
-            .inner
-            .set(key, value, expiration)
-            .instrument(span.clone())
-            .await;
-        if result.is_ok() {
-            self.wrote(1);
+    fn set<'s, 'k, 'f>(
+        &'s self,
+        key: Key<'k>,
+        value: Bytes,
+        expiration: Expiration,
+    ) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.set(key, value, expiration);
         }
-        self.finish(Operation::Set, started, &span, &result);
-        result
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::Set, 1), self.start());
+            let result = self
+                .inner
+                .set(key, value, expiration)
+                .instrument(span.clone())
+                .await;
+            if result.is_ok() {
+                self.wrote(1);
+            }
+            self.finish(Operation::Set, started, &span, &result);
+            result
+        })
     }
 
-    async fn delete(&self, key: Key<'_>) -> Result<()> {
-        let (span, started) = (self.span(Operation::Delete, 1), self.start());
-        let result = self.inner.delete(key).instrument(span.clone()).await;
-        self.finish(Operation::Delete, started, &span, &result);
-        result
+    fn delete<'s, 'k, 'f>(&'s self, key: Key<'k>) -> Boxed<'f, Result<()>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        if !self.watched() {
+            return self.inner.delete(key);
+        }
+        Box::pin(async move {
+            let (span, started) = (self.span(Operation::Delete, 1), self.start());
+            let result = self.inner.delete(key).instrument(span.clone()).await;
+            self.finish(Operation::Delete, started, &span, &result);
+            result
+        })
     }
 }

@@ -199,12 +199,14 @@ impl RedisStoreBuilder {
     }
 
     /// How a standalone connection (or the one to a sentinels' primary) reconnects and times
-    /// out.
+    /// out. No response timeout of the client's own: every call is already bounded by the
+    /// store (connect plus response timeout, one timer per call), and a second timer per call
+    /// cost a tenth of the throughput of 32 tasks on two threads.
     fn manager_config(&self) -> ConnectionManagerConfig {
         let (min, max) = self.reconnect;
         ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeouts.connect))
-            .set_response_timeout(Some(self.timeouts.response))
+            .set_response_timeout(None)
             .set_min_delay(min)
             .set_max_delay(max)
     }

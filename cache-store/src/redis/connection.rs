@@ -56,7 +56,7 @@ impl Connection {
         };
         match tokio::time::timeout(limit, call).await {
             Ok(result) => result.map_err(|e| from_redis(e, during)),
-            Err(_) => Err(timed_out(during, limit)),
+            Err(_) => Err(self.timed_out(during, limit)),
         }
     }
 
@@ -83,8 +83,17 @@ impl Connection {
         };
         match tokio::time::timeout(limit, call).await {
             Ok(result) => result.map_err(|e| from_redis(e, during)),
-            Err(_) => Err(timed_out(during, limit)),
+            Err(_) => Err(self.timed_out(during, limit)),
         }
+    }
+
+    /// A call that got no answer within its bound; behind Sentinel, the primary may have
+    /// frozen or gone behind a partition, so the sentinels are asked again.
+    fn timed_out(&self, during: &'static str, limit: Duration) -> Error {
+        if let Connection::Sentinel(link) = self {
+            link.look_again(link.connection().1);
+        }
+        timed_out(during, limit)
     }
 
     /// Runs `pipe`, built with `ignore_errors` and no ignored command, in one round trip

@@ -174,7 +174,9 @@ impl SentinelLink {
         }
     }
 
-    fn look_again(self: &Arc<Self>, generation: u64) {
+    /// Asks the sentinels for the primary again, in the background, unless a lookup is under
+    /// way or one started less than the first reconnection delay ago.
+    pub(super) fn look_again(self: &Arc<Self>, generation: u64) {
         let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let last = self.last_lookup.load(Ordering::Relaxed);
         let spacing = u64::try_from(self.spacing.as_millis()).unwrap_or(u64::MAX);
