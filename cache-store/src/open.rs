@@ -177,30 +177,19 @@ async fn open_redis(
     if let Some(t) = param(params, "response_timeout") {
         builder = builder.response_timeout(parse_duration(t)?);
     }
-    let reconnect = (
-        param(params, "reconnect_min"),
-        param(params, "reconnect_max"),
-    );
-    if reconnect != (None, None) {
-        let min = reconnect.0.map_or(
-            Ok(crate::redis::DEFAULT_RECONNECT_MIN_DELAY),
-            parse_duration,
-        )?;
-        let max = reconnect.1.map_or(
-            Ok(crate::redis::DEFAULT_RECONNECT_MAX_DELAY),
-            parse_duration,
-        )?;
+    if let Some((min, max)) = reconnect_delays(
+        params,
+        crate::redis::DEFAULT_RECONNECT_MIN_DELAY,
+        crate::redis::DEFAULT_RECONNECT_MAX_DELAY,
+    )? {
         builder = builder.reconnect_delays(min, max);
     }
-    if let Some(ca) = param(params, "tls_ca") {
-        builder = builder.tls_ca_file(percent_decoded(ca)?);
+    let (ca, client) = tls_files(params)?;
+    if let Some(ca) = ca {
+        builder = builder.tls_ca_file(ca);
     }
-    match (param(params, "tls_cert"), param(params, "tls_key")) {
-        (None, None) => {}
-        (Some(cert), Some(key)) => {
-            builder = builder.tls_client_cert(percent_decoded(cert)?, percent_decoded(key)?);
-        }
-        _ => return Err(invalid("tls_cert and tls_key go together".to_owned())),
+    if let Some((cert, key)) = client {
+        builder = builder.tls_client_cert(cert, key);
     }
     match param(params, "keys") {
         None => {}
@@ -268,15 +257,12 @@ fn open_memcached(
     )? {
         builder = builder.reconnect_delays(min, max);
     }
-    if let Some(ca) = param(params, "tls_ca") {
-        builder = builder.tls_ca_file(percent_decoded(ca)?);
+    let (ca, client) = tls_files(params)?;
+    if let Some(ca) = ca {
+        builder = builder.tls_ca_file(ca);
     }
-    match (param(params, "tls_cert"), param(params, "tls_key")) {
-        (None, None) => {}
-        (Some(cert), Some(key)) => {
-            builder = builder.tls_client_cert(percent_decoded(cert)?, percent_decoded(key)?);
-        }
-        _ => return Err(invalid("tls_cert and tls_key go together".to_owned())),
+    if let Some((cert, key)) = client {
+        builder = builder.tls_client_cert(cert, key);
     }
     if let Some(bytes) = param(params, "max_item_bytes") {
         let bytes = usize::try_from(parse_size(bytes)?)
@@ -418,6 +404,19 @@ fn parse_query(query: &str) -> Result<Vec<(String, String)>> {
                 .ok_or_else(|| invalid(format!("query parameter {pair:?} has no '=value'")))
         })
         .collect()
+}
+
+/// `tls_ca`, and `tls_cert` with `tls_key`, decoded: the TLS files of `rediss://` and
+/// `memcaches://`.
+#[cfg_attr(not(any(feature = "redis", feature = "memcached")), allow(dead_code))]
+fn tls_files(params: &[(String, String)]) -> Result<(Option<String>, Option<(String, String)>)> {
+    let ca = param(params, "tls_ca").map(percent_decoded).transpose()?;
+    let client = match (param(params, "tls_cert"), param(params, "tls_key")) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => Some((percent_decoded(cert)?, percent_decoded(key)?)),
+        _ => return Err(invalid("tls_cert and tls_key go together".to_owned())),
+    };
+    Ok((ca, client))
 }
 
 /// `reconnect_min` and `reconnect_max`, each defaulting to the backend's own; `None` when
