@@ -184,11 +184,11 @@ async fn open_redis(
     )? {
         builder = builder.reconnect_delays(min, max);
     }
-    let (ca, client) = tls_files(params)?;
-    if let Some(ca) = ca {
+    let tls = tls_files(params)?;
+    if let Some(ca) = tls.ca {
         builder = builder.tls_ca_file(ca);
     }
-    if let Some((cert, key)) = client {
+    if let Some((cert, key)) = tls.client {
         builder = builder.tls_client_cert(cert, key);
     }
     match param(params, "keys") {
@@ -257,11 +257,11 @@ fn open_memcached(
     )? {
         builder = builder.reconnect_delays(min, max);
     }
-    let (ca, client) = tls_files(params)?;
-    if let Some(ca) = ca {
+    let tls = tls_files(params)?;
+    if let Some(ca) = tls.ca {
         builder = builder.tls_ca_file(ca);
     }
-    if let Some((cert, key)) = client {
+    if let Some((cert, key)) = tls.client {
         builder = builder.tls_client_cert(cert, key);
     }
     if let Some(bytes) = param(params, "max_item_bytes") {
@@ -406,17 +406,23 @@ fn parse_query(query: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// `tls_ca`, and `tls_cert` with `tls_key`, decoded: the TLS files of `rediss://` and
-/// `memcaches://`.
+/// The TLS files of `rediss://` and `memcaches://`: `tls_ca`, and `tls_cert` with `tls_key`,
+/// decoded.
 #[cfg_attr(not(any(feature = "redis", feature = "memcached")), allow(dead_code))]
-fn tls_files(params: &[(String, String)]) -> Result<(Option<String>, Option<(String, String)>)> {
+struct TlsFiles {
+    ca: Option<String>,
+    client: Option<(String, String)>,
+}
+
+#[cfg_attr(not(any(feature = "redis", feature = "memcached")), allow(dead_code))]
+fn tls_files(params: &[(String, String)]) -> Result<TlsFiles> {
     let ca = param(params, "tls_ca").map(percent_decoded).transpose()?;
     let client = match (param(params, "tls_cert"), param(params, "tls_key")) {
         (None, None) => None,
         (Some(cert), Some(key)) => Some((percent_decoded(cert)?, percent_decoded(key)?)),
         _ => return Err(invalid("tls_cert and tls_key go together".to_owned())),
     };
-    Ok((ca, client))
+    Ok(TlsFiles { ca, client })
 }
 
 /// `reconnect_min` and `reconnect_max`, each defaulting to the backend's own; `None` when
