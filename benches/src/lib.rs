@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod harness;
+pub mod in_process;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -155,9 +156,13 @@ pub fn raw_moka() -> Cache<String, Bytes> {
 }
 
 /// A raw quick_cache configured as `MemoryStore` configures its own: bounded in bytes.
-pub fn raw_quick_cache() -> quick_cache::sync::Cache<String, Bytes, KeyAndValueBytes> {
+pub fn raw_quick_cache() -> Arc<quick_cache::sync::Cache<String, Bytes, KeyAndValueBytes>> {
     let items = usize::try_from(CAPACITY / 512).unwrap_or(usize::MAX);
-    quick_cache::sync::Cache::with_weighter(items, CAPACITY, KeyAndValueBytes)
+    Arc::new(quick_cache::sync::Cache::with_weighter(
+        items,
+        CAPACITY,
+        KeyAndValueBytes,
+    ))
 }
 
 /// Weighs an entry of [`raw_quick_cache`] by its key and value bytes.

@@ -366,23 +366,7 @@ async fn open_takes_memcached_urls() {
 }
 
 fn private_memcached(binary: &str) -> PrivateServer {
-    let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
-    PrivateServer::start(binary, |port| {
-        [
-            "-l",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "0",
-            "-m",
-            "16",
-            "-u",
-            &user,
-        ]
-        .map(String::from)
-        .to_vec()
-    })
+    PrivateServer::memcached(binary, &[])
 }
 
 /// With one of two servers stopped, its keys fail with retryable errors (no panic, no hang)

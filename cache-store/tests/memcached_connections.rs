@@ -56,7 +56,7 @@ async fn tls_checks_the_server_and_shows_a_client_certificate() {
         .unwrap();
     assert!(untrusted.get(key("k")).await.is_err());
 
-    let strict = private_memcached(
+    let strict = PrivateServer::memcached(
         &binary,
         &[
             "-Z".into(),
@@ -99,18 +99,6 @@ fn key(s: &str) -> Key<'_> {
     Key::new(s).expect("a valid key")
 }
 
-fn private_memcached(binary: &str, extra: &[String]) -> PrivateServer {
-    let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
-    PrivateServer::start(binary, |port| {
-        let mut args: Vec<String> = ["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0"]
-            .map(String::from)
-            .to_vec();
-        args.extend(["-m", "16", "-u", &user].map(String::from));
-        args.extend(extra.iter().cloned());
-        args
-    })
-}
-
 /// Whether a failed call took no longer than its bound allows: the slack covers a loaded
 /// machine and stays under the defaults (1 s each), so an ignored option would fail this.
 fn within(started: Instant, bound: Duration) -> bool {
@@ -125,7 +113,7 @@ async fn every_call_is_bounded_when_the_server_freezes() {
     let Some(binary) = server_url("CACHE_TEST_MEMCACHED_SERVER") else {
         return;
     };
-    let server = private_memcached(&binary, &[]);
+    let server = PrivateServer::memcached(&binary, &[]);
     let url = format!(
         "memcache://127.0.0.1:{}?namespace=frozen&connect_timeout=200ms&request_timeout=250ms&reconnect_min=0ms&reconnect_max=0ms",
         server.port()
@@ -191,7 +179,7 @@ async fn the_connect_timeout_bounds_a_dial_to_a_frozen_server() {
     };
     let file = std::env::temp_dir().join(unique_namespace("memcached-auth"));
     std::fs::write(&file, "cache:s3cret\n").expect("an auth file");
-    let server = private_memcached(&binary, &["-Y".into(), file.display().to_string()]);
+    let server = PrivateServer::memcached(&binary, &["-Y".into(), file.display().to_string()]);
     server.freeze();
     let store = cache_store::open(&format!(
         "memcache://cache:s3cret@127.0.0.1:{}?connect_timeout=200ms&request_timeout=10s",
@@ -218,7 +206,7 @@ async fn a_failed_dial_pauses_dialing_for_the_configured_delay() {
     let Some(binary) = server_url("CACHE_TEST_MEMCACHED_SERVER") else {
         return;
     };
-    let mut server = private_memcached(&binary, &[]);
+    let mut server = PrivateServer::memcached(&binary, &[]);
     let at = |pause: &str| {
         format!(
             "memcache://127.0.0.1:{}?namespace={}&reconnect_min={pause}&reconnect_max={pause}",
@@ -255,7 +243,7 @@ async fn credentials_authenticate_to_servers_that_require_them() {
     };
     let file = std::env::temp_dir().join(unique_namespace("memcached-auth"));
     std::fs::write(&file, "cache:s3cret\n").unwrap();
-    let server = private_memcached(&binary, &["-Y".into(), file.display().to_string()]);
+    let server = PrivateServer::memcached(&binary, &["-Y".into(), file.display().to_string()]);
     let url = |credentials: &str| {
         format!(
             "memcache://{credentials}127.0.0.1:{}?namespace=auth",

@@ -247,18 +247,6 @@ async fn acl_users_authenticate_and_wrong_passwords_are_refused() {
         .unwrap();
 }
 
-/// A redis-server of the test's own, plain, on a free port.
-fn private_redis(binary: &str, extra: &[String]) -> PrivateServer {
-    PrivateServer::start(binary, |port| {
-        let mut args: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
-            .map(String::from)
-            .to_vec();
-        args.extend(["--save", "", "--appendonly", "no"].map(String::from));
-        args.extend(extra.iter().cloned());
-        args
-    })
-}
-
 /// Whether a call that failed took no longer than its bound allows. The bound is the
 /// configured connect plus response timeout; the slack covers a loaded machine, and stays
 /// under the defaults (1 s + 1 s), so a timeout option that were ignored would fail this.
@@ -274,7 +262,7 @@ async fn every_call_is_bounded_when_the_server_freezes() {
     let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
         return;
     };
-    let server = private_redis(&binary, &[]);
+    let server = PrivateServer::redis(&binary, &[]);
     let url = format!("redis://127.0.0.1:{}/0", server.port());
     let (connect, response) = (Duration::from_millis(200), Duration::from_millis(250));
     let store = cache_store::open(&format!(
@@ -358,8 +346,8 @@ struct SentinelSet {
 fn sentinel_set(binary: &str) -> SentinelSet {
     let dir = std::env::temp_dir().join(unique_namespace("sentinels"));
     std::fs::create_dir_all(&dir).expect("a directory for the sentinels");
-    let primary = private_redis(binary, &[]);
-    let replica = private_redis(
+    let primary = PrivateServer::redis(binary, &[]);
+    let replica = PrivateServer::redis(
         binary,
         &[
             "--replicaof".into(),

@@ -28,25 +28,64 @@ pub struct PrivateServer {
 }
 
 impl PrivateServer {
-    /// Starts `binary` with the arguments `args(port)` for a free port, and waits until the
-    /// port accepts connections.
+    /// Starts `binary` with the arguments `args(port)` for a free port, and waits until it
+    /// listens there. A port another process takes meanwhile is given up for another.
     ///
     /// # Panics
     ///
-    /// When no port is free, the binary does not start, or it does not listen within 2 s.
-    pub fn start(binary: &str, args: impl FnOnce(u16) -> Vec<String>) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut server = PrivateServer {
-            binary: binary.to_owned(),
-            args: args(port),
-            port,
-            child: None,
-        };
-        server.restart();
-        server
+    /// When no port is free, the binary does not start, or it does not listen within 2 s
+    /// on any of five ports.
+    pub fn start(binary: &str, args: impl Fn(u16) -> Vec<String>) -> Self {
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let mut server = PrivateServer {
+                binary: binary.to_owned(),
+                args: args(port),
+                port,
+                child: None,
+            };
+            if server.launch() {
+                return server;
+            }
+        }
+        panic!("{binary} did not start on any of five free ports");
+    }
+
+    /// A memcached of the test's own on loopback (16 MiB, no UDP), with `extra` arguments.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn memcached(binary: &str, extra: &[String]) -> Self {
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
+        PrivateServer::start(binary, |port| {
+            let mut args: Vec<String> = ["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0"]
+                .map(String::from)
+                .to_vec();
+            args.extend(["-m", "16", "-u", &user].map(String::from));
+            args.extend(extra.iter().cloned());
+            args
+        })
+    }
+
+    /// A redis-server of the test's own on loopback, persisting nothing, with `extra`
+    /// arguments.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn redis(binary: &str, extra: &[String]) -> Self {
+        PrivateServer::start(binary, |port| {
+            let mut args: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
+                .map(String::from)
+                .to_vec();
+            args.extend(["--save", "", "--appendonly", "no"].map(String::from));
+            args.extend(extra.iter().cloned());
+            args
+        })
     }
 
     /// The port it listens on.
@@ -118,6 +157,17 @@ impl PrivateServer {
     ///
     /// When the binary does not start or does not listen within 2 s.
     pub fn restart(&mut self) {
+        assert!(
+            self.launch(),
+            "{} did not listen on port {}",
+            self.binary,
+            self.port
+        );
+    }
+
+    /// Starts the process and waits until it listens on its port; `false` when it exits
+    /// first (its port taken by another process, whose listener must not pass for ours).
+    fn launch(&mut self) -> bool {
         self.stop();
         let child = Command::new(&self.binary)
             .args(&self.args)
@@ -125,14 +175,19 @@ impl PrivateServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{} does not start: {e}", self.binary));
-        self.child = Some(child);
+        let child = self.child.insert(child);
         for _ in 0..200 {
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+                // A server that could not bind exits at once: make sure it is still there.
+                std::thread::sleep(Duration::from_millis(20));
+                return matches!(child.try_wait(), Ok(None));
+            }
+            if !matches!(child.try_wait(), Ok(None)) {
+                return false;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("{} did not listen on port {}", self.binary, self.port);
+        false
     }
 }
 

@@ -115,6 +115,36 @@ impl<S: Store> Observed<S> {
         let _ = (operation, started);
     }
 
+    /// `call` (the wrapped store's future for `operation` on `keys` keys), in its span and
+    /// timed; `seen` records what an answer shows (hits, writes, refused entries). While
+    /// nothing watches, `call` itself: no future of ours around it.
+    fn observed<'f, T: Send + 'f>(
+        &'f self,
+        operation: Operation,
+        keys: usize,
+        call: Boxed<'f, Result<T>>,
+        seen: fn(&Self, &tracing::Span, usize, &T),
+    ) -> Boxed<'f, Result<T>>
+    where
+        S: 'f,
+    {
+        if !self.watched() {
+            return call;
+        }
+        Box::pin(async move {
+            let (span, started) = (self.span(operation, keys), self.start());
+            let result = call.instrument(span.clone()).await;
+            if let Ok(answer) = &result {
+                seen(self, &span, keys, answer);
+            }
+            self.finish(operation, started, &span, &result);
+            result
+        })
+    }
+
+    /// Records nothing beyond the span and the latency.
+    fn nothing<T>(&self, _: &tracing::Span, _: usize, _: &T) {}
+
     /// Records one failure: on the span (the first one, for a batch) and in the counters.
     fn failed(&self, span: &tracing::Span, error: &Error) {
         span.record("error", debug(error.kind()));
@@ -133,9 +163,8 @@ impl<S: Store> Observed<S> {
 /// A boxed future, as the `Store` trait's methods return them.
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Written out rather than through `#[async_trait]`: while nothing watches (no subscriber
-/// takes `cache_store`'s `DEBUG` spans, no `metrics` feature), each method hands back the
-/// inner store's own future, so an unwatched `Observed` store costs one check per call.
+/// Written out rather than through `#[async_trait]`, so that while nothing watches each
+/// method hands back the wrapped store's own future (see [`Observed::observed`]).
 impl<S: Store> Store for Observed<S> {
     fn get_many<'s, 'k, 'kk, 'f>(
         &'s self,
@@ -147,27 +176,24 @@ impl<S: Store> Store for Observed<S> {
         'kk: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.get_many(keys);
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::GetMany, keys.len()), self.start());
-            let result = self.inner.get_many(keys).instrument(span.clone()).await;
-            if let Ok(values) = &result {
+        let call = self.inner.get_many(keys);
+        self.observed(
+            Operation::GetMany,
+            keys.len(),
+            call,
+            |this, span, _, values| {
                 let mut hits = 0;
                 for value in values {
                     match value {
                         Ok(Some(_)) => hits += 1,
                         Ok(None) => {}
-                        Err(error) => self.failed(&span, error),
+                        Err(error) => this.failed(span, error),
                     }
                 }
                 span.record("hits", hits);
-                self.count_reads(values.len(), hits);
-            }
-            self.finish(Operation::GetMany, started, &span, &result);
-            result
-        })
+                this.count_reads(values.len(), hits);
+            },
+        )
     }
 
     fn set_many<'s, 'e, 'ee, 'f>(
@@ -180,21 +206,18 @@ impl<S: Store> Store for Observed<S> {
         'ee: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.set_many(entries);
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::SetMany, entries.len()), self.start());
-            let result = self.inner.set_many(entries).instrument(span.clone()).await;
-            if let Ok(failed) = &result {
+        let call = self.inner.set_many(entries);
+        self.observed(
+            Operation::SetMany,
+            entries.len(),
+            call,
+            |this, span, entries, failed| {
                 for (_, error) in failed.iter() {
-                    self.failed(&span, error);
+                    this.failed(span, error);
                 }
-                self.wrote(entries.len() - failed.len());
-            }
-            self.finish(Operation::SetMany, started, &span, &result);
-            result
-        })
+                this.wrote(entries - failed.len());
+            },
+        )
     }
 
     fn delete_many<'s, 'k, 'kk, 'f>(&'s self, keys: &'k [Key<'kk>]) -> Boxed<'f, Result<()>>
@@ -204,15 +227,8 @@ impl<S: Store> Store for Observed<S> {
         'kk: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.delete_many(keys);
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::DeleteMany, keys.len()), self.start());
-            let result = self.inner.delete_many(keys).instrument(span.clone()).await;
-            self.finish(Operation::DeleteMany, started, &span, &result);
-            result
-        })
+        let call = self.inner.delete_many(keys);
+        self.observed(Operation::DeleteMany, keys.len(), call, Self::nothing)
     }
 
     fn contains<'s, 'k, 'f>(&'s self, key: Key<'k>) -> Boxed<'f, Result<bool>>
@@ -221,17 +237,9 @@ impl<S: Store> Store for Observed<S> {
         'k: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.contains(key);
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::Contains, 1), self.start());
-            let result = self.inner.contains(key).instrument(span.clone()).await;
-            if let Ok(found) = &result {
-                span.record("hits", usize::from(*found));
-            }
-            self.finish(Operation::Contains, started, &span, &result);
-            result
+        let call = self.inner.contains(key);
+        self.observed(Operation::Contains, 1, call, |_, span, _, found| {
+            span.record("hits", usize::from(*found));
         })
     }
 
@@ -246,21 +254,11 @@ impl<S: Store> Store for Observed<S> {
         'k: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.add(key, value, expiration);
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::Add, 1), self.start());
-            let result = self
-                .inner
-                .add(key, value, expiration)
-                .instrument(span.clone())
-                .await;
-            if let Ok(true) = &result {
-                self.wrote(1);
+        let call = self.inner.add(key, value, expiration);
+        self.observed(Operation::Add, 1, call, |this, _, _, added| {
+            if *added {
+                this.wrote(1);
             }
-            self.finish(Operation::Add, started, &span, &result);
-            result
         })
     }
 
@@ -270,19 +268,8 @@ impl<S: Store> Store for Observed<S> {
         'k: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.touch(key, expiration);
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::Touch, 1), self.start());
-            let result = self
-                .inner
-                .touch(key, expiration)
-                .instrument(span.clone())
-                .await;
-            self.finish(Operation::Touch, started, &span, &result);
-            result
-        })
+        let call = self.inner.touch(key, expiration);
+        self.observed(Operation::Touch, 1, call, Self::nothing)
     }
 
     fn clear<'s, 'f>(&'s self) -> Boxed<'f, Result<()>>
@@ -290,15 +277,7 @@ impl<S: Store> Store for Observed<S> {
         's: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.clear();
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::Clear, 0), self.start());
-            let result = self.inner.clear().instrument(span.clone()).await;
-            self.finish(Operation::Clear, started, &span, &result);
-            result
-        })
+        self.observed(Operation::Clear, 0, self.inner.clear(), Self::nothing)
     }
 
     fn stats<'s, 'f>(&'s self) -> Boxed<'f, Result<Stats>>
@@ -306,15 +285,7 @@ impl<S: Store> Store for Observed<S> {
         's: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.stats();
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::Stats, 0), self.start());
-            let result = self.inner.stats().instrument(span.clone()).await;
-            self.finish(Operation::Stats, started, &span, &result);
-            result
-        })
+        self.observed(Operation::Stats, 0, self.inner.stats(), Self::nothing)
     }
 
     fn namespace(&self) -> &str {
@@ -335,19 +306,11 @@ impl<S: Store> Store for Observed<S> {
         'k: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.get(key);
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::Get, 1), self.start());
-            let result = self.inner.get(key).instrument(span.clone()).await;
-            if let Ok(value) = &result {
-                let hits = usize::from(value.is_some());
-                span.record("hits", hits);
-                self.count_reads(1, hits);
-            }
-            self.finish(Operation::Get, started, &span, &result);
-            result
+        let call = self.inner.get(key);
+        self.observed(Operation::Get, 1, call, |this, span, _, value| {
+            let hits = usize::from(value.is_some());
+            span.record("hits", hits);
+            this.count_reads(1, hits);
         })
     }
 
@@ -362,22 +325,8 @@ impl<S: Store> Store for Observed<S> {
         'k: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.set(key, value, expiration);
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::Set, 1), self.start());
-            let result = self
-                .inner
-                .set(key, value, expiration)
-                .instrument(span.clone())
-                .await;
-            if result.is_ok() {
-                self.wrote(1);
-            }
-            self.finish(Operation::Set, started, &span, &result);
-            result
-        })
+        let call = self.inner.set(key, value, expiration);
+        self.observed(Operation::Set, 1, call, |this, _, _, ()| this.wrote(1))
     }
 
     fn delete<'s, 'k, 'f>(&'s self, key: Key<'k>) -> Boxed<'f, Result<()>>
@@ -386,14 +335,7 @@ impl<S: Store> Store for Observed<S> {
         'k: 'f,
         Self: 'f,
     {
-        if !self.watched() {
-            return self.inner.delete(key);
-        }
-        Box::pin(async move {
-            let (span, started) = (self.span(Operation::Delete, 1), self.start());
-            let result = self.inner.delete(key).instrument(span.clone()).await;
-            self.finish(Operation::Delete, started, &span, &result);
-            result
-        })
+        let call = self.inner.delete(key);
+        self.observed(Operation::Delete, 1, call, Self::nothing)
     }
 }
