@@ -164,7 +164,7 @@ impl<S: Store> Observed<S> {
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Written out rather than through `#[async_trait]`, so that while nothing watches each
-/// method hands back the wrapped store's own future (see [`Observed::observed`]).
+/// method hands back the wrapped store's own future (see `Observed::observed`).
 impl<S: Store> Store for Observed<S> {
     fn get_many<'s, 'k, 'kk, 'f>(
         &'s self,
