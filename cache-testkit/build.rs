@@ -15,7 +15,7 @@ use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::ToTokens;
 
 /// The kits, each with the files of its cases.
-const KITS: [&str; 5] = ["store", "pool", "simple", "doctrine", "session"];
+const KITS: [&str; 6] = ["store", "pool", "simple", "doctrine", "session", "beyond"];
 
 /// What a case may need. `lib.rs` gives each the reason its tests are ignored on a backend
 /// that lacks it (`__kit_lacks!`); `needs.rs` documents them.

@@ -45,8 +45,18 @@ pub struct CacheItem {
     hit: bool,
     expiration: Expiration,
     metadata: Option<Metadata>,
+    /// Tags, only on items of a [`TagAwarePool`](crate::TagAwarePool) (boxed: most items
+    /// have none, and carry one pointer for them).
+    tags: Option<Box<ItemTags>>,
     clock: ItemClock,
     codec: ValueCodec,
+}
+
+/// An item's tags: those its value was saved with, and those it will be saved with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ItemTags {
+    pub(crate) saved: Vec<String>,
+    pub(crate) new: Vec<String>,
 }
 
 /// The time source of `expires_after`. The wall clock needs no shared handle, so items of
@@ -99,6 +109,7 @@ impl CacheItem {
             hit: false,
             expiration: Expiration::Default,
             metadata: None,
+            tags: None,
             clock,
             codec,
         }
@@ -117,6 +128,7 @@ impl CacheItem {
             hit: true,
             expiration: Expiration::Default,
             metadata,
+            tags: None,
             clock,
             codec,
         }
@@ -274,6 +286,40 @@ impl CacheItem {
     pub(crate) fn set_metadata(&mut self, metadata: Option<Metadata>) {
         self.metadata = metadata;
     }
+
+    /// Tags the item: saved through a [`TagAwarePool`](crate::TagAwarePool), it is dropped
+    /// when one of its tags is invalidated ([`TagAware::invalidate_tags`](crate::TagAware)).
+    /// A tag follows the key rules; tagging twice with one tag tags once. A pool that is not
+    /// tag-aware saves the value and ignores its tags.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidKey`](cache_store::ErrorKind::InvalidKey) for an empty tag or one
+    /// with a reserved character.
+    pub fn tag(&mut self, tag: &str) -> Result<&mut Self> {
+        cache_store::validate_key(tag)?;
+        let tags = self.tags.get_or_insert_with(Box::default);
+        if !tags.new.iter().any(|t| t == tag) {
+            tags.new.push(tag.to_owned());
+        }
+        Ok(self)
+    }
+
+    /// The tags the value was saved with, for a hit of a [`TagAwarePool`](crate::TagAwarePool)
+    /// (Symfony's `getMetadata()['tags']`); empty otherwise. Tags given to
+    /// [`tag`](Self::tag) since are not among them until the item is saved and read again.
+    pub fn tags(&self) -> &[String] {
+        self.tags.as_ref().map_or(&[], |tags| &tags.saved)
+    }
+
+    /// The tags the item will be saved with.
+    pub(crate) fn new_tags(&self) -> &[String] {
+        self.tags.as_ref().map_or(&[], |tags| &tags.new)
+    }
+
+    pub(crate) fn set_saved_tags(&mut self, saved: Vec<String>) {
+        self.tags.get_or_insert_with(Box::default).saved = saved;
+    }
 }
 
 impl fmt::Debug for CacheItem {
@@ -284,6 +330,7 @@ impl fmt::Debug for CacheItem {
             .field("value", &self.value)
             .field("expiration", &self.expiration)
             .field("metadata", &self.metadata)
+            .field("tags", &self.tags)
             .finish()
     }
 }
@@ -297,6 +344,7 @@ impl PartialEq for CacheItem {
             && self.hit == other.hit
             && self.expiration == other.expiration
             && self.metadata == other.metadata
+            && self.tags == other.tags
     }
 }
 

@@ -13,6 +13,12 @@
 //! - [`ValueFormat`]: the value pipeline, how an item's value and its stampede metadata
 //!   become the bytes a store keeps; by default this crate's [`envelope`]. [`open`] takes
 //!   it from a URL with the store (`redis://…?namespace=app&format=symfony-5.4-igbinary`).
+//! - [`TagAwarePool`]: items tagged ([`CacheItem::tag`]) and dropped by tag
+//!   ([`TagAware::invalidate_tags`]) for every process, with Symfony's `TagAwareAdapter`
+//!   semantics and (over a Symfony format) its entries, so PHP and Rust share tags.
+//! - [`Lease`]: a miss of `get` computed once across every process sharing the store, and
+//!   stale values served while one caller recomputes
+//!   ([`PoolBuilder::stale_while_revalidate`]).
 //! - [`CacheItemPoolExt::get`]: Symfony's `get(key, callback)`: one computation per key per
 //!   process under concurrency, probabilistic early recomputation (`beta`), "don't save", and
 //!   no deadlock on a nested get of the same key.
@@ -60,6 +66,7 @@ mod open;
 mod pool;
 #[cfg(feature = "php")]
 mod symfony;
+mod tags;
 mod traits;
 
 pub use cache_store;
@@ -69,8 +76,9 @@ pub use open::open;
 #[cfg(feature = "php")]
 #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
 pub use php_marshal;
-pub use pool::{Pool, PoolBuilder};
+pub use pool::{Lease, Pool, PoolBuilder};
 #[cfg(feature = "php")]
 #[cfg_attr(docsrs, doc(cfg(feature = "php")))]
 pub use symfony::SymfonyLayout;
+pub use tags::{TagAware, TagAwarePool};
 pub use traits::{BoxFuture, CacheItemPool, CacheItemPoolExt, Compute, Computed, PoolValues};

@@ -38,6 +38,7 @@ pub struct Computed {
     pub(crate) value: Bytes,
     pub(crate) expiration: Expiration,
     pub(crate) save: bool,
+    pub(crate) tags: Vec<String>,
 }
 
 impl Computed {
@@ -47,7 +48,15 @@ impl Computed {
             value: value.into(),
             expiration: Expiration::Default,
             save: true,
+            tags: Vec::new(),
         }
+    }
+
+    /// Saves it tagged with `tag` (on a [`TagAwarePool`](crate::TagAwarePool); other pools
+    /// ignore tags). An invalid tag fails the `get`.
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
     }
 
     /// Saves it to expire `ttl` after the computation ends.

@@ -15,6 +15,8 @@
 //!   `redis::RedisStore` (feature `redis`; standalone and Cluster), `memcached::MemcachedStore`
 //!   (feature `memcached`; one or many servers) and [`NullStore`] (caching switched off).
 //!   [`open`] picks one from a URL.
+//! - [`lock`]: locks every process sharing a store honours (acquire with a timeout, refresh,
+//!   release by owner, force release), over any store's atomic add.
 //!
 //! # Example
 //!
@@ -43,6 +45,7 @@
 //! - `memory` (default): the faster embedded [`memory::MemoryStore`], over quick_cache.
 //! - `redis`: the Redis backend, standalone and Cluster.
 //! - `memcached`: the memcached backend, one or many servers.
+//! - `lock` (default): [`lock::Locks`], locks shared by every process on one store.
 //! - `json`: [`codec::Json`].
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -54,6 +57,9 @@ mod embedded;
 mod error;
 mod expiry;
 mod key;
+#[cfg(feature = "lock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lock")))]
+pub mod lock;
 #[cfg(feature = "memcached")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
 pub mod memcached;

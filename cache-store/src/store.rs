@@ -301,6 +301,53 @@ pub trait Store: Send + Sync + fmt::Debug {
         "custom"
     }
 
+    /// Deletes `key` only while it holds exactly `expected`, atomically; says whether it
+    /// deleted. The owner-checked release of a lock: whoever holds the token releases, never
+    /// a holder that took over an expired lock.
+    ///
+    /// # Behavior
+    ///
+    /// `false` for a missing or expired key, and for one holding other bytes (left as it is).
+    /// Every built-in backend checks and deletes in one atomic step (a script on Redis,
+    /// compare-and-swap on memcached, the key's lock in memory). The provided method reads,
+    /// compares and deletes in two steps: a custom store whose backend can do better should
+    /// override it.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
+        if self.get(key).await?.as_deref() != Some(expected) {
+            return Ok(false);
+        }
+        self.delete(key).await?;
+        Ok(true)
+    }
+
+    /// Gives `key` a new expiration only while it holds exactly `expected`, atomically; says
+    /// whether it did. The owner-checked refresh of a lock.
+    ///
+    /// # Behavior
+    ///
+    /// As [`touch`](Store::touch) (an expiration already reached deletes the entry), for a key
+    /// holding `expected` only; `false`, leaving the key as it is, otherwise. Atomic on every
+    /// built-in backend; the provided method reads, compares and touches in two steps.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn touch_if_equal(
+        &self,
+        key: Key<'_>,
+        expected: &[u8],
+        expiration: Expiration,
+    ) -> Result<bool> {
+        if self.get(key).await?.as_deref() != Some(expected) {
+            return Ok(false);
+        }
+        self.touch(key, expiration).await
+    }
+
     /// Reads one key: `None` when missing or expired.
     ///
     /// # Errors
@@ -437,6 +484,35 @@ impl<S: Store + ?Sized> Store for Arc<S> {
 
     fn backend(&self) -> &'static str {
         (**self).backend()
+    }
+
+    fn delete_if_equal<'s, 'k, 'e, 'f>(
+        &'s self,
+        key: Key<'k>,
+        expected: &'e [u8],
+    ) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'k: 'f,
+        'e: 'f,
+        Self: 'f,
+    {
+        (**self).delete_if_equal(key, expected)
+    }
+
+    fn touch_if_equal<'s, 'k, 'e, 'f>(
+        &'s self,
+        key: Key<'k>,
+        expected: &'e [u8],
+        expiration: Expiration,
+    ) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'k: 'f,
+        'e: 'f,
+        Self: 'f,
+    {
+        (**self).touch_if_equal(key, expected, expiration)
     }
 
     fn get<'s, 'k, 'f>(&'s self, key: Key<'k>) -> Boxed<'f, Result<Option<Bytes>>>

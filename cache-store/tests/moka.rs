@@ -1,10 +1,17 @@
-//! The Store kit over the moka backend, on a manual clock (no test here sleeps).
+//! The Store kit (and locks and leases) over the moka backend, on a manual clock (no test here sleeps).
 
 use cache_store::moka::MokaStore;
 use cache_store::{Expiration, Key, ManualClock, Store};
 use cache_testkit::moka::MokaFactory;
 
 cache_testkit::store_suite!(MokaFactory::with_manual_clock(), without: [foreign_data]);
+
+/// Locks and leases over moka.
+mod beyond {
+    use super::*;
+
+    cache_testkit::beyond_suite!(MokaFactory::with_manual_clock(), without: [foreign_data]);
+}
 
 /// The same kit through moka's timers: the wall clock, where moka itself frees expired
 /// entries (only cases that need no clock movement run).

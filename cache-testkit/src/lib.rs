@@ -23,6 +23,9 @@
 //!   test that the PSR-6, PSR-16 and Doctrine adapters give identical results. Implement
 //!   [`SessionFactory`](session::SessionFactory) and invoke [`session_suite!`], or invoke
 //!   [`session_suites!`] with a store factory.
+//! - [`beyond`]: what the workspace adds beyond PHP over any store: locks shared by every
+//!   process, leases that compute a miss once across processes, stale-while-revalidate.
+//!   Invoke [`beyond_suite!`] with a store factory.
 //! - [`over_store`]: the PSR-6, PSR-16 and Doctrine factories over any store factory, and
 //!   [`backend_suites!`], which runs every kit (sessions included) over one backend.
 //! - [`server_url`]: read a test server's URL from the environment, skipping with a printed
@@ -89,6 +92,7 @@
 //! deliberately broken variants.
 #![deny(missing_docs)]
 
+pub mod beyond;
 pub mod doctrine;
 mod env;
 pub mod equivalence;
@@ -154,6 +158,19 @@ macro_rules! store_suite {
     };
     ($factory:expr $(, without: $lacks:tt)? $(,)?) => {
         $crate::store_suite!(if_configured: ::core::option::Option::Some($factory) $(, without: $lacks)?);
+    };
+}
+
+/// Expands to the suite of what the workspace builds beyond PHP (locks, leases, stale values;
+/// [`beyond::cases`]) over a [`StoreFactory`](store::StoreFactory). Forms as for
+/// [`store_suite!`].
+#[macro_export]
+macro_rules! beyond_suite {
+    (if_configured: $factory:expr $(, without: [$($lacks:ident),* $(,)?])? $(,)?) => {
+        $crate::__beyond_case_list! { ($factory) [$($($lacks)*)?] }
+    };
+    ($factory:expr $(, without: $lacks:tt)? $(,)?) => {
+        $crate::beyond_suite!(if_configured: ::core::option::Option::Some($factory) $(, without: $lacks)?);
     };
 }
 
@@ -378,6 +395,11 @@ macro_rules! backend_suites {
             #[allow(unused_imports)]
             use super::*;
             $crate::session_suites!(if_configured: $factory $(, without: $lacks)?);
+        }
+        mod beyond {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::beyond_suite!(if_configured: $factory $(, without: $lacks)?);
         }
     };
     ($factory:expr $(, without: $lacks:tt)? $(,)?) => {

@@ -230,6 +230,29 @@ pub fn meta_delete_binary(out: &mut Vec<u8>, key: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Appends `md <key> C<cas>`: deletes the item only while its CAS value is still `cas`. One
+/// reply: [`Reply::Done`], [`Reply::Exists`] (changed since) or [`Reply::NotFound`].
+#[inline]
+pub fn meta_delete_if(out: &mut Vec<u8>, key: &[u8], cas: u64) {
+    out.extend_from_slice(b"md ");
+    base64(out, key);
+    out.extend_from_slice(b" C");
+    push_number(out, cas);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// [`meta_delete_if`] of the item whose key is `key`'s bytes themselves (see
+/// [`meta_get_binary`]).
+#[inline]
+pub fn meta_delete_binary_if(out: &mut Vec<u8>, key: &[u8], cas: u64) {
+    out.extend_from_slice(b"md ");
+    let flag = push_key(out, key, KeyForm::Binary);
+    out.extend_from_slice(flag);
+    out.extend_from_slice(b" C");
+    push_number(out, cas);
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Starts one classic `get k1 k2 …` for many keys: memcached serves that far more cheaply
 /// than one `mg` per key. Its reply is the hits' `VALUE` blocks, in the order the keys were
 /// asked (a key asked twice is answered twice), then `END`.

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use cache_store::lock::{Lock, Locks};
 use cache_store::{Error, ErrorKind, Result};
 
 use crate::handler::SessionHandler;
 use crate::id::{self, create_id};
-use crate::lock;
+use crate::lock::{self, InStorage};
 use crate::options::SessionOptions;
 use crate::storage::SessionStorage;
 
@@ -37,16 +38,22 @@ use crate::storage::SessionStorage;
 pub struct CacheSessionHandler<S: SessionStorage + ?Sized> {
     storage: Arc<S>,
     options: Arc<SessionOptions>,
-    /// Session id to the token of the lock this handler holds on it.
-    held: Mutex<HashMap<String, String>>,
+    /// The session locks, with locking on.
+    locks: Option<Locks<InStorage<S>>>,
+    /// Session id to the lock this handler holds on it.
+    held: Mutex<HashMap<String, Lock>>,
 }
 
 impl<S: SessionStorage + ?Sized> CacheSessionHandler<S> {
     /// Sessions in `storage`.
     pub fn new(storage: Arc<S>, options: SessionOptions) -> Self {
+        let locks = options
+            .locking()
+            .map(|locking| lock::locks(&storage, locking));
         CacheSessionHandler {
             storage,
             options: Arc::new(options),
+            locks,
             held: Mutex::new(HashMap::new()),
         }
     }
@@ -84,7 +91,7 @@ impl<S: SessionStorage + ?Sized> CacheSessionHandler<S> {
         key
     }
 
-    fn held(&self) -> MutexGuard<'_, HashMap<String, String>> {
+    fn held(&self) -> MutexGuard<'_, HashMap<String, Lock>> {
         // The map is only ever inserted into or removed from; a panic elsewhere cannot leave
         // it inconsistent, so a poisoned lock is still usable.
         self.held
@@ -92,34 +99,47 @@ impl<S: SessionStorage + ?Sized> CacheSessionHandler<S> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn token(&self, id: &str) -> Option<String> {
+    fn held_lock(&self, id: &str) -> Option<Lock> {
         self.held().get(id).cloned()
     }
 
     /// Takes the lock of `id` unless this handler holds it already.
     async fn lock(&self, id: &str) -> Result<()> {
-        let Some(options) = self.options.locking() else {
+        let Some(locks) = &self.locks else {
             return Ok(());
         };
-        if self.token(id).is_some() {
+        if self.held().contains_key(id) {
             return Ok(());
         }
-        let token = lock::acquire(&self.storage, &self.lock_key(id), options).await?;
-        self.held().insert(id.to_owned(), token);
+        let lock = locks.acquire(&self.lock_key(id)).await.map_err(|err| {
+            if err.kind() == ErrorKind::Locked {
+                Error::new(
+                    ErrorKind::Locked,
+                    format!(
+                        "the session is locked by another request: {}",
+                        err.message()
+                    ),
+                )
+            } else {
+                err
+            }
+        })?;
+        self.held().insert(id.to_owned(), lock);
         Ok(())
     }
 
     /// Before a write: with locking on, the lock of `id` must be this handler's (taken now if
     /// it was not taken by `read`), and still be, so an expired lock that another request took
-    /// over never lets this one overwrite that request's session.
+    /// over never lets this one overwrite that request's session. A lock still held is
+    /// extended by its expiry, so a long request keeps it.
     async fn ensure_lock(&self, id: &str) -> Result<()> {
-        if self.options.locking().is_none() {
+        let Some(locks) = &self.locks else {
             return Ok(());
-        }
-        let Some(token) = self.token(id) else {
+        };
+        let Some(lock) = self.held_lock(id) else {
             return self.lock(id).await;
         };
-        if lock::is_held(&*self.storage, &self.lock_key(id), &token).await? {
+        if locks.refresh(&lock).await? {
             return Ok(());
         }
         self.held().remove(id);
@@ -130,10 +150,10 @@ impl<S: SessionStorage + ?Sized> CacheSessionHandler<S> {
     }
 
     async fn unlock(&self, id: &str) -> Result<()> {
-        let token = self.held().remove(id);
-        match token {
-            Some(token) => lock::release(&*self.storage, &self.lock_key(id), &token).await,
-            None => Ok(()),
+        let lock = self.held().remove(id);
+        match (lock, &self.locks) {
+            (Some(lock), Some(locks)) => locks.release(&lock).await.map(drop),
+            _ => Ok(()),
         }
     }
 }
@@ -144,6 +164,7 @@ impl<S: SessionStorage + ?Sized> Clone for CacheSessionHandler<S> {
         CacheSessionHandler {
             storage: Arc::clone(&self.storage),
             options: Arc::clone(&self.options),
+            locks: self.locks.clone(),
             held: Mutex::new(HashMap::new()),
         }
     }
@@ -162,8 +183,10 @@ impl<S: SessionStorage + ?Sized> fmt::Debug for CacheSessionHandler<S> {
 impl<S: SessionStorage + ?Sized> Drop for CacheSessionHandler<S> {
     fn drop(&mut self) {
         let held = std::mem::take(&mut *self.held());
-        for (id, token) in held {
-            lock::release_in_background(Arc::clone(&self.storage), self.lock_key(&id), token);
+        if let Some(locks) = &self.locks {
+            for lock in held.into_values() {
+                locks.release_in_background(lock);
+            }
         }
     }
 }
@@ -176,9 +199,12 @@ impl<S: SessionStorage + ?Sized> SessionHandler for CacheSessionHandler<S> {
 
     async fn close(&self) -> Result<()> {
         let held = std::mem::take(&mut *self.held());
+        let Some(locks) = &self.locks else {
+            return Ok(());
+        };
         let mut first_error = None;
-        for (id, token) in held {
-            if let Err(err) = lock::release(&*self.storage, &self.lock_key(&id), &token).await {
+        for lock in held.into_values() {
+            if let Err(err) = locks.release(&lock).await {
                 first_error.get_or_insert(err);
             }
         }

@@ -89,6 +89,37 @@ pub trait SessionStorage: Send + Sync + fmt::Debug + 'static {
     ///
     /// A backend failure.
     async fn exists(&self, key: &str) -> Result<bool>;
+
+    /// Deletes `key` only while it holds exactly `data`, and says whether it did: how a lock
+    /// is released by its owner alone. Atomic in the three abstractions' implementations (the
+    /// store compares and deletes in one step); the provided method reads, compares and
+    /// deletes in two steps, which an implementation over a backend that can do better should
+    /// override.
+    ///
+    /// # Errors
+    ///
+    /// A backend failure.
+    async fn remove_if_holds(&self, key: &str, data: &[u8]) -> Result<bool> {
+        if self.load(key).await?.as_deref() != Some(data) {
+            return Ok(false);
+        }
+        self.remove(key).await?;
+        Ok(true)
+    }
+
+    /// Restarts the lifetime of `key` only while it holds exactly `data`, and says whether
+    /// it did: how a lock is extended by its owner alone. Atomic as
+    /// [`remove_if_holds`](SessionStorage::remove_if_holds) is.
+    ///
+    /// # Errors
+    ///
+    /// A backend failure.
+    async fn refresh_if_holds(&self, key: &str, data: &[u8], lifetime: Duration) -> Result<bool> {
+        if self.load(key).await?.as_deref() != Some(data) {
+            return Ok(false);
+        }
+        self.refresh(key, lifetime).await
+    }
 }
 
 fn item(key: &str, data: Bytes, lifetime: Duration) -> Result<CacheItem> {
@@ -124,6 +155,17 @@ impl<S: Store + 'static> SessionStorage for Pool<S> {
     async fn exists(&self, key: &str) -> Result<bool> {
         self.has_item(key).await
     }
+
+    async fn remove_if_holds(&self, key: &str, data: &[u8]) -> Result<bool> {
+        let data = to_stored(self.value_codec(), Bytes::copy_from_slice(data))?;
+        self.delete_item_if(key, data).await
+    }
+
+    async fn refresh_if_holds(&self, key: &str, data: &[u8], lifetime: Duration) -> Result<bool> {
+        let data = to_stored(self.value_codec(), Bytes::copy_from_slice(data))?;
+        self.touch_item_if(key, data, Expiration::After(lifetime))
+            .await
+    }
 }
 
 #[async_trait]
@@ -152,6 +194,16 @@ impl<S: Store + 'static> SessionStorage for Cache<S> {
 
     async fn exists(&self, key: &str) -> Result<bool> {
         self.has(key).await
+    }
+
+    async fn remove_if_holds(&self, key: &str, data: &[u8]) -> Result<bool> {
+        let data = to_stored(self.value_codec(), Bytes::copy_from_slice(data))?;
+        self.delete_if(key, data).await
+    }
+
+    async fn refresh_if_holds(&self, key: &str, data: &[u8], lifetime: Duration) -> Result<bool> {
+        let data = to_stored(self.value_codec(), Bytes::copy_from_slice(data))?;
+        self.touch_if(key, data, Expiration::After(lifetime)).await
     }
 }
 
@@ -182,6 +234,16 @@ impl<S: Store + 'static> SessionStorage for CacheProvider<S> {
 
     async fn exists(&self, key: &str) -> Result<bool> {
         self.contains(key).await
+    }
+
+    async fn remove_if_holds(&self, key: &str, data: &[u8]) -> Result<bool> {
+        let data = to_stored(self.value_codec(), Bytes::copy_from_slice(data))?;
+        self.delete_if(key, data).await
+    }
+
+    async fn refresh_if_holds(&self, key: &str, data: &[u8], lifetime: Duration) -> Result<bool> {
+        let data = to_stored(self.value_codec(), Bytes::copy_from_slice(data))?;
+        self.touch_if(key, data, lifetime).await
     }
 }
 
@@ -255,5 +317,34 @@ impl<T: SessionStorage + ?Sized> SessionStorage for Arc<T> {
         Self: 'f,
     {
         (**self).exists(key)
+    }
+
+    fn remove_if_holds<'s, 'a1, 'a2, 'f>(
+        &'s self,
+        key: &'a1 str,
+        data: &'a2 [u8],
+    ) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'a1: 'f,
+        'a2: 'f,
+        Self: 'f,
+    {
+        (**self).remove_if_holds(key, data)
+    }
+
+    fn refresh_if_holds<'s, 'a1, 'a2, 'f>(
+        &'s self,
+        key: &'a1 str,
+        data: &'a2 [u8],
+        lifetime: Duration,
+    ) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'a1: 'f,
+        'a2: 'f,
+        Self: 'f,
+    {
+        (**self).refresh_if_holds(key, data, lifetime)
     }
 }

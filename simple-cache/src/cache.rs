@@ -173,6 +173,30 @@ impl<S: Store> Cache<S> {
     pub async fn touch(&self, key: &str, ttl: Expiration) -> Result<bool> {
         self.store.touch(Key::new(key)?, self.ttl(ttl)).await
     }
+
+    /// Deletes `key` only while it holds exactly `value`, atomically, and says whether it
+    /// did: the owner-checked release of a lock kept in the cache.
+    ///
+    /// # Errors
+    ///
+    /// An invalid key; a backend failure.
+    pub async fn delete_if(&self, key: &str, value: Bytes) -> Result<bool> {
+        let stored = self.format.encode_owned(value, None);
+        self.store.delete_if_equal(Key::new(key)?, &stored).await
+    }
+
+    /// Gives `key` a new TTL only while it holds exactly `value`, atomically, and says
+    /// whether it did: the owner-checked refresh of a lock.
+    ///
+    /// # Errors
+    ///
+    /// An invalid key; a backend failure.
+    pub async fn touch_if(&self, key: &str, value: Bytes, ttl: Expiration) -> Result<bool> {
+        let stored = self.format.encode_owned(value, None);
+        self.store
+            .touch_if_equal(Key::new(key)?, &stored, self.ttl(ttl))
+            .await
+    }
 }
 
 fn valid_keys<'a>(keys: impl ExactSizeIterator<Item = &'a str>) -> Result<Vec<Key<'a>>> {

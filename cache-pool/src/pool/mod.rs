@@ -1,6 +1,7 @@
 //! `Pool<S>`: the PSR-6 pool over any `Store`.
 
 mod deferred;
+mod lease;
 mod stampede;
 
 use std::collections::HashSet;
@@ -21,6 +22,8 @@ use foldhash::fast::RandomState;
 use crate::item::{CacheItem, ItemClock};
 use crate::traits::{CacheItemPool, Compute, PoolValues, items_of, values_of_items};
 use deferred::{Items, MAX_FAILED_WRITES, Outcome, Queue, entries_of};
+pub use lease::Lease;
+use lease::{Leases, stale_key};
 use stampede::Flights;
 
 /// A PSR-6 [`CacheItemPool`] over any [`Store`]: the store's namespace is the pool's, and the
@@ -96,6 +99,10 @@ struct Shared<S: Store + 'static> {
     /// nothing is deferred, which is most of the time.
     pending: AtomicUsize,
     flights: Flights,
+    /// Leases shared with other processes, if `get` takes them.
+    leases: Option<Leases<S>>,
+    /// How long a computed value is served stale while it is recomputed.
+    stale_window: Option<Duration>,
     /// Tells pools apart in the recursion guard of `get`.
     id: u64,
 }
@@ -106,6 +113,8 @@ pub struct PoolBuilder<S: Store + 'static> {
     store: S,
     default_lifetime: Option<Duration>,
     format: ValueFormat,
+    lease: Option<Lease>,
+    stale_window: Option<Duration>,
 }
 
 impl<S: Store + 'static> PoolBuilder<S> {
@@ -123,13 +132,39 @@ impl<S: Store + 'static> PoolBuilder<S> {
         self
     }
 
+    /// Computes a miss of [`get`](crate::CacheItemPoolExt::get) once across every process
+    /// sharing the store, under a [`Lease`] (by default, once per process).
+    pub fn lease(mut self, lease: Lease) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// Keeps a copy of each value [`get`](crate::CacheItemPoolExt::get) computes for
+    /// `window` after it expires, and serves it while one caller recomputes the value: with a
+    /// [`lease`](Self::lease), one caller across every process; without, one per process. The
+    /// others get the stale value at once. Zero switches it off.
+    ///
+    /// The copy is the entry `k` + `"\0stale"`, read by `get` alone: every other read (PSR-6,
+    /// PSR-16, PHP) sees the value expire at its time. This pool's deletes remove the copy
+    /// with the value; a value deleted by another writer may still be served stale, for
+    /// `window` at most, while `get` recomputes it.
+    pub fn stale_while_revalidate(mut self, window: Duration) -> Self {
+        self.stale_window = (!window.is_zero()).then_some(window);
+        self
+    }
+
     /// The pool.
     pub fn build(self) -> Pool<S> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let clock = self.store.clock();
+        let store = Arc::new(self.store);
         Pool {
             shared: Arc::new(Shared {
-                store: Arc::new(self.store),
+                leases: self
+                    .lease
+                    .map(|lease| Leases::new(Arc::clone(&store), lease)),
+                stale_window: self.stale_window,
+                store,
                 format: self.format,
                 item_clock: ItemClock::of(&clock),
                 clock,
@@ -155,6 +190,8 @@ impl<S: Store + 'static> Pool<S> {
             store,
             default_lifetime: None,
             format: ValueFormat::default(),
+            lease: None,
+            stale_window: None,
         }
     }
 
@@ -182,6 +219,15 @@ impl<S: Store + 'static> Pool<S> {
         let result = change(&mut queue);
         self.shared.pending.store(queue.len(), Ordering::Release);
         result
+    }
+
+    /// A miss of `key` as this pool gives them (its clock and codec).
+    ///
+    /// # Errors
+    ///
+    /// An invalid key.
+    pub(crate) fn item_miss(&self, key: &str) -> Result<CacheItem> {
+        Ok(self.miss(OwnedKey::new(key)?))
     }
 
     fn miss(&self, key: OwnedKey) -> CacheItem {
@@ -480,6 +526,9 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         if self.pending() > 0 {
             self.with_queue(|queue| queue.remove(key.as_str()));
         }
+        if self.shared.stale_window.is_some() {
+            return self.delete_items(&[key.as_str()]).await;
+        }
         self.shared.store.delete(key).await
     }
 
@@ -487,6 +536,15 @@ impl<S: Store + 'static> CacheItemPool for Pool<S> {
         let keys = valid_keys(keys)?;
         if self.pending() > 0 {
             self.with_queue(|queue| keys.iter().for_each(|k| queue.remove(k.as_str())));
+        }
+        if self.shared.stale_window.is_some() {
+            // The stale copies go with their values, in the same batch.
+            let stale: Vec<String> = keys.iter().map(|k| stale_key(k.as_str())).collect();
+            let mut all = keys.clone();
+            all.extend(valid_keys(
+                &stale.iter().map(String::as_str).collect::<Vec<_>>(),
+            )?);
+            return self.shared.store.delete_many(&all).await;
         }
         self.shared.store.delete_many(&keys).await
     }
@@ -613,6 +671,40 @@ impl<S: Store + 'static> Pool<S> {
         self.commit_if_queued(key.as_str()).await?;
         self.shared.store.touch(key, self.resolve(expiration)).await
     }
+
+    /// Deletes the item under `key` only while its value is exactly `value`, atomically, and
+    /// says whether it did: the owner-checked release of a lock kept in the pool.
+    ///
+    /// # Errors
+    ///
+    /// An invalid key; a backend failure.
+    pub async fn delete_item_if(&self, key: &str, value: Bytes) -> Result<bool> {
+        let key = Key::new(key)?;
+        self.commit_if_queued(key.as_str()).await?;
+        let stored = self.shared.format.encode_owned(value, None);
+        self.shared.store.delete_if_equal(key, &stored).await
+    }
+
+    /// Gives the item under `key` a new expiration only while its value is exactly `value`,
+    /// atomically, and says whether it did: the owner-checked refresh of a lock.
+    ///
+    /// # Errors
+    ///
+    /// An invalid key; a backend failure.
+    pub async fn touch_item_if(
+        &self,
+        key: &str,
+        value: Bytes,
+        expiration: Expiration,
+    ) -> Result<bool> {
+        let key = Key::new(key)?;
+        self.commit_if_queued(key.as_str()).await?;
+        let stored = self.shared.format.encode_owned(value, None);
+        self.shared
+            .store
+            .touch_if_equal(key, &stored, self.resolve(expiration))
+            .await
+    }
 }
 
 impl<S: Store + 'static> Pool<S> {
@@ -665,15 +757,28 @@ impl<S: Store + 'static> Pool<S> {
             // ourselves. Compute directly and do not save (Symfony does the same).
             return Ok(compute(self.miss(owned)).await?.value);
         }
-        let item = self.get_item(key).await?;
+        let (item, stale) = self.read_for_get(key).await?;
         let forced = beta == f64::INFINITY;
         if item.is_hit() && !forced && !stampede::elected_early(item.metadata(), beta, self.now()) {
             return Ok(item.into_value().unwrap_or_default());
         }
+        // What callers get while another recomputes: the hit elected early, or the stale copy.
+        let at_hand = if item.is_hit() {
+            item.value().cloned()
+        } else {
+            stale
+        };
         // A miss is re-read inside the flight: a caller that missed just before another's
         // computation landed must not compute again. A hit being recomputed on purpose is not.
         let recheck = !item.is_hit();
         let flight = self.shared.flights.join(&owned);
+        if let Some(value) = &at_hand
+            && Arc::strong_count(&flight) > 2
+        {
+            // Another caller of this process recomputes it already (the map and this caller
+            // hold the other two counts): serve what is at hand meanwhile.
+            return Ok(value.clone());
+        }
         let result = flight
             .get_or_init(|| async {
                 if recheck {
@@ -682,12 +787,87 @@ impl<S: Store + 'static> Pool<S> {
                         return Ok(again.into_value().unwrap_or_default());
                     }
                 }
-                self.compute_and_save(owned.clone(), item, compute).await
+                match &self.shared.leases {
+                    Some(leases) if !forced => {
+                        self.compute_leased(leases, owned.clone(), item, at_hand, compute)
+                            .await
+                    }
+                    _ => self.compute_and_save(owned.clone(), item, compute).await,
+                }
             })
             .await
             .clone();
         self.shared.flights.leave(&owned, &flight);
         result
+    }
+
+    /// The item of `key` for `get`, and its stale copy when the item misses and the pool
+    /// keeps copies: one read of both.
+    async fn read_for_get(&self, key: &str) -> Result<(CacheItem, Option<Bytes>)> {
+        if self.shared.stale_window.is_none() || self.pending() > 0 {
+            let item = self.get_item(key).await?;
+            let stale = match self.shared.stale_window {
+                Some(_) if !item.is_hit() => self.get_item(&stale_key(key)).await?.into_value(),
+                _ => None,
+            };
+            return Ok((item, stale));
+        }
+        let stale = stale_key(key);
+        let keys = [Key::new(key)?, Key::new(&stale)?];
+        let mut found = self.shared.store.get_many(&keys).await?.into_iter();
+        let item = self.item_from_store(keys[0], found.next().unwrap_or(Ok(None)));
+        let copy = self.item_from_store(keys[1], found.next().unwrap_or(Ok(None)));
+        let stale = if item.is_hit() {
+            None
+        } else {
+            copy.into_value()
+        };
+        Ok((item, stale))
+    }
+
+    /// Computes `key` under its lease, or waits for the process that holds it: see [`Lease`].
+    async fn compute_leased(
+        &self,
+        leases: &Leases<S>,
+        key: OwnedKey,
+        item: CacheItem,
+        at_hand: Option<Bytes>,
+        compute: Compute<'_>,
+    ) -> Result<Bytes> {
+        let mut waiting = None;
+        loop {
+            if let Some(lease) = leases.try_take(key.as_str()).await? {
+                let recheck = waiting.is_some() || !item.is_hit();
+                return leases
+                    .holding(lease, async {
+                        // Another process may have saved it before this one took the lease.
+                        if recheck && at_hand.is_none() {
+                            let again = self.get_item(key.as_str()).await?;
+                            if again.is_hit() {
+                                return Ok(again.into_value().unwrap_or_default());
+                            }
+                        }
+                        self.compute_and_save(key.clone(), item, compute).await
+                    })
+                    .await;
+            }
+            // Another process computes it.
+            if let Some(value) = at_hand {
+                return Ok(value);
+            }
+            let waiting = waiting.get_or_insert_with(|| leases.waiting());
+            if !waiting.pause().await {
+                tracing::warn!(
+                    key = key.as_str(),
+                    "waited for another process's computation as long as the lease allows; computing here too"
+                );
+                return self.compute_and_save(key, item, compute).await;
+            }
+            let again = self.get_item(key.as_str()).await?;
+            if again.is_hit() {
+                return Ok(again.into_value().unwrap_or_default());
+            }
+        }
     }
 
     async fn compute_and_save(
@@ -720,12 +900,41 @@ impl<S: Store + 'static> Pool<S> {
             }),
             _ => None,
         };
+        if let (Some(window), Expiration::At(at)) = (self.shared.stale_window, expiration) {
+            self.save_with_stale_copy(key, &computed.value, at, window, metadata)
+                .await?;
+            return Ok(computed.value);
+        }
         let mut to_save = self.miss(key);
         to_save.set(computed.value.clone());
         to_save.expires(expiration);
         to_save.set_metadata(metadata);
         self.save(to_save).await?;
         Ok(computed.value)
+    }
+
+    /// Saves a computed value expiring `at`, with its stale copy kept `window` longer, in one
+    /// batch.
+    async fn save_with_stale_copy(
+        &self,
+        key: OwnedKey,
+        value: &Bytes,
+        at: SystemTime,
+        window: Duration,
+        metadata: Option<Metadata>,
+    ) -> Result<()> {
+        self.commit_if_queued(key.as_str()).await?;
+        self.shared.format.check(value)?;
+        let stored = self.shared.format.encode(value, metadata).into_owned();
+        let copy_key = stale_key(key.as_str());
+        let copy_until = at
+            .checked_add(window)
+            .map_or(Expiration::Never, Expiration::At);
+        let entries = [
+            Entry::borrowed(key.as_key(), &stored, Expiration::At(at)),
+            Entry::borrowed(Key::new(&copy_key)?, &stored, copy_until),
+        ];
+        self.shared.store.set_many(&entries).await?.into_result()
     }
 }
 

@@ -660,6 +660,41 @@ impl Store for PhpMemcachedStore {
         }
     }
 
+    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
+        let Some(cas) = self.cas_if_equal(key, expected).await? else {
+            return Ok(false);
+        };
+        // Compare-and-swap: deleted only if nothing wrote the key since it was read.
+        let delete = |id: &[u8], out: &mut Vec<u8>| protocol::meta_delete_binary_if(out, id, cas);
+        cas_applied(self.single(key, &delete).await?)
+    }
+
+    async fn touch_if_equal(
+        &self,
+        key: Key<'_>,
+        expected: &[u8],
+        expiration: Expiration,
+    ) -> Result<bool> {
+        let Some(cas) = self.cas_if_equal(key, expected).await? else {
+            return Ok(false);
+        };
+        let ttl = exptime(expiration);
+        // The same value again (as this store writes it), with the new lifetime, if nothing
+        // wrote the key since it was read.
+        let touch = |id: &[u8], out: &mut Vec<u8>| match ttl {
+            None => protocol::meta_delete_binary_if(out, id, cas),
+            Some(ttl) => protocol::meta_set_binary(
+                out,
+                id,
+                expected,
+                php_value::STRING,
+                ttl,
+                SetMode::Cas(cas),
+            ),
+        };
+        cas_applied(self.single(key, &touch).await?)
+    }
+
     async fn clear(&self) -> Result<()> {
         if let PhpLayout::Plain(_) = self.shared.layout {
             return Err(Error::new(
@@ -685,6 +720,28 @@ impl Store for PhpMemcachedStore {
 
 impl PhpMemcachedStore {
     /// One command for one key, under the version: its reply.
+    /// The CAS value of `key` when it holds exactly `expected` (as read back through PHP's
+    /// flags: decompressed, a string).
+    async fn cas_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<Option<u64>> {
+        let read =
+            |id: &[u8], out: &mut Vec<u8>| protocol::meta_get_binary(out, id, true, true, None);
+        match self.single(key, &read).await? {
+            Reply::Value { data, flags } => {
+                let value = php_value::read(
+                    data,
+                    flags.client.unwrap_or(0),
+                    self.shared.layout.marshaller(),
+                );
+                Ok(match value {
+                    Ok(value) if value[..] == *expected => flags.cas,
+                    _ => None,
+                })
+            }
+            Reply::Miss => Ok(None),
+            other => Err(reply_error(&other)),
+        }
+    }
+
     async fn single(
         &self,
         key: Key<'_>,
@@ -727,6 +784,15 @@ impl fmt::Debug for PhpMemcachedStore {
             .field("namespace", &self.namespace)
             .field("layout", &self.shared.layout)
             .finish_non_exhaustive()
+    }
+}
+
+/// Whether a compare-and-swap request applied.
+fn cas_applied(reply: Reply) -> Result<bool> {
+    match reply {
+        Reply::Done { .. } => Ok(true),
+        Reply::Exists | Reply::NotFound | Reply::NotStored => Ok(false),
+        other => Err(reply_error(&other)),
     }
 }
 

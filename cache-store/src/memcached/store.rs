@@ -329,6 +329,37 @@ impl MemcachedStore {
         token.is_some() && flags.client == token
     }
 
+    /// The CAS value of `key` (and the namespace token it was written under) when it holds a
+    /// live entry of exactly `expected`.
+    async fn cas_if_equal(&self, key: &[u8], expected: &[u8]) -> Result<Option<Compared>> {
+        match self.meta_get_one(key, true, true, None).await? {
+            (Some(Reply::Value { data, flags }), token) => Ok(match (flags.cas, token) {
+                (Some(cas), Some(token))
+                    if Self::is_live(flags, Some(token)) && data[..] == *expected =>
+                {
+                    Some(Compared { cas, token })
+                }
+                _ => None,
+            }),
+            (Some(Reply::Done { .. } | Reply::Miss) | None, _) => Ok(None),
+            (Some(other), _) => Err(reply_error(&other)),
+        }
+    }
+
+    /// Sends a compare-and-swap request about `key`: whether it applied.
+    async fn cas_outcome(&self, key: &[u8], payload: &[u8]) -> Result<bool> {
+        match self.shared.servers[self.server_of(key)]
+            .call(payload, 1)
+            .await?
+            .first()
+        {
+            Some(Reply::Done { .. }) => Ok(true),
+            Some(Reply::Exists | Reply::NotFound | Reply::NotStored) => Ok(false),
+            Some(other) => Err(reply_error(other)),
+            None => Err(reply_error(&Reply::Miss)),
+        }
+    }
+
     /// Whether `key` holds a live entry, with its CAS value.
     async fn probe(&self, key: &[u8]) -> Result<(bool, Option<u64>)> {
         match self.meta_get_one(key, false, true, None).await? {
@@ -618,6 +649,43 @@ impl Store for MemcachedStore {
         }
     }
 
+    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
+        let key = self.data_key(key);
+        let Some(cas) = self.cas_if_equal(&key, expected).await? else {
+            return Ok(false);
+        };
+        // Compare-and-swap: deleted only if nothing wrote the key since it was read.
+        let mut payload = Vec::new();
+        protocol::meta_delete_if(&mut payload, &key, cas.cas);
+        self.cas_outcome(&key, &payload).await
+    }
+
+    async fn touch_if_equal(
+        &self,
+        key: Key<'_>,
+        expected: &[u8],
+        expiration: Expiration,
+    ) -> Result<bool> {
+        let key = self.data_key(key);
+        let Some(cas) = self.cas_if_equal(&key, expected).await? else {
+            return Ok(false);
+        };
+        let mut payload = Vec::new();
+        match exptime(expiration) {
+            None => protocol::meta_delete_if(&mut payload, &key, cas.cas),
+            // The same bytes again, with the new lifetime, if nothing wrote them since.
+            Some(ttl) => protocol::meta_set(
+                &mut payload,
+                &key,
+                expected,
+                cas.token,
+                ttl,
+                SetMode::Cas(cas.cas),
+            ),
+        }
+        self.cas_outcome(&key, &payload).await
+    }
+
     async fn clear(&self) -> Result<()> {
         let key = self.token_key();
         let token = new_token(self.token.value.load(Ordering::Acquire));
@@ -690,6 +758,13 @@ impl Store for MemcachedStore {
             (Some(other), _) => Err(reply_error(&other)),
         }
     }
+}
+
+/// A live entry's CAS value, and the namespace token it carries.
+#[derive(Clone, Copy, Debug)]
+struct Compared {
+    cas: u64,
+    token: u32,
 }
 
 #[cfg(test)]

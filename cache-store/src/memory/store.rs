@@ -153,6 +153,42 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
+        let now = self.shared.clock.now();
+        let lookup = self.lookup_key(key);
+        // The check runs under the shard's lock, so no write slips between it and the removal.
+        let removed = self.shared.map.remove_if(lookup.as_slice(), |stored| {
+            !stored.deadline.is_expired(now) && stored.value[..] == *expected
+        });
+        Ok(removed.is_some())
+    }
+
+    async fn touch_if_equal(
+        &self,
+        key: Key<'_>,
+        expected: &[u8],
+        expiration: Expiration,
+    ) -> Result<bool> {
+        let now = self.shared.clock.now();
+        let deadline = expiration.deadline(now, self.shared.default_ttl);
+        let owned = self.lookup_key(key).into_boxed();
+        let found = self.shared.map.entry(&owned, None, |_, current| {
+            if current.deadline.is_expired(now) || current.value[..] != *expected {
+                EntryAction::Retain(false)
+            } else if deadline.is_expired(now) {
+                EntryAction::Remove
+            } else {
+                current.deadline = deadline;
+                EntryAction::Retain(true)
+            }
+        });
+        Ok(match found {
+            EntryResult::Retained(touched) => touched,
+            EntryResult::Removed(..) => true,
+            EntryResult::Vacant(_) | EntryResult::Replaced(..) | EntryResult::Timeout => false,
+        })
+    }
+
     async fn clear(&self) -> Result<()> {
         let prefix = self.shared.namespaces.renew(&self.slot);
         // The namespace is already empty for every handle; this only frees the memory.

@@ -146,6 +146,57 @@ impl Store for MokaStore {
         Ok(was_live)
     }
 
+    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
+        let mut removed = false;
+        self.shared
+            .cache
+            .entry(self.owned_key(key))
+            .and_compute_with(|current| match current {
+                // Under the key's lock: no write slips between the check and the removal.
+                Some(entry)
+                    if self.is_live(entry.value().deadline)
+                        && entry.value().value[..] == *expected =>
+                {
+                    removed = true;
+                    Op::Remove
+                }
+                _ => Op::Nop,
+            });
+        Ok(removed)
+    }
+
+    async fn touch_if_equal(
+        &self,
+        key: Key<'_>,
+        expected: &[u8],
+        expiration: Expiration,
+    ) -> Result<bool> {
+        let deadline = self.deadline(expiration);
+        let expired = deadline.is_expired(self.shared.clock.now());
+        let mut touched = false;
+        self.shared
+            .cache
+            .entry(self.owned_key(key))
+            .and_compute_with(|current| match current {
+                Some(entry)
+                    if self.is_live(entry.value().deadline)
+                        && entry.value().value[..] == *expected =>
+                {
+                    touched = true;
+                    if expired {
+                        Op::Remove
+                    } else {
+                        Op::Put(Stored {
+                            value: entry.value().value.clone(),
+                            deadline,
+                        })
+                    }
+                }
+                _ => Op::Nop,
+            });
+        Ok(touched)
+    }
+
     async fn clear(&self) -> Result<()> {
         let prefix = self.shared.namespaces.renew(&self.slot);
         // The namespace is already empty for every handle; this only frees the memory.

@@ -27,13 +27,15 @@ pub(super) enum Operation {
     Contains,
     Add,
     Touch,
+    DeleteIfEqual,
+    TouchIfEqual,
     Clear,
     Stats,
 }
 
 impl Operation {
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    pub(super) const ALL: [Operation; 11] = [
+    pub(super) const ALL: [Operation; 13] = [
         Operation::Get,
         Operation::GetMany,
         Operation::Set,
@@ -43,6 +45,8 @@ impl Operation {
         Operation::Contains,
         Operation::Add,
         Operation::Touch,
+        Operation::DeleteIfEqual,
+        Operation::TouchIfEqual,
         Operation::Clear,
         Operation::Stats,
     ];
@@ -58,6 +62,8 @@ impl Operation {
             Operation::Contains => "contains",
             Operation::Add => "add",
             Operation::Touch => "touch",
+            Operation::DeleteIfEqual => "delete_if_equal",
+            Operation::TouchIfEqual => "touch_if_equal",
             Operation::Clear => "clear",
             Operation::Stats => "stats",
         }
@@ -270,6 +276,37 @@ impl<S: Store> Store for Observed<S> {
     {
         let call = self.inner.touch(key, expiration);
         self.observed(Operation::Touch, 1, call, Self::nothing)
+    }
+
+    fn delete_if_equal<'s, 'k, 'e, 'f>(
+        &'s self,
+        key: Key<'k>,
+        expected: &'e [u8],
+    ) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'k: 'f,
+        'e: 'f,
+        Self: 'f,
+    {
+        let call = self.inner.delete_if_equal(key, expected);
+        self.observed(Operation::DeleteIfEqual, 1, call, Self::nothing)
+    }
+
+    fn touch_if_equal<'s, 'k, 'e, 'f>(
+        &'s self,
+        key: Key<'k>,
+        expected: &'e [u8],
+        expiration: Expiration,
+    ) -> Boxed<'f, Result<bool>>
+    where
+        's: 'f,
+        'k: 'f,
+        'e: 'f,
+        Self: 'f,
+    {
+        let call = self.inner.touch_if_equal(key, expected, expiration);
+        self.observed(Operation::TouchIfEqual, 1, call, Self::nothing)
     }
 
     fn clear<'s, 'f>(&'s self) -> Boxed<'f, Result<()>>

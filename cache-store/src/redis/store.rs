@@ -16,6 +16,20 @@ use crate::expiry::{Expiration, Remaining};
 use crate::key::Key;
 use crate::store::{Entry, FailedEntries, Stats, Store};
 
+/// Deletes `KEYS[1]` if it holds `ARGV[1]` (a script, so the check and the delete are one
+/// atomic step on the server).
+const DELETE_IF_EQUAL: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     return redis.call('UNLINK', KEYS[1]) else return 0 end";
+
+/// Gives `KEYS[1]` the lifetime `ARGV[2]` (ms; 0: none; -1: already expired) if it holds
+/// `ARGV[1]`.
+const TOUCH_IF_EQUAL: &str = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end \
+     local ms = tonumber(ARGV[2]) \
+     if ms < 0 then redis.call('UNLINK', KEYS[1]) \
+     elseif ms == 0 then redis.call('PERSIST', KEYS[1]) \
+     else redis.call('PEXPIRE', KEYS[1], ms) end \
+     return 1";
+
 /// Keys per `UNLINK` while clearing, and the `COUNT` hint of `SCAN`.
 const CLEAR_BATCH: usize = 1000;
 
@@ -321,6 +335,46 @@ impl Store for RedisStore {
                 Ok(set > 0)
             }
         }
+    }
+
+    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(DELETE_IF_EQUAL)
+            .arg(1)
+            .arg(self.redis_key(key))
+            .arg(expected);
+        let deleted: i64 = self
+            .connection
+            .query(&cmd, self.timeouts.call(), "EVAL delete_if_equal")
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    async fn touch_if_equal(
+        &self,
+        key: Key<'_>,
+        expected: &[u8],
+        expiration: Expiration,
+    ) -> Result<bool> {
+        // The script's lifetime argument: milliseconds, 0 for none, -1 for already expired.
+        let millis: i64 = match self.remaining(expiration) {
+            Remaining::Expired => -1,
+            Remaining::Forever => 0,
+            remaining => remaining
+                .whole_millis()
+                .map_or(1, |ms| i64::try_from(ms).unwrap_or(i64::MAX)),
+        };
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(TOUCH_IF_EQUAL)
+            .arg(1)
+            .arg(self.redis_key(key))
+            .arg(expected)
+            .arg(millis);
+        let touched: i64 = self
+            .connection
+            .query(&cmd, self.timeouts.call(), "EVAL touch_if_equal")
+            .await?;
+        Ok(touched > 0)
     }
 
     async fn clear(&self) -> Result<()> {

@@ -152,12 +152,14 @@ impl Model {
         Ok(())
     }
 
-    /// The lock step before a write: the lock must (still) be `r`'s.
+    /// The lock step before a write: the lock must (still) be `r`'s, and is then extended by
+    /// its expiry.
     fn ensure(&mut self, r: usize, i: usize) -> Result<(), ErrorKind> {
         if !self.believes(r, i) {
             return self.lock(r, i);
         }
         if self.live_lock(i) == Some(r) {
+            self.locks.insert(i, (r, self.now_ms + LOCK_MS));
             return Ok(());
         }
         self.forget(r, i);

@@ -766,3 +766,91 @@ pub async fn foreign_data_reads_the_same_from_every_read(f: &dyn StoreFactory) {
         "a write replaces foreign data"
     );
 }
+
+/// `delete_if_equal` deletes only a live entry holding exactly the expected bytes.
+pub async fn delete_if_equal_deletes_only_the_expected_value(f: &dyn StoreFactory) {
+    needs_data(f);
+    let store = fresh(f).await;
+    let deleted = |k: &'static str, expected: &'static [u8]| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .delete_if_equal(key(k), expected)
+                .await
+                .unwrap_or_else(|e| panic!("delete_if_equal({k:?}) failed: {e}"))
+        }
+    };
+    assert!(!deleted("missing", b"v").await);
+    set(&*store, "k", "owner-a", Expiration::After(HOUR)).await;
+    assert!(!deleted("k", b"owner-b").await, "another value was deleted");
+    assert!(!deleted("k", b"owner-").await, "a prefix is not the value");
+    assert_eq!(get(&*store, "k").await.as_deref(), Some(&b"owner-a"[..]));
+    assert!(deleted("k", b"owner-a").await);
+    assert_eq!(get(&*store, "k").await, None);
+    assert!(!deleted("k", b"owner-a").await, "deleted twice");
+}
+
+/// `touch_if_equal` touches only a live entry holding exactly the expected bytes, keeping
+/// its value; an expiration already reached deletes it.
+pub async fn touch_if_equal_touches_only_the_expected_value(f: &dyn StoreFactory) {
+    needs_data(f);
+    let store = fresh(f).await;
+    let touched = |k: &'static str, expected: &'static [u8], exp: Expiration| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .touch_if_equal(key(k), expected, exp)
+                .await
+                .unwrap_or_else(|e| panic!("touch_if_equal({k:?}) failed: {e}"))
+        }
+    };
+    assert!(!touched("missing", b"v", Expiration::After(HOUR)).await);
+    assert_eq!(get(&*store, "missing").await, None, "touch must not create");
+    set(&*store, "k", "owner-a", Expiration::After(HOUR)).await;
+    assert!(!touched("k", b"owner-b", Expiration::After(Duration::ZERO)).await);
+    assert_eq!(get(&*store, "k").await.as_deref(), Some(&b"owner-a"[..]));
+    assert!(touched("k", b"owner-a", Expiration::Never).await);
+    assert_eq!(get(&*store, "k").await.as_deref(), Some(&b"owner-a"[..]));
+    assert!(touched("k", b"owner-a", Expiration::After(Duration::ZERO)).await);
+    assert_eq!(get(&*store, "k").await, None, "touched into the past");
+}
+
+/// `touch_if_equal` moves the deadline of the entry it touches, and of no other.
+pub async fn touch_if_equal_moves_the_deadline(f: &dyn StoreFactory) {
+    let clock = needs_clock(f);
+    let store = fresh(f).await;
+    set(
+        &*store,
+        "mine",
+        "a",
+        Expiration::After(Duration::from_secs(10)),
+    )
+    .await;
+    set(
+        &*store,
+        "other",
+        "b",
+        Expiration::After(Duration::from_secs(10)),
+    )
+    .await;
+    let later = Expiration::After(Duration::from_secs(60));
+    assert!(
+        store
+            .touch_if_equal(key("mine"), b"a", later)
+            .await
+            .expect("touch_if_equal")
+    );
+    assert!(
+        !store
+            .touch_if_equal(key("other"), b"a", later)
+            .await
+            .expect("touch_if_equal")
+    );
+    clock.advance(Duration::from_secs(30));
+    assert_eq!(get(&*store, "mine").await.as_deref(), Some(&b"a"[..]));
+    assert_eq!(
+        get(&*store, "other").await,
+        None,
+        "the other entry kept its deadline"
+    );
+}

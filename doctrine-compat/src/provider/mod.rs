@@ -100,6 +100,30 @@ impl<S: Store + 'static> DoctrineProvider<Pool<S>> {
         let key = self.key(id).await?;
         self.pool.touch_item(&key, expiration(life_time)).await
     }
+
+    /// Deletes the entry of `id` only while its data is exactly `data`, atomically, and says
+    /// whether it did: the owner-checked release of a lock. Not part of Doctrine.
+    ///
+    /// # Errors
+    ///
+    /// A backend failure.
+    pub async fn delete_if(&self, id: &str, data: Bytes) -> Result<bool> {
+        let key = self.key(id).await?;
+        self.pool.delete_item_if(&key, data).await
+    }
+
+    /// Gives the entry of `id` a new `life_time` ([`Duration::ZERO`]: forever) only while
+    /// its data is exactly `data`, atomically, and says whether it did. Not part of Doctrine.
+    ///
+    /// # Errors
+    ///
+    /// A backend failure.
+    pub async fn touch_if(&self, id: &str, data: Bytes, life_time: Duration) -> Result<bool> {
+        let key = self.key(id).await?;
+        self.pool
+            .touch_item_if(&key, data, expiration(life_time))
+            .await
+    }
 }
 
 impl<P: PoolValues> DoctrineProvider<P> {

@@ -1,0 +1,516 @@
+//! Tag invalidation over any pool, with Symfony's `TagAwareAdapter` semantics and layout.
+
+mod values;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cache_store::codec::ValueCodec;
+use cache_store::{Clock, Error, ErrorKind, Result, Stats, Store};
+
+use crate::item::CacheItem;
+use crate::pool::Pool;
+use crate::traits::{CacheItemPool, Compute, PoolValues};
+use values::{TagValues, Version, unreadable};
+
+/// Invalidation by tag: Symfony's `TagAwareCacheInterface::invalidateTags`.
+///
+/// ```
+/// use cache_pool::{CacheItemPool, TagAware, TagAwarePool};
+/// use cache_store::moka::MokaStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_store::Error> {
+/// let pool = TagAwarePool::new(MokaStore::builder().build()?);
+/// let mut item = pool.get_item("product.42").await?;
+/// item.set("Teapot").tag("products")?.tag("vendor.7")?;
+/// pool.save(item).await?;
+/// assert_eq!(pool.get_item("product.42").await?.tags(), ["products", "vendor.7"]);
+///
+/// pool.invalidate_tags(&["vendor.7"]).await?;
+/// assert!(!pool.get_item("product.42").await?.is_hit());
+/// # Ok(())
+/// # }
+/// ```
+#[async_trait]
+pub trait TagAware: Send + Sync {
+    /// Drops every item saved with any of `tags`, for every process sharing the store: one
+    /// write per tag, whatever the number of items (their entries stay until they expire,
+    /// and read as misses). Items deferred and not yet committed are not dropped: they are
+    /// committed later, under the new versions (as in Symfony).
+    ///
+    /// # Errors
+    ///
+    /// An invalid tag (nothing is invalidated then); a backend failure.
+    async fn invalidate_tags(&self, tags: &[&str]) -> Result<()>;
+}
+
+#[async_trait]
+impl<T: TagAware + ?Sized> TagAware for Arc<T> {
+    async fn invalidate_tags(&self, tags: &[&str]) -> Result<()> {
+        (**self).invalidate_tags(tags).await
+    }
+}
+
+/// A PSR-6 pool whose items can be tagged ([`CacheItem::tag`]) and dropped by tag
+/// ([`TagAware::invalidate_tags`]), over any store: Symfony's `TagAwareAdapter`.
+///
+/// # How it works (and what PHP sees)
+///
+/// Each tag has a **version**, an entry of its own (`<tag>\0tags\0`, no expiry, a random
+/// 64-bit int). An item is saved with a companion entry (`\0tags\0<key>`, the item's
+/// lifetime) that records the version of each of its tags at the save. A read fetches the
+/// item and its companion, and the versions of its tags; an item whose companion is missing,
+/// or whose recorded versions are not all current, is a miss. Invalidating a tag deletes its
+/// version: one write, and nothing leaks (Laravel's tag sets grow; these entries expire with
+/// their items).
+///
+/// These are the entries Symfony 5.4's `TagAwareAdapter` writes over the same pool: with a
+/// Symfony [`ValueFormat`](crate::ValueFormat) on the pool's store, PHP and Rust read each
+/// other's tagged items, and a tag invalidated on either side is invalidated on both (the
+/// companion and version values are PHP's arrays and ints, in the pool's marshaller). With
+/// this crate's own format they are MessagePack.
+///
+/// # Reads in one round trip
+///
+/// Symfony fetches versions in a second round trip, and may skip it for 0.15 s by trusting
+/// the versions it last saw, so that an invalidation in another process goes unseen for that
+/// long. This pool always reads the current versions, and still reads in one round trip: it
+/// remembers the tags each key had when last read or saved (up to 16,384 keys), and fetches
+/// their versions together with the item and its companion. Only an item whose tags changed
+/// since (or a key it has not seen) takes a second round trip.
+///
+/// # Choices where PHP differs
+///
+/// - A read never writes: PHP creates a missing version when it reads one; here the next save
+///   of an item with that tag does.
+/// - `get_or_compute` computes once per call (no in-process flight and no lease): use a
+///   [`Pool`] for stampede protection.
+pub struct TagAwarePool<S: Store + 'static> {
+    pool: Pool<S>,
+    shared: Arc<Shared>,
+}
+
+impl<S: Store + 'static> Clone for TagAwarePool<S> {
+    fn clone(&self) -> Self {
+        TagAwarePool {
+            pool: self.pool.clone(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+struct Shared {
+    values: TagValues,
+    /// Items saved deferred, by key, in the order they were deferred.
+    deferred: Mutex<Vec<CacheItem>>,
+    /// The tags each key had when last read or saved.
+    known_tags: Mutex<HashMap<String, Arc<[String]>>>,
+}
+
+/// How many keys' tags a pool remembers (a map this size is cleared, not grown).
+const KNOWN_TAGS_LIMIT: usize = 16_384;
+
+/// Symfony's `TagAwareAdapter::TAGS_PREFIX`: a prefix of companions, a suffix of versions.
+const TAGS_PREFIX: &str = "\0tags\0";
+
+fn companion_key(key: &str) -> String {
+    [TAGS_PREFIX, key].concat()
+}
+
+fn version_key(tag: &str) -> String {
+    [tag, TAGS_PREFIX].concat()
+}
+
+impl<S: Store + 'static> TagAwarePool<S> {
+    /// A tag-aware pool over `store`, in this crate's format.
+    pub fn new(store: S) -> Self {
+        TagAwarePool::over(Pool::new(store))
+    }
+
+    /// A tag-aware pool over `pool` (its format, default lifetime and store). The pool should
+    /// be this tag-aware pool's alone: its deferred queue is used for the tag entries.
+    pub fn over(pool: Pool<S>) -> Self {
+        TagAwarePool {
+            shared: Arc::new(Shared {
+                values: TagValues::of(pool.value_codec()),
+                deferred: Mutex::new(Vec::new()),
+                known_tags: Mutex::new(HashMap::new()),
+            }),
+            pool,
+        }
+    }
+
+    /// The pool underneath.
+    pub fn pool(&self) -> &Pool<S> {
+        &self.pool
+    }
+
+    fn deferred(&self) -> MutexGuard<'_, Vec<CacheItem>> {
+        // Never held across an await; a panic while holding it leaves the vector whole.
+        self.shared
+            .deferred
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn known_tags(&self) -> MutexGuard<'_, HashMap<String, Arc<[String]>>> {
+        self.shared
+            .known_tags
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn remember(&self, key: &str, tags: &[String]) {
+        let mut known = self.known_tags();
+        if known.len() >= KNOWN_TAGS_LIMIT && !known.contains_key(key) {
+            known.clear();
+        }
+        if known.get(key).is_none_or(|was| **was != *tags) {
+            known.insert(key.to_owned(), tags.into());
+        }
+    }
+
+    /// The items of `keys` (validated, unique), checked against their tags' versions.
+    async fn read(&self, keys: &[&str]) -> Result<Vec<CacheItem>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let companions: Vec<String> = keys.iter().map(|k| companion_key(k)).collect();
+        // The versions of the tags these keys had last time, read along.
+        let mut guessed: Vec<String> = Vec::new();
+        {
+            let known = self.known_tags();
+            let mut seen = HashSet::new();
+            for key in keys {
+                for tag in known.get(*key).into_iter().flat_map(|tags| tags.iter()) {
+                    if seen.insert(tag.as_str()) {
+                        guessed.push(tag.clone());
+                    }
+                }
+            }
+        }
+        let mut asked: Vec<&str> = Vec::with_capacity(keys.len() * 2 + guessed.len());
+        asked.extend(keys.iter().copied());
+        asked.extend(companions.iter().map(String::as_str));
+        let guessed_keys: Vec<String> = guessed.iter().map(|t| version_key(t)).collect();
+        asked.extend(guessed_keys.iter().map(String::as_str));
+        let mut found = by_key(self.pool.get_items(&asked).await?);
+
+        // Each hit's recorded tags; a hit without its companion is a miss.
+        let mut recorded: Vec<Option<Vec<(String, Version)>>> = Vec::with_capacity(keys.len());
+        for (key, companion) in keys.iter().zip(&companions) {
+            let hit = found.get(*key).is_some_and(CacheItem::is_hit);
+            let tags = match found.get(companion.as_str()) {
+                Some(item) if hit && item.is_hit() => {
+                    let value = item.value().cloned().unwrap_or_default();
+                    let tags = self.shared.values.read_tags(&value);
+                    if tags.is_none() {
+                        tracing::warn!(key = *key, error = %unreadable("its tags' entry"), "treating the item as a miss");
+                    }
+                    tags
+                }
+                _ => None,
+            };
+            recorded.push(tags);
+        }
+
+        // The current versions: those read along, and the others now.
+        let mut current: HashMap<String, Option<Version>> = HashMap::new();
+        for (tag, key) in guessed.iter().zip(&guessed_keys) {
+            current.insert(tag.clone(), self.version_in(found.get(key.as_str())));
+        }
+        let missing: Vec<String> = recorded
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|(tag, _)| tag)
+            .filter(|tag| !current.contains_key(tag.as_str()))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .map(|tag| version_key(tag))
+            .collect();
+        if !missing.is_empty() {
+            let asked: Vec<&str> = missing.iter().map(String::as_str).collect();
+            for item in self.pool.get_items(&asked).await? {
+                let tag = item
+                    .key()
+                    .strip_suffix(TAGS_PREFIX)
+                    .unwrap_or(item.key())
+                    .to_owned();
+                current.insert(tag, self.version_in(Some(&item)));
+            }
+        }
+
+        let mut items = Vec::with_capacity(keys.len());
+        for (key, tags) in keys.iter().zip(recorded) {
+            let item = match found.remove(*key) {
+                Some(item) => item,
+                None => self.pool.item_miss(key)?,
+            };
+            let Some(tags) = tags else {
+                items.push(if item.is_hit() {
+                    self.pool.item_miss(key)?
+                } else {
+                    item
+                });
+                continue;
+            };
+            let valid = tags.iter().all(|(tag, version)| {
+                current
+                    .get(tag.as_str())
+                    .is_some_and(|now| now.as_ref() == Some(version))
+            });
+            let names: Vec<String> = tags.into_iter().map(|(tag, _)| tag).collect();
+            self.remember(key, &names);
+            if valid {
+                let mut item = item;
+                item.set_saved_tags(names);
+                items.push(item);
+            } else {
+                items.push(self.pool.item_miss(key)?);
+            }
+        }
+        Ok(items)
+    }
+
+    fn version_in(&self, item: Option<&CacheItem>) -> Option<Version> {
+        let item = item.filter(|item| item.is_hit())?;
+        self.shared
+            .values
+            .read_version(item.value().map_or(&[][..], |v| &v[..]))
+    }
+
+    /// Writes `items` with their companions, creating the versions of their tags that do not
+    /// exist yet: one read of the versions, one batch of writes.
+    async fn write(&self, items: Vec<CacheItem>) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut tags: Vec<&str> = Vec::new();
+        for item in &items {
+            for tag in item.new_tags() {
+                if !tags.contains(&tag.as_str()) {
+                    tags.push(tag);
+                }
+            }
+        }
+        let mut versions: HashMap<String, Version> = HashMap::with_capacity(tags.len());
+        if !tags.is_empty() {
+            let keys: Vec<String> = tags.iter().map(|t| version_key(t)).collect();
+            let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let mut created = None;
+            for item in self.pool.get_items(&asked).await? {
+                let tag = item
+                    .key()
+                    .strip_suffix(TAGS_PREFIX)
+                    .unwrap_or(item.key())
+                    .to_owned();
+                let version = match self.version_in(Some(&item)) {
+                    Some(version) => version,
+                    None => {
+                        // One new version for every tag created in this commit (as in PHP).
+                        let n = *created.get_or_insert_with(|| fastrand::i64(..));
+                        let mut new = CacheItem::new(item.key())?;
+                        new.set(self.shared.values.version(n)?).never_expires();
+                        self.pool.save_deferred(new)?;
+                        Version::Int(n)
+                    }
+                };
+                versions.insert(tag, version);
+            }
+        }
+        let mut remembered = Vec::with_capacity(items.len());
+        for item in items {
+            let tagged: Vec<(&str, &Version)> = item
+                .new_tags()
+                .iter()
+                .filter_map(|tag| versions.get(tag).map(|v| (tag.as_str(), v)))
+                .collect();
+            let mut companion = CacheItem::new(&companion_key(item.key()))?;
+            companion
+                .set(self.shared.values.tags(&tagged)?)
+                .expires(item.expiration());
+            remembered.push((item.key().to_owned(), item.new_tags().to_vec()));
+            self.pool.save_deferred(item)?;
+            self.pool.save_deferred(companion)?;
+        }
+        self.pool.commit().await?;
+        for (key, tags) in remembered {
+            self.remember(&key, &tags);
+        }
+        Ok(())
+    }
+
+    /// Commits first if any of `keys` is deferred (as Symfony does before a read).
+    async fn commit_if_deferred(&self, keys: &[&str]) -> Result<()> {
+        let queued = {
+            let deferred = self.deferred();
+            !deferred.is_empty() && deferred.iter().any(|item| keys.contains(&item.key()))
+        };
+        if queued {
+            self.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Items by key.
+fn by_key(items: Vec<CacheItem>) -> HashMap<String, CacheItem> {
+    items
+        .into_iter()
+        .map(|item| (item.key().to_owned(), item))
+        .collect()
+}
+
+#[async_trait]
+impl<S: Store + 'static> TagAware for TagAwarePool<S> {
+    async fn invalidate_tags(&self, tags: &[&str]) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        for tag in tags {
+            cache_store::validate_key(tag)?;
+        }
+        let keys: Vec<String> = tags.iter().map(|t| version_key(t)).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.pool.delete_items(&keys).await
+    }
+}
+
+#[async_trait]
+impl<S: Store + 'static> CacheItemPool for TagAwarePool<S> {
+    async fn get_item(&self, key: &str) -> Result<CacheItem> {
+        cache_store::validate_key(key)?;
+        self.commit_if_deferred(&[key]).await?;
+        match self.read(&[key]).await?.pop() {
+            Some(item) => Ok(item),
+            None => self.pool.item_miss(key),
+        }
+    }
+
+    async fn get_items(&self, keys: &[&str]) -> Result<Vec<CacheItem>> {
+        let mut unique: Vec<&str> = Vec::with_capacity(keys.len());
+        for key in keys {
+            cache_store::validate_key(key)?;
+            if !unique.contains(key) {
+                unique.push(key);
+            }
+        }
+        self.commit_if_deferred(&unique).await?;
+        self.read(&unique).await
+    }
+
+    async fn has_item(&self, key: &str) -> Result<bool> {
+        Ok(self.get_item(key).await?.is_hit())
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.deferred().clear();
+        self.known_tags().clear();
+        self.pool.clear().await
+    }
+
+    async fn delete_item(&self, key: &str) -> Result<()> {
+        self.delete_items(&[key]).await
+    }
+
+    async fn delete_items(&self, keys: &[&str]) -> Result<()> {
+        for key in keys {
+            cache_store::validate_key(key)?;
+        }
+        self.deferred().retain(|item| !keys.contains(&item.key()));
+        let companions: Vec<String> = keys.iter().map(|k| companion_key(k)).collect();
+        let mut all: Vec<&str> = keys.to_vec();
+        all.extend(companions.iter().map(String::as_str));
+        self.pool.delete_items(&all).await
+    }
+
+    async fn save(&self, item: CacheItem) -> Result<()> {
+        self.save_deferred(item)?;
+        self.commit().await
+    }
+
+    fn save_deferred(&self, item: CacheItem) -> Result<()> {
+        let mut deferred = self.deferred();
+        deferred.retain(|queued| queued.key() != item.key());
+        deferred.push(item);
+        Ok(())
+    }
+
+    async fn commit(&self) -> Result<()> {
+        let items = std::mem::take(&mut *self.deferred());
+        self.write(items).await
+    }
+
+    async fn get_or_compute<'a>(
+        &'a self,
+        key: &'a str,
+        beta: f64,
+        compute: Compute<'a>,
+    ) -> Result<Bytes> {
+        if beta.is_nan() || beta < 0.0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("beta must be zero or more (INFINITY forces a recomputation); got {beta}"),
+            ));
+        }
+        let item = self.get_item(key).await?;
+        if item.is_hit() && beta != f64::INFINITY {
+            return Ok(item.into_value().unwrap_or_default());
+        }
+        let computed = compute(self.pool.item_miss(key)?).await?;
+        if computed.save {
+            let mut item = self.pool.item_miss(key)?;
+            item.set(computed.value.clone())
+                .expires(computed.expiration);
+            for tag in &computed.tags {
+                item.tag(tag)?;
+            }
+            self.save(item).await?;
+        }
+        Ok(computed.value)
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        CacheItemPool::clock(&self.pool)
+    }
+}
+
+#[async_trait]
+impl<S: Store + 'static> PoolValues for TagAwarePool<S> {
+    async fn stats(&self) -> Result<Option<Stats>> {
+        PoolValues::stats(&self.pool).await
+    }
+
+    fn value_codec(&self) -> ValueCodec {
+        self.pool.value_codec()
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let deferred = self
+            .deferred
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !deferred.is_empty() {
+            tracing::error!(
+                count = deferred.len(),
+                "a tag-aware pool was dropped with deferred items never committed; they are lost (call commit)"
+            );
+        }
+    }
+}
+
+impl<S: Store + 'static> fmt::Debug for TagAwarePool<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TagAwarePool")
+            .field("pool", &self.pool)
+            .field("deferred", &self.deferred().len())
+            .finish_non_exhaustive()
+    }
+}
