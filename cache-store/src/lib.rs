@@ -15,6 +15,8 @@
 //!   `redis::RedisStore` (feature `redis`; standalone and Cluster), `memcached::MemcachedStore`
 //!   (feature `memcached`; one or many servers) and [`NullStore`] (caching switched off).
 //!   [`open`] picks one from a URL.
+//! - [`two_level`]: a first level (in memory) in front of a second (Redis, memcached), kept
+//!   coherent with other processes' writes (on Redis, by the server's invalidations).
 //! - [`lock`]: locks every process sharing a store honours (acquire with a timeout, refresh,
 //!   release by owner, force release), over any store's atomic add.
 //!
@@ -76,6 +78,7 @@ mod open;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 mod store;
+pub mod two_level;
 
 pub use bytes::Bytes;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -87,4 +90,4 @@ pub use key::{
 pub use null::NullStore;
 pub use observe::Observed;
 pub use open::open;
-pub use store::{Entry, FailedEntries, Stats, Store};
+pub use store::{Entry, FailedEntries, Found, Stats, Store};

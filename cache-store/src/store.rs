@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
-use crate::expiry::Expiration;
+use crate::expiry::{Deadline, Expiration};
 use crate::key::Key;
 
 /// One write of a batch: a key, its value and its expiration.
@@ -114,6 +114,15 @@ impl IntoIterator for FailedEntries {
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
+}
+
+/// A value read with its deadline, by [`Store::get_many_with_deadlines`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The value.
+    pub value: Bytes,
+    /// When it expires; `None` when the backend cannot say.
+    pub deadline: Option<Deadline>,
 }
 
 /// What a backend can tell about itself. Every field is `None` where the backend cannot say.
@@ -301,6 +310,37 @@ pub trait Store: Send + Sync + fmt::Debug {
         "custom"
     }
 
+    /// Reads many keys with their deadlines, for a cache in front of this store (so that it
+    /// never keeps a value past its end).
+    ///
+    /// # Behavior
+    ///
+    /// As [`get_many`](Store::get_many), each hit with its deadline as one atomic read of the
+    /// entry: exact in memory, read with the value on Redis. The provided method answers
+    /// `deadline: None` (unknown), as memcached does.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_many`](Store::get_many).
+    async fn get_many_with_deadlines(
+        &self,
+        keys: &[Key<'_>],
+    ) -> Result<Vec<Result<Option<Found>>>> {
+        Ok(self
+            .get_many(keys)
+            .await?
+            .into_iter()
+            .map(|slot| {
+                slot.map(|value| {
+                    value.map(|value| Found {
+                        value,
+                        deadline: None,
+                    })
+                })
+            })
+            .collect())
+    }
+
     /// Deletes `key` only while it holds exactly `expected`, atomically; says whether it
     /// deleted. The owner-checked release of a lock: whoever holds the token releases, never
     /// a holder that took over an expired lock.
@@ -484,6 +524,19 @@ impl<S: Store + ?Sized> Store for Arc<S> {
 
     fn backend(&self) -> &'static str {
         (**self).backend()
+    }
+
+    fn get_many_with_deadlines<'s, 'k, 'kk, 'f>(
+        &'s self,
+        keys: &'k [Key<'kk>],
+    ) -> Boxed<'f, Result<Vec<Result<Option<Found>>>>>
+    where
+        's: 'f,
+        'k: 'f,
+        'kk: 'f,
+        Self: 'f,
+    {
+        (**self).get_many_with_deadlines(keys)
     }
 
     fn delete_if_equal<'s, 'k, 'e, 'f>(

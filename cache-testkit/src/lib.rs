@@ -114,6 +114,8 @@ mod sequences;
 pub mod session;
 pub mod simple;
 pub mod store;
+#[cfg(feature = "moka")]
+pub mod two_level;
 pub mod unreadable;
 
 pub use env::{REQUIRE_SERVERS_VAR, server_url, unique_namespace};

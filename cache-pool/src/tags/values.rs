@@ -11,6 +11,8 @@ use cache_store::{Error, ErrorKind, Result};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Version {
     Int(i64),
+    /// Only PHP (6.1+) writes these, so only PHP formats read them.
+    #[cfg_attr(not(feature = "php"), allow(dead_code))]
     Bytes(Bytes),
 }
 

@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Deadline, Expiration};
 use crate::key::Key;
-use crate::store::{Entry, FailedEntries, Stats, Store};
+use crate::store::{Entry, FailedEntries, Found, Stats, Store};
 
 impl MemoryStore {
     /// Refuses an entry the map would evict as soon as it is inserted: a silently dropped
@@ -57,10 +57,15 @@ impl MemoryStore {
     }
 
     fn lookup(&self, key: Key<'_>) -> Option<Bytes> {
+        self.lookup_stored(key).map(|stored| stored.value)
+    }
+
+    /// The live entry under `key`, with its deadline.
+    fn lookup_stored(&self, key: Key<'_>) -> Option<Stored> {
         let lookup = self.lookup_key(key);
         let stored = self.shared.map.get(lookup.as_slice())?;
         if self.is_live(stored.deadline) {
-            return Some(stored.value);
+            return Some(stored);
         }
         let now = self.shared.clock.now();
         // Only if it is still the expired one: a write may have replaced it since.
@@ -151,6 +156,23 @@ impl Store for MemoryStore {
             EntryResult::Replaced(..) => true,
             EntryResult::Removed(..) | EntryResult::Vacant(_) | EntryResult::Timeout => false,
         })
+    }
+
+    async fn get_many_with_deadlines(
+        &self,
+        keys: &[Key<'_>],
+    ) -> Result<Vec<Result<Option<Found>>>> {
+        Ok(keys
+            .iter()
+            .map(|&key| {
+                let found = self.lookup_stored(key);
+                self.shared.counts.lookup(found.is_some());
+                Ok(found.map(|stored| Found {
+                    value: stored.value,
+                    deadline: Some(stored.deadline),
+                }))
+            })
+            .collect())
     }
 
     async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {

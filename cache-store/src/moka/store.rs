@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Deadline, Expiration};
 use crate::key::Key;
-use crate::store::{Entry, FailedEntries, Stats, Store};
+use crate::store::{Entry, FailedEntries, Found, Stats, Store};
 
 impl MokaStore {
     fn deadline(&self, expiration: Expiration) -> Deadline {
@@ -63,6 +63,27 @@ impl Store for MokaStore {
                 .get(self.lookup_key(key).as_slice())
                 .filter(|s| self.is_live(s.deadline))
                 .map(|s| s.value);
+            self.shared.counts.lookup(found.is_some());
+            out.push(Ok(found));
+        }
+        Ok(out)
+    }
+
+    async fn get_many_with_deadlines(
+        &self,
+        keys: &[Key<'_>],
+    ) -> Result<Vec<Result<Option<Found>>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for &key in keys {
+            let found = self
+                .shared
+                .cache
+                .get(self.lookup_key(key).as_slice())
+                .filter(|s| self.is_live(s.deadline))
+                .map(|s| Found {
+                    value: s.value,
+                    deadline: Some(s.deadline),
+                });
             self.shared.counts.lookup(found.is_some());
             out.push(Ok(found));
         }

@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::expiry::Expiration;
 use crate::key::Key;
-use crate::store::{Entry, FailedEntries, Stats, Store};
+use crate::store::{Entry, FailedEntries, Found, Stats, Store};
 
 /// The operations, as the `operation` field and label name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,6 +276,32 @@ impl<S: Store> Store for Observed<S> {
     {
         let call = self.inner.touch(key, expiration);
         self.observed(Operation::Touch, 1, call, Self::nothing)
+    }
+
+    fn get_many_with_deadlines<'s, 'k, 'kk, 'f>(
+        &'s self,
+        keys: &'k [Key<'kk>],
+    ) -> Boxed<'f, Result<Vec<Result<Option<Found>>>>>
+    where
+        's: 'f,
+        'k: 'f,
+        'kk: 'f,
+        Self: 'f,
+    {
+        let call = self.inner.get_many_with_deadlines(keys);
+        self.observed(
+            Operation::GetMany,
+            keys.len(),
+            call,
+            |this, span, _, found| {
+                let hits = found
+                    .iter()
+                    .filter(|slot| matches!(slot, Ok(Some(_))))
+                    .count();
+                span.record("hits", hits);
+                this.count_reads(found.len(), hits);
+            },
+        )
     }
 
     fn delete_if_equal<'s, 'k, 'e, 'f>(

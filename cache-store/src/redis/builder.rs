@@ -141,6 +141,7 @@ impl RedisStoreBuilder {
         let limit = self.timeouts.call();
         let tcp = TcpSettings::default().set_nodelay(true);
         let tls = self.tls_certificates()?;
+        let mut watch = None;
         let connection = if let Some(rest) = self.url.strip_prefix("redis+sentinel://") {
             let url = SentinelUrl::parse(rest)?;
             if tls.is_some() {
@@ -174,6 +175,16 @@ impl RedisStoreBuilder {
             Connection::Cluster(bounded(connecting, limit).await?)
         } else {
             let info = self.connection_info()?.set_tcp_settings(tcp);
+            // The watch of invalidations needs RESP3 (push messages), on a client of its own.
+            let resp3 = info
+                .redis_settings()
+                .clone()
+                .set_protocol(redis::ProtocolVersion::RESP3);
+            watch = Some(super::tracking::Watch {
+                client: standalone_client(info.clone().set_redis_settings(resp3), tls.clone())?,
+                connect_timeout: self.timeouts.connect,
+                reconnect: self.reconnect,
+            });
             let client = standalone_client(info, tls)?;
             // One plain attempt first: the manager retries a failed first connection until the
             // call's bound, which would report refused credentials or an untrusted
@@ -195,6 +206,7 @@ impl RedisStoreBuilder {
             timeouts: self.timeouts,
             target: redact(&self.url).into(),
             started: Instant::now(),
+            watch,
         })
     }
 

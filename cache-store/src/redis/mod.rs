@@ -57,6 +57,7 @@ mod sentinel;
 mod store;
 #[cfg(feature = "redis-tls")]
 mod tls;
+mod tracking;
 
 use std::fmt;
 use std::sync::Arc;
@@ -64,6 +65,7 @@ use std::time::{Duration, Instant};
 
 pub use builder::RedisStoreBuilder;
 use connection::Connection;
+pub use tracking::Invalidation;
 
 use crate::error::Result;
 use crate::key::{Key, validate_namespace};
@@ -91,6 +93,8 @@ pub struct RedisStore {
     timeouts: Timeouts,
     target: Arc<str>,
     started: Instant,
+    /// How to watch the namespace's keys (standalone servers).
+    watch: Option<tracking::Watch>,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -12,9 +12,19 @@ use redis::{Pipeline, ToRedisArgs, Value};
 use super::RedisStore;
 use super::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::expiry::{Expiration, Remaining};
+use crate::expiry::{Deadline, Expiration, Remaining};
 use crate::key::Key;
-use crate::store::{Entry, FailedEntries, Stats, Store};
+use crate::store::{Entry, FailedEntries, Found, Stats, Store};
+
+/// Each key's value (`false` for none, or another type) and its remaining lifetime in ms
+/// (`PTTL`: -1 for none), read together so that they belong to one version of the entry.
+const GET_WITH_PTTL: &str = "local out = {} \
+     for i, k in ipairs(KEYS) do \
+       local v = redis.pcall('GET', k) \
+       if type(v) == 'table' then v = false end \
+       out[2 * i - 1] = v \
+       out[2 * i] = redis.call('PTTL', k) \
+     end return out";
 
 /// Deletes `KEYS[1]` if it holds `ARGV[1]` (a script, so the check and the delete are one
 /// atomic step on the server).
@@ -76,6 +86,57 @@ impl RedisStore {
             .query(&cmd, self.timeouts.call(), "UNLINK")
             .await?;
         Ok(())
+    }
+
+    /// The values of `keys` (full Redis keys, of one slot on a cluster) with their deadlines,
+    /// in one script.
+    async fn read_with_deadlines(
+        &self,
+        keys: &[Vec<u8>],
+        started: std::time::SystemTime,
+    ) -> Result<Vec<Result<Option<Found>>>> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(GET_WITH_PTTL).arg(keys.len());
+        for key in keys {
+            cmd.arg(key);
+        }
+        let reply: Vec<Value> = self
+            .connection
+            .query(&cmd, self.timeouts.call(), "EVAL get_with_deadlines")
+            .await?;
+        if reply.len() != keys.len() * 2 {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                format!(
+                    "a read of {} keys with their lifetimes answered {} values",
+                    keys.len(),
+                    reply.len()
+                ),
+            ));
+        }
+        Ok(reply
+            .chunks_exact(2)
+            .map(|pair| match pair {
+                [Value::BulkString(bytes), Value::Int(ms)] => {
+                    let deadline = match u64::try_from(*ms) {
+                        Ok(ms) => started
+                            .checked_add(Duration::from_millis(ms))
+                            .map_or(Deadline::Never, Deadline::At),
+                        // -1: no expiry.
+                        Err(_) => Deadline::Never,
+                    };
+                    Ok(Some(Found {
+                        value: Bytes::copy_from_slice(bytes),
+                        deadline: Some(deadline),
+                    }))
+                }
+                [Value::Nil, _] => Ok(None),
+                other => Err(Error::new(
+                    ErrorKind::Decode,
+                    format!("a read with its lifetime answered {other:?}"),
+                )),
+            })
+            .collect())
     }
 
     /// SCANs one node for this namespace's keys and unlinks them in batches.
@@ -198,6 +259,44 @@ impl Store for RedisStore {
                 )),
             })
             .collect())
+    }
+
+    async fn get_many_with_deadlines(
+        &self,
+        keys: &[Key<'_>],
+    ) -> Result<Vec<Result<Option<Found>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Deadlines count from before the request: never later than the server's.
+        let started = std::time::SystemTime::now();
+        match &self.connection {
+            Connection::Standalone(_) | Connection::Sentinel(_) => {
+                let keys: Vec<Vec<u8>> = keys.iter().map(|&k| self.redis_key(k)).collect();
+                self.read_with_deadlines(&keys, started).await
+            }
+            Connection::Cluster(_) => {
+                // A script's keys must share a slot: one script per slot, all at once.
+                let mut by_slot: HashMap<Slot, (Vec<Vec<u8>>, Vec<usize>)> = HashMap::new();
+                for (index, &key) in keys.iter().enumerate() {
+                    let key = self.redis_key(key);
+                    let (slot_keys, indices) = by_slot.entry(Slot::for_key(&key)).or_default();
+                    slot_keys.push(key);
+                    indices.push(index);
+                }
+                let read = try_join_all(by_slot.values().map(|(slot_keys, indices)| async move {
+                    let found = self.read_with_deadlines(slot_keys, started).await?;
+                    Ok::<_, Error>(indices.iter().copied().zip(found).collect::<Vec<_>>())
+                }))
+                .await?;
+                let mut out: Vec<Result<Option<Found>>> =
+                    (0..keys.len()).map(|_| Ok(None)).collect();
+                for (index, found) in read.into_iter().flatten() {
+                    out[index] = found;
+                }
+                Ok(out)
+            }
+        }
     }
 
     async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries> {

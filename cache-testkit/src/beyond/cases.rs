@@ -1,4 +1,4 @@
-//! One case per promise of the locks, leases and tags, over any store. Each takes a store factory,
+//! One case per promise of the locks, leases, tags and two-level stores, over any store. Each takes a store factory,
 //! makes its own fresh namespace, and panics with a message naming the broken promise.
 
 use std::sync::Arc;
@@ -10,12 +10,18 @@ use cache_pool::{
     CacheItem, CacheItemPool, CacheItemPoolExt, Computed, Lease, Pool, TagAware, TagAwarePool,
 };
 use cache_store::lock::{LockOptions, Locks};
+use cache_store::memory::MemoryStore;
+use cache_store::two_level::TwoLevel;
 use cache_store::{Error, ErrorKind, Expiration, Key, Store};
 
 use crate::env::unique_namespace;
 use crate::store::{Model, StoreFactory};
 
 const HOUR: Duration = Duration::from_secs(3600);
+
+fn key(s: &str) -> Key<'_> {
+    Key::new(s).expect("the kit uses only valid keys")
+}
 
 /// The case needs a store that keeps data.
 fn needs_data(f: &dyn StoreFactory) {
@@ -566,5 +572,134 @@ pub async fn computed_values_carry_their_tags(f: &dyn StoreFactory) {
         runs.load(Ordering::SeqCst),
         1,
         "an invalidated value was served"
+    );
+}
+
+/// A two-level store over this backend: a memory first level (on the kit's clock, when the
+/// backend has one) in front of `second`.
+fn two_level(
+    f: &dyn StoreFactory,
+    second: Arc<dyn Store>,
+    lifetime: Duration,
+) -> TwoLevel<MemoryStore, Arc<dyn Store>> {
+    let first = MemoryStore::builder();
+    let first = match f.clock() {
+        Some(clock) => first.clock(clock),
+        None => first,
+    }
+    .build()
+    .expect("a memory store");
+    TwoLevel::builder(first, second)
+        .first_level_lifetime(lifetime)
+        .build()
+}
+
+/// A two-level store reads through to the second level, copies what it found into the
+/// first, and serves it from there.
+pub async fn two_levels_read_through_and_promote(f: &dyn StoreFactory) {
+    needs_data(f);
+    let second = handles(f, 1).await.remove(0);
+    let store = two_level(f, Arc::clone(&second), HOUR);
+    second
+        .set(key("k"), "v".into(), Expiration::After(HOUR))
+        .await
+        .expect("set");
+    let found = store
+        .get_many(&[key("k"), key("missing")])
+        .await
+        .expect("get_many");
+    assert!(matches!(&found[0], Ok(Some(v)) if &v[..] == b"v"));
+    assert!(matches!(&found[1], Ok(None)));
+    assert_eq!(
+        store.first().get(key("k")).await.expect("get").as_deref(),
+        Some(&b"v"[..]),
+        "the value was not promoted"
+    );
+    assert_eq!(
+        store.get(key("k")).await.expect("get").as_deref(),
+        Some(&b"v"[..])
+    );
+}
+
+/// Writes and deletes through a two-level store reach both levels; an `add` or `touch` drops
+/// the first level's copy.
+pub async fn two_levels_write_and_delete_both(f: &dyn StoreFactory) {
+    needs_data(f);
+    let second = handles(f, 1).await.remove(0);
+    let store = two_level(f, Arc::clone(&second), HOUR);
+    store
+        .set(key("k"), "v".into(), Expiration::After(HOUR))
+        .await
+        .expect("set");
+    for level in [store.first() as &dyn Store, &*second] {
+        assert_eq!(
+            level.get(key("k")).await.expect("get").as_deref(),
+            Some(&b"v"[..])
+        );
+    }
+    store.delete(key("k")).await.expect("delete");
+    for level in [store.first() as &dyn Store, &*second] {
+        assert_eq!(
+            level.get(key("k")).await.expect("get"),
+            None,
+            "a level kept a deleted key"
+        );
+    }
+    store
+        .set(key("t"), "v".into(), Expiration::After(HOUR))
+        .await
+        .expect("set");
+    assert!(
+        store
+            .touch(key("t"), Expiration::Never)
+            .await
+            .expect("touch")
+    );
+    assert_eq!(store.first().get(key("t")).await.expect("get"), None);
+    assert_eq!(
+        store.get(key("t")).await.expect("get").as_deref(),
+        Some(&b"v"[..])
+    );
+}
+
+/// A first level's copy never outlives the value it copies, and lives at most the first
+/// level's lifetime: after that, another writer's change is seen.
+pub async fn a_first_level_copy_never_outlives_its_value_or_bound(f: &dyn StoreFactory) {
+    let clock = needs_clock(f);
+    let second = handles(f, 1).await.remove(0);
+    let store = two_level(f, Arc::clone(&second), Duration::from_secs(60));
+    second
+        .set(
+            key("short"),
+            "v1".into(),
+            Expiration::After(Duration::from_secs(10)),
+        )
+        .await
+        .expect("set");
+    second
+        .set(key("long"), "v1".into(), Expiration::Never)
+        .await
+        .expect("set");
+    for k in ["short", "long"] {
+        assert_eq!(
+            store.get(key(k)).await.expect("get").as_deref(),
+            Some(&b"v1"[..])
+        );
+    }
+    second
+        .set(key("long"), "v2".into(), Expiration::Never)
+        .await
+        .expect("set");
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(
+        store.get(key("short")).await.expect("get"),
+        None,
+        "a copy outlived its value"
+    );
+    clock.advance(Duration::from_secs(50));
+    assert_eq!(
+        store.get(key("long")).await.expect("get").as_deref(),
+        Some(&b"v2"[..]),
+        "a copy outlived the first level's lifetime"
     );
 }
