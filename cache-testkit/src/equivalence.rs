@@ -1,5 +1,5 @@
 //! Every abstraction and bridge behaves the same: one vocabulary of operations, run through
-//! each of six combinations over any store, every answer checked against one reference model.
+//! each of eight combinations over any store, every answer checked against one reference model.
 //!
 //! | combination | what answers |
 //! |---|---|
@@ -9,6 +9,12 @@
 //! | [`Combination::PoolOverSimpleCache`] | PSR-6 bridged over a PSR-16 `Cache` |
 //! | [`Combination::DoctrineOverPool`] | Doctrine bridged over a PSR-6 `Pool` |
 //! | [`Combination::PoolOverDoctrine`] | PSR-6 bridged over a Doctrine `CacheProvider` |
+//! | [`Combination::TagAwarePool`] | PSR-6 `TagAwarePool` over the store |
+//! | [`Combination::SimpleCacheOverTagAwarePool`] | PSR-16 bridged over a `TagAwarePool` |
+//!
+//! The vocabulary has tags: a tagged write and an invalidation. A tag-aware combination
+//! drops the items of an invalidated tag, exactly as the model does; the others ignore tags
+//! (a PSR-16 write has none, even over a tag-aware pool), and the model with them.
 //!
 //! Invoke [`equivalence_suite!`](crate::equivalence_suite) with a store factory.
 
@@ -18,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cache_pool::{CacheItem, CacheItemPool, Pool};
+use cache_pool::{CacheItem, CacheItemPool, Pool, TagAware, TagAwarePool};
 use cache_store::{ErrorKind, Expiration, Result, Store};
 use doctrine_compat::{CacheProvider, DoctrineCache, bridge as doctrine_bridge};
 use proptest::prelude::*;
@@ -44,6 +50,11 @@ pub enum Combination {
     DoctrineOverPool,
     /// PSR-6 over a Doctrine `CacheProvider` over the store.
     PoolOverDoctrine,
+    /// PSR-6 `TagAwarePool` over the store: tagged writes, invalidations.
+    TagAwarePool,
+    /// PSR-16 over a `TagAwarePool` over the store: its writes are untagged, and survive
+    /// invalidations.
+    SimpleCacheOverTagAwarePool,
 }
 
 /// Lifetimes past what some backends can represent: 13 and 100 years, `1e12 s`, `1e17 s`,
@@ -77,13 +88,28 @@ enum Op {
     SetMany(Vec<(usize, usize)>, Ttl),
     DeleteMany(Vec<usize>),
     Clear,
+    /// A write with tags (of `TAGS`).
+    SetTagged(usize, usize, Ttl, Vec<usize>),
+    /// Invalidates tags (of `TAGS`).
+    InvalidateTags(Vec<usize>),
     /// A call with an invalid key, which every PSR abstraction refuses.
     InvalidKey(usize),
     AdvanceMs(u64),
 }
 
-/// One answering subject, whatever its abstraction.
-enum Subject {
+/// The tags of the vocabulary.
+const TAGS: [&str; 3] = ["red", "green", "blue"];
+
+/// One answering subject, whatever its abstraction, and what it does with tags.
+struct Subject {
+    answers: Answers,
+    /// Invalidates tags, on a tag-aware combination.
+    invalidates: Option<Arc<dyn TagAware>>,
+    /// Whether its writes keep their tags.
+    tags_writes: bool,
+}
+
+enum Answers {
     Simple(Arc<dyn SimpleCache>),
     Pool(Arc<dyn CacheItemPool>),
     Doctrine(Arc<dyn DoctrineCache>),
@@ -100,28 +126,76 @@ fn expiration(ttl: Ttl) -> Expiration {
 
 impl Subject {
     async fn build(store: Arc<dyn Store>, combination: Combination) -> Subject {
+        let plain = |answers| Subject {
+            answers,
+            invalidates: None,
+            tags_writes: false,
+        };
         match combination {
-            Combination::SimpleCache => Subject::Simple(Arc::new(Cache::new(store))),
-            Combination::SimpleCacheOverPool => Subject::Simple(
+            Combination::SimpleCache => plain(Answers::Simple(Arc::new(Cache::new(store)))),
+            Combination::SimpleCacheOverPool => plain(Answers::Simple(
                 simple_bridge::simple_cache_over_pool(Arc::new(Pool::new(store))),
-            ),
-            Combination::Pool => Subject::Pool(Arc::new(Pool::new(store))),
-            Combination::PoolOverSimpleCache => Subject::Pool(
-                simple_bridge::pool_over_simple_cache(Arc::new(Cache::new(store))),
-            ),
-            Combination::DoctrineOverPool => Subject::Doctrine(
-                doctrine_bridge::doctrine_over_pool(Arc::new(Pool::new(store))),
-            ),
-            Combination::PoolOverDoctrine => Subject::Pool(doctrine_bridge::pool_over_doctrine(
-                Arc::new(CacheProvider::new(store)),
             )),
+            Combination::Pool => plain(Answers::Pool(Arc::new(Pool::new(store)))),
+            Combination::PoolOverSimpleCache => plain(Answers::Pool(
+                simple_bridge::pool_over_simple_cache(Arc::new(Cache::new(store))),
+            )),
+            Combination::DoctrineOverPool => plain(Answers::Doctrine(
+                doctrine_bridge::doctrine_over_pool(Arc::new(Pool::new(store))),
+            )),
+            Combination::PoolOverDoctrine => plain(Answers::Pool(
+                doctrine_bridge::pool_over_doctrine(Arc::new(CacheProvider::new(store))),
+            )),
+            Combination::TagAwarePool => {
+                let pool = Arc::new(TagAwarePool::new(store));
+                Subject {
+                    answers: Answers::Pool(Arc::clone(&pool) as Arc<dyn CacheItemPool>),
+                    invalidates: Some(pool),
+                    tags_writes: true,
+                }
+            }
+            Combination::SimpleCacheOverTagAwarePool => {
+                let pool = Arc::new(TagAwarePool::new(store));
+                Subject {
+                    answers: Answers::Simple(simple_bridge::simple_cache_over_pool(
+                        Arc::clone(&pool) as Arc<dyn cache_pool::PoolValues>,
+                    )),
+                    invalidates: Some(pool),
+                    tags_writes: false,
+                }
+            }
+        }
+    }
+
+    /// A write with `tags`: kept by a tag-aware pool, a plain write for the others.
+    async fn set_tagged(&self, key: &str, value: Bytes, ttl: Ttl, tags: &[usize]) -> Result<()> {
+        match (&self.answers, self.tags_writes) {
+            (Answers::Pool(p), true) => {
+                let mut item = CacheItem::new(key)?;
+                item.set(value).expires(expiration(ttl));
+                for &tag in tags {
+                    item.tag(TAGS[tag])?;
+                }
+                p.save(item).await
+            }
+            _ => self.set(key, value, ttl).await,
+        }
+    }
+
+    async fn invalidate(&self, tags: &[usize]) -> Result<()> {
+        match &self.invalidates {
+            Some(invalidates) => {
+                let tags: Vec<&str> = tags.iter().map(|&t| TAGS[t]).collect();
+                invalidates.invalidate_tags(&tags).await
+            }
+            None => Ok(()),
         }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
-        match self {
-            Subject::Simple(c) => c.get(key).await,
-            Subject::Pool(p) => {
+        match &self.answers {
+            Answers::Simple(c) => c.get(key).await,
+            Answers::Pool(p) => {
                 let item = p.get_item(key).await?;
                 Ok(if item.is_hit() {
                     item.into_value()
@@ -129,20 +203,20 @@ impl Subject {
                     None
                 })
             }
-            Subject::Doctrine(d) => d.fetch(key).await,
+            Answers::Doctrine(d) => d.fetch(key).await,
         }
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Ttl) -> Result<()> {
-        match self {
-            Subject::Simple(c) => c.set(key, value, expiration(ttl)).await,
-            Subject::Pool(p) => {
+        match &self.answers {
+            Answers::Simple(c) => c.set(key, value, expiration(ttl)).await,
+            Answers::Pool(p) => {
                 let mut item = CacheItem::new(key)?;
                 item.set(value).expires(expiration(ttl));
                 p.save(item).await
             }
             // Doctrine has no "already expired" lifetime: writing one means deleting.
-            Subject::Doctrine(d) => match ttl {
+            Answers::Doctrine(d) => match ttl {
                 Ttl::Forever => d.save(key, value, Duration::ZERO).await,
                 Ttl::AfterMs(ms) => d.save(key, value, Duration::from_millis(ms)).await,
                 Ttl::Far(i) => d.save(key, value, FAR[i]).await,
@@ -152,26 +226,26 @@ impl Subject {
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        match self {
-            Subject::Simple(c) => c.delete(key).await,
-            Subject::Pool(p) => p.delete_item(key).await,
-            Subject::Doctrine(d) => d.delete(key).await,
+        match &self.answers {
+            Answers::Simple(c) => c.delete(key).await,
+            Answers::Pool(p) => p.delete_item(key).await,
+            Answers::Doctrine(d) => d.delete(key).await,
         }
     }
 
     async fn has(&self, key: &str) -> Result<bool> {
-        match self {
-            Subject::Simple(c) => c.has(key).await,
-            Subject::Pool(p) => p.has_item(key).await,
-            Subject::Doctrine(d) => d.contains(key).await,
+        match &self.answers {
+            Answers::Simple(c) => c.has(key).await,
+            Answers::Pool(p) => p.has_item(key).await,
+            Answers::Doctrine(d) => d.contains(key).await,
         }
     }
 
     /// One answer per key asked, in order.
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        match self {
-            Subject::Simple(c) => c.get_multiple(keys).await,
-            Subject::Pool(p) => {
+        match &self.answers {
+            Answers::Simple(c) => c.get_multiple(keys).await,
+            Answers::Pool(p) => {
                 let items = p.get_items(keys).await?;
                 let found: HashMap<&str, Option<Bytes>> = items
                     .iter()
@@ -182,7 +256,7 @@ impl Subject {
                     .map(|k| found.get(k).cloned().flatten())
                     .collect())
             }
-            Subject::Doctrine(d) => {
+            Answers::Doctrine(d) => {
                 let found = d.fetch_multiple(keys).await?;
                 Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
             }
@@ -190,9 +264,9 @@ impl Subject {
     }
 
     async fn set_many(&self, values: &[(&str, Bytes)], ttl: Ttl) -> Result<()> {
-        match self {
-            Subject::Simple(c) => c.set_multiple(values, expiration(ttl)).await,
-            Subject::Pool(p) => {
+        match &self.answers {
+            Answers::Simple(c) => c.set_multiple(values, expiration(ttl)).await,
+            Answers::Pool(p) => {
                 for (key, value) in values {
                     let mut item = CacheItem::new(key)?;
                     item.set(value.clone()).expires(expiration(ttl));
@@ -200,7 +274,7 @@ impl Subject {
                 }
                 p.commit().await
             }
-            Subject::Doctrine(d) => match ttl {
+            Answers::Doctrine(d) => match ttl {
                 Ttl::Forever => d.save_multiple(values, Duration::ZERO).await,
                 Ttl::AfterMs(ms) => d.save_multiple(values, Duration::from_millis(ms)).await,
                 Ttl::Far(i) => d.save_multiple(values, FAR[i]).await,
@@ -213,24 +287,24 @@ impl Subject {
     }
 
     async fn delete_many(&self, keys: &[&str]) -> Result<()> {
-        match self {
-            Subject::Simple(c) => c.delete_multiple(keys).await,
-            Subject::Pool(p) => p.delete_items(keys).await,
-            Subject::Doctrine(d) => d.delete_multiple(keys).await,
+        match &self.answers {
+            Answers::Simple(c) => c.delete_multiple(keys).await,
+            Answers::Pool(p) => p.delete_items(keys).await,
+            Answers::Doctrine(d) => d.delete_multiple(keys).await,
         }
     }
 
     async fn clear(&self) -> Result<()> {
-        match self {
-            Subject::Simple(c) => c.clear().await,
-            Subject::Pool(p) => p.clear().await,
-            Subject::Doctrine(d) => d.delete_all().await,
+        match &self.answers {
+            Answers::Simple(c) => c.clear().await,
+            Answers::Pool(p) => p.clear().await,
+            Answers::Doctrine(d) => d.delete_all().await,
         }
     }
 
     /// Doctrine ids may be any string; only the PSR abstractions refuse keys.
     fn refuses_invalid_keys(&self) -> bool {
-        !matches!(self, Subject::Doctrine(_))
+        !matches!(self.answers, Answers::Doctrine(_))
     }
 }
 
@@ -282,16 +356,20 @@ fn strategy(with_clock: bool, max_ops: usize) -> impl Strategy<Value = Case> {
     };
     let k = 0..KEYS;
     let ks = proptest::collection::vec(0..KEYS, 0..5);
+    let tags = proptest::collection::vec(0..TAGS.len(), 0..3);
     let op = prop_oneof![
         4 => k.clone().prop_map(Op::Get),
         4 => (k.clone(), 0..VALUES, ttl.clone()).prop_map(|(k, v, t)| Op::Set(k, v, t)),
         2 => k.clone().prop_map(Op::Delete),
         2 => k.clone().prop_map(Op::Has),
         2 => ks.clone().prop_map(Op::GetMany),
-        2 => (proptest::collection::vec((0..KEYS, 0..VALUES), 0..5), ttl)
+        2 => (proptest::collection::vec((0..KEYS, 0..VALUES), 0..5), ttl.clone())
             .prop_map(|(es, t)| Op::SetMany(es, t)),
         1 => ks.prop_map(Op::DeleteMany),
         1 => Just(Op::Clear),
+        3 => (k.clone(), 0..VALUES, ttl.clone(), tags.clone())
+            .prop_map(|(k, v, t, tags)| Op::SetTagged(k, v, t, tags)),
+        2 => proptest::collection::vec(0..TAGS.len(), 1..3).prop_map(Op::InvalidateTags),
         1 => (0..crate::pool::cases::INVALID_KEYS.len()).prop_map(Op::InvalidKey),
     ];
     let op = if with_clock {
@@ -307,6 +385,8 @@ fn strategy(with_clock: bool, max_ops: usize) -> impl Strategy<Value = Case> {
 struct Model {
     now_ms: u64,
     map: HashMap<usize, (Bytes, Option<u64>)>,
+    /// The tags each key was last written with.
+    tags: HashMap<usize, Vec<usize>>,
 }
 
 impl Model {
@@ -318,6 +398,7 @@ impl Model {
     }
 
     fn set(&mut self, k: usize, v: Bytes, ttl: Ttl) {
+        self.tags.remove(&k);
         match ttl {
             // A far lifetime is no deadline: see `Expiration`'s rule.
             Ttl::Forever | Ttl::Far(_) => {
@@ -415,6 +496,32 @@ async fn run<F: StoreFactory + ?Sized>(
             Op::Clear => {
                 subject.clear().await.map_err(call_failed)?;
                 model.map.clear();
+            }
+            Op::SetTagged(k, v, ttl, tags) => {
+                let value = case.values[*v].clone();
+                subject
+                    .set_tagged(key(*k), value.clone(), *ttl, tags)
+                    .await
+                    .map_err(call_failed)?;
+                model.set(*k, value, *ttl);
+                if subject.tags_writes {
+                    model.tags.insert(*k, tags.clone());
+                }
+            }
+            Op::InvalidateTags(tags) => {
+                subject.invalidate(tags).await.map_err(call_failed)?;
+                if subject.invalidates.is_some() {
+                    let dropped: Vec<usize> = model
+                        .tags
+                        .iter()
+                        .filter(|(_, kept)| kept.iter().any(|t| tags.contains(t)))
+                        .map(|(&k, _)| k)
+                        .collect();
+                    for k in dropped {
+                        model.map.remove(&k);
+                        model.tags.remove(&k);
+                    }
+                }
             }
             Op::InvalidKey(i) => {
                 let bad = crate::pool::cases::INVALID_KEYS[*i];

@@ -16,7 +16,7 @@
 //!   namespace versioning between instances included, and a model-based property test.
 //!   Implement [`DoctrineFactory`](doctrine::DoctrineFactory) and invoke [`doctrine_suite!`].
 //! - [`equivalence`]: every abstraction and bridge behaves the same: one vocabulary of
-//!   operations through six combinations over any store, checked against one model; invoke
+//!   operations through eight combinations (tag-aware ones included) over any store, checked against one model; invoke
 //!   [`equivalence_suite!`].
 //! - [`session`]: session handlers: the contract of PHP's handler interfaces (unknown ids,
 //!   lifetimes, malformed ids, strict mode, locking under real concurrency), and a property
@@ -409,9 +409,9 @@ macro_rules! backend_suites {
     };
 }
 
-/// Expands to the equivalence property test ([`equivalence::check_equivalence`]) of all six
+/// Expands to the equivalence property test ([`equivalence::check_equivalence`]) of all eight
 /// combinations (PSR-16, PSR-16 over PSR-6, PSR-6, PSR-6 over PSR-16, Doctrine over PSR-6, PSR-6
-/// over Doctrine) over one store factory, 256 sequences each. The forms are those of
+/// over Doctrine, tag-aware PSR-6, PSR-16 over tag-aware PSR-6) over one store factory, 256 sequences each. The forms are those of
 /// [`store_suite!`].
 #[macro_export]
 macro_rules! equivalence_suite {
@@ -423,6 +423,8 @@ macro_rules! equivalence_suite {
             equivalence_pool_over_simple_cache => PoolOverSimpleCache,
             equivalence_doctrine_over_pool => DoctrineOverPool,
             equivalence_pool_over_doctrine => PoolOverDoctrine,
+            equivalence_tag_aware_pool => TagAwarePool,
+            equivalence_simple_cache_over_tag_aware_pool => SimpleCacheOverTagAwarePool,
         }
     };
     ($factory:expr) => {
