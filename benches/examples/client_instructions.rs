@@ -105,6 +105,16 @@ async fn main() {
         item.set_as(&benches::record()).expect("a record");
         pool.save(item).await.expect("the server answers");
     }
+    let tagged = cache_pool::TagAwarePool::new(Arc::clone(&store));
+    for k in &key_refs {
+        let mut item = tagged.get_item(k).await.expect("the server answers");
+        item.set(value.clone())
+            .tag("products")
+            .expect("tag")
+            .tag("vendor.7")
+            .expect("tag");
+        tagged.save(item).await.expect("the server answers");
+    }
     let hour = Expiration::After(Duration::from_secs(3600));
     let raw = if op == "raw_session" {
         let url = std::env::var("CACHE_TEST_REDIS_URL").expect("CACHE_TEST_REDIS_URL");
@@ -138,6 +148,7 @@ async fn main() {
                 .await
                 .expect("the server answers"),
             "pool_get" => drop(pool.get_item(k).await.expect("the server answers")),
+            "tagged_get" => drop(tagged.get_item(k).await.expect("the server answers")),
             "psr16_get" => drop(psr16.get(k).await.expect("the server answers")),
             "doctrine_get" => drop(doctrine.fetch(k).await.expect("the server answers")),
             "store_set" => store

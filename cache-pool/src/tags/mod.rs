@@ -2,7 +2,7 @@
 
 mod values;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cache_store::codec::ValueCodec;
 use cache_store::{Clock, Error, ErrorKind, Result, Stats, Store};
+use foldhash::fast::RandomState;
 
 use crate::item::CacheItem;
 use crate::pool::Pool;
@@ -181,33 +182,57 @@ impl<S: Store + 'static> TagAwarePool<S> {
         }
         let companions: Vec<String> = keys.iter().map(|k| companion_key(k)).collect();
         // The versions of the tags these keys had last time, read along.
-        let mut guessed: Vec<String> = Vec::new();
-        {
+        let known: Vec<Arc<[String]>> = {
             let known = self.known_tags();
-            let mut seen = HashSet::new();
-            for key in keys {
-                for tag in known.get(*key).into_iter().flat_map(|tags| tags.iter()) {
-                    if seen.insert(tag.as_str()) {
-                        guessed.push(tag.clone());
-                    }
-                }
+            keys.iter()
+                .filter_map(|key| known.get(*key).cloned())
+                .collect()
+        };
+        let mut guessed: Vec<&str> = Vec::new();
+        for tag in known.iter().flat_map(|tags| tags.iter()) {
+            if !guessed.contains(&tag.as_str()) {
+                guessed.push(tag);
             }
         }
-        let mut asked: Vec<&str> = Vec::with_capacity(keys.len() * 2 + guessed.len());
-        asked.extend(keys.iter().copied());
-        asked.extend(companions.iter().map(String::as_str));
         let guessed_keys: Vec<String> = guessed.iter().map(|t| version_key(t)).collect();
-        asked.extend(guessed_keys.iter().map(String::as_str));
-        let mut found = by_key(self.pool.get_items(&asked).await?);
+        // One read of everything, each name once (a key may look like another's entry), and
+        // the answers by position: the pool answers in the order asked.
+        let mut asked: Vec<&str> = Vec::with_capacity(keys.len() * 2 + guessed.len());
+        let mut position: HashMap<&str, usize, RandomState> =
+            HashMap::with_capacity_and_hasher(asked.capacity(), RandomState::default());
+        for name in keys
+            .iter()
+            .copied()
+            .chain(companions.iter().map(String::as_str))
+            .chain(guessed_keys.iter().map(String::as_str))
+        {
+            position.entry(name).or_insert_with(|| {
+                asked.push(name);
+                asked.len() - 1
+            });
+        }
+        let mut found: Vec<Option<CacheItem>> = self
+            .pool
+            .get_items(&asked)
+            .await?
+            .into_iter()
+            .map(Some)
+            .collect();
+        let at = |name: &str| position.get(name).copied();
 
         // Each hit's recorded tags; a hit without its companion is a miss.
         let mut recorded: Vec<Option<Vec<(String, Version)>>> = Vec::with_capacity(keys.len());
         for (key, companion) in keys.iter().zip(&companions) {
-            let hit = found.get(*key).is_some_and(CacheItem::is_hit);
-            let tags = match found.get(companion.as_str()) {
+            let hit = at(key)
+                .and_then(|i| found.get(i)?.as_ref())
+                .is_some_and(CacheItem::is_hit);
+            let companion = at(companion).and_then(|i| found.get(i)?.as_ref());
+            let tags = match companion {
                 Some(item) if hit && item.is_hit() => {
-                    let value = item.value().cloned().unwrap_or_default();
-                    let tags = self.shared.values.read_tags(&value);
+                    let tags = self
+                        .shared
+                        .values
+                        .read_tags(item.value().map_or(&[][..], |v| &v[..]));
                     if tags.is_none() {
                         tracing::warn!(key = *key, error = %unreadable("its tags' entry"), "treating the item as a miss");
                     }
@@ -219,20 +244,19 @@ impl<S: Store + 'static> TagAwarePool<S> {
         }
 
         // The current versions: those read along, and the others now.
-        let mut current: HashMap<String, Option<Version>> = HashMap::new();
+        let mut current: HashMap<String, Option<Version>, RandomState> =
+            HashMap::with_hasher(RandomState::default());
         for (tag, key) in guessed.iter().zip(&guessed_keys) {
-            current.insert(tag.clone(), self.version_in(found.get(key.as_str())));
+            let version = self.version_in(at(key).and_then(|i| found.get(i)?.as_ref()));
+            current.insert((*tag).to_owned(), version);
         }
-        let missing: Vec<String> = recorded
-            .iter()
-            .flatten()
-            .flatten()
-            .map(|(tag, _)| tag)
-            .filter(|tag| !current.contains_key(tag.as_str()))
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .map(|tag| version_key(tag))
-            .collect();
+        let mut missing: Vec<String> = Vec::new();
+        for (tag, _) in recorded.iter().flatten().flatten() {
+            let key = version_key(tag);
+            if !current.contains_key(tag.as_str()) && !missing.contains(&key) {
+                missing.push(key);
+            }
+        }
         if !missing.is_empty() {
             let asked: Vec<&str> = missing.iter().map(String::as_str).collect();
             for item in self.pool.get_items(&asked).await? {
@@ -247,7 +271,7 @@ impl<S: Store + 'static> TagAwarePool<S> {
 
         let mut items = Vec::with_capacity(keys.len());
         for (key, tags) in keys.iter().zip(recorded) {
-            let item = match found.remove(*key) {
+            let item = match at(key).and_then(|i| found.get_mut(i)?.take()) {
                 Some(item) => item,
                 None => self.pool.item_miss(key)?,
             };
@@ -356,14 +380,6 @@ impl<S: Store + 'static> TagAwarePool<S> {
         }
         Ok(())
     }
-}
-
-/// Items by key.
-fn by_key(items: Vec<CacheItem>) -> HashMap<String, CacheItem> {
-    items
-        .into_iter()
-        .map(|item| (item.key().to_owned(), item))
-        .collect()
 }
 
 #[async_trait]
