@@ -108,12 +108,20 @@ impl<S: Store + 'static> Leases<S> {
         self.locks.try_acquire(&lease_key(key)).await
     }
 
-    /// Runs `work` while keeping `lease` alive, then releases it (whatever `work` gave).
+    /// Runs `work` while keeping `lease` alive, then releases it (whatever `work` gave). A
+    /// caller that gives up (drops this future) releases it in the background, so waiters
+    /// elsewhere do not wait for its expiry.
     pub(super) async fn holding<T>(&self, lease: Lock, work: impl Future<Output = T>) -> T {
+        let mut held = Held {
+            locks: &self.locks,
+            lease: Some(lease.clone()),
+        };
         let out = {
             let work = std::pin::pin!(work);
             self.refreshing(&lease, work).await
         };
+        // Released here, awaited, rather than by the guard.
+        held.lease = None;
         match self.locks.release(&lease).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(
@@ -150,6 +158,21 @@ impl<S: Store + 'static> Leases<S> {
         Waiting {
             until: tokio::time::Instant::now() + self.lease.wait,
             pause: FIRST_PAUSE,
+        }
+    }
+}
+
+/// A lease held while its computation runs: released in the background if the computation
+/// is dropped before it ends.
+struct Held<'a, S: Store + 'static> {
+    locks: &'a Locks<S>,
+    lease: Option<Lock>,
+}
+
+impl<S: Store + 'static> Drop for Held<'_, S> {
+    fn drop(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            self.locks.release_in_background(lease);
         }
     }
 }

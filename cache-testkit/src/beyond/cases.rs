@@ -719,3 +719,38 @@ pub async fn a_first_level_copy_never_outlives_its_value_or_bound(f: &dyn StoreF
         "a copy outlived the first level's lifetime"
     );
 }
+
+/// A computation abandoned by its caller (its future dropped) releases its lease at once, in
+/// the background: other processes do not wait for the lease's expiry.
+pub async fn an_abandoned_computation_releases_its_lease(f: &dyn StoreFactory) {
+    needs_data(f);
+    let store = handles(f, 1).await.remove(0);
+    let pool = leased_pool(Arc::clone(&store), Lease::new(Duration::from_secs(600)));
+    let started = Arc::new(tokio::sync::Notify::new());
+    let computing = {
+        let started = Arc::clone(&started);
+        tokio::spawn(async move {
+            pool.get("k", move |_| async move {
+                started.notify_one();
+                std::future::pending::<cache_store::Result<Computed>>().await
+            })
+            .await
+        })
+    };
+    started.notified().await;
+    let lease = key("k\0lease");
+    assert!(
+        store.get(lease).await.expect("get").is_some(),
+        "the lease is held"
+    );
+    computing.abort();
+    assert!(computing.await.is_err(), "the computation was abandoned");
+    let gave_up = std::time::Instant::now() + Duration::from_secs(30);
+    while store.get(lease).await.expect("get").is_some() {
+        assert!(
+            std::time::Instant::now() < gave_up,
+            "an abandoned lease was left to its expiry"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
