@@ -221,6 +221,11 @@ impl<S: Store + 'static> Pool<S> {
         result
     }
 
+    /// How this pool lays out values.
+    pub(crate) fn value_format(&self) -> ValueFormat {
+        self.shared.format
+    }
+
     /// A miss of `key` as this pool gives them (its clock and codec).
     ///
     /// # Errors
@@ -289,7 +294,7 @@ impl<S: Store + 'static> Pool<S> {
     }
 
     /// The item for a value read from the store.
-    fn item_from_store(&self, key: Key<'_>, found: Result<Option<Bytes>>) -> CacheItem {
+    pub(crate) fn item_from_store(&self, key: Key<'_>, found: Result<Option<Bytes>>) -> CacheItem {
         let unreadable = |err: Error| {
             tracing::warn!(key = key.as_str(), error = %err, "stored value cannot be read; treating it as a miss");
             self.miss(key.to_owned_key())

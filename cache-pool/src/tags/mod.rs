@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_store::codec::ValueCodec;
-use cache_store::{Clock, Error, ErrorKind, Result, Stats, Store};
+use cache_store::{Clock, Error, ErrorKind, Key, Result, Stats, Store};
 use foldhash::fast::RandomState;
 
 use crate::item::CacheItem;
@@ -211,14 +211,9 @@ impl<S: Store + 'static> TagAwarePool<S> {
                 asked.len() - 1
             });
         }
-        let mut found: Vec<Option<CacheItem>> = self
-            .pool
-            .get_items(&asked)
-            .await?
-            .into_iter()
-            .map(Some)
-            .collect();
+        let (mut found, entries) = self.fetch(&asked, keys.len()).await?;
         let at = |name: &str| position.get(name).copied();
+        let entry = |name: &str| at(name).and_then(|i| entries.get(i)?.as_ref());
 
         // Each hit's recorded tags; a hit without its companion is a miss.
         let mut recorded: Vec<Option<Vec<(String, Version)>>> = Vec::with_capacity(keys.len());
@@ -226,13 +221,9 @@ impl<S: Store + 'static> TagAwarePool<S> {
             let hit = at(key)
                 .and_then(|i| found.get(i)?.as_ref())
                 .is_some_and(CacheItem::is_hit);
-            let companion = at(companion).and_then(|i| found.get(i)?.as_ref());
-            let tags = match companion {
-                Some(item) if hit && item.is_hit() => {
-                    let tags = self
-                        .shared
-                        .values
-                        .read_tags(item.value().map_or(&[][..], |v| &v[..]));
+            let tags = match entry(companion) {
+                Some(value) if hit => {
+                    let tags = self.shared.values.read_tags(value);
                     if tags.is_none() {
                         tracing::warn!(key = *key, error = %unreadable("its tags' entry"), "treating the item as a miss");
                     }
@@ -247,7 +238,7 @@ impl<S: Store + 'static> TagAwarePool<S> {
         let mut current: HashMap<String, Option<Version>, RandomState> =
             HashMap::with_hasher(RandomState::default());
         for (tag, key) in guessed.iter().zip(&guessed_keys) {
-            let version = self.version_in(at(key).and_then(|i| found.get(i)?.as_ref()));
+            let version = entry(key).and_then(|value| self.shared.values.read_version(value));
             current.insert((*tag).to_owned(), version);
         }
         let mut missing: Vec<String> = Vec::new();
@@ -299,6 +290,51 @@ impl<S: Store + 'static> TagAwarePool<S> {
             }
         }
         Ok(items)
+    }
+
+    /// The answers to `asked` (unique names): the first `items` as the pool's items, the
+    /// rest (tags' entries) as their values alone, by position. Straight from the store when
+    /// nothing is deferred in the pool underneath (no item built for an entry), through it
+    /// otherwise.
+    async fn fetch(
+        &self,
+        asked: &[&str],
+        items: usize,
+    ) -> Result<(Vec<Option<CacheItem>>, Vec<Option<Bytes>>)> {
+        if self.pool.pending() > 0 {
+            let mut found = self.pool.get_items(asked).await?.into_iter();
+            let items: Vec<Option<CacheItem>> = found.by_ref().take(items).map(Some).collect();
+            let mut entries: Vec<Option<Bytes>> = (0..items.len()).map(|_| None).collect();
+            entries.extend(found.map(|item| {
+                if item.is_hit() {
+                    item.into_value()
+                } else {
+                    None
+                }
+            }));
+            return Ok((items, entries));
+        }
+        let keys = asked
+            .iter()
+            .map(|name| Key::new(name))
+            .collect::<Result<Vec<_>>>()?;
+        let answers = self.pool.store().get_many(&keys).await?;
+        let format = self.pool.value_format();
+        let mut found = Vec::with_capacity(items);
+        let mut entries = Vec::with_capacity(asked.len());
+        for (index, (key, answer)) in keys.into_iter().zip(answers).enumerate() {
+            if index < items {
+                found.push(Some(self.pool.item_from_store(key, answer)));
+                entries.push(None);
+            } else {
+                // An entry that cannot be read counts as absent (its item is then a miss).
+                entries.push(match answer {
+                    Ok(Some(stored)) => format.decode(stored).ok().map(|(value, _)| value),
+                    _ => None,
+                });
+            }
+        }
+        Ok((found, entries))
     }
 
     fn version_in(&self, item: Option<&CacheItem>) -> Option<Version> {
