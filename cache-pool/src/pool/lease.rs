@@ -89,7 +89,7 @@ const LONGEST_PAUSE: Duration = Duration::from_millis(100);
 
 /// A pool's leases: the locks of its store, and how long to wait.
 #[derive(Debug)]
-pub(super) struct Leases<S: Store + 'static> {
+pub(crate) struct Leases<S: Store + 'static> {
     locks: Locks<S>,
     lease: Lease,
 }
@@ -104,14 +104,14 @@ impl<S: Store + 'static> Leases<S> {
     }
 
     /// The lease of `key` if it is free.
-    pub(super) async fn try_take(&self, key: &str) -> Result<Option<Lock>> {
+    pub(crate) async fn try_take(&self, key: &str) -> Result<Option<Lock>> {
         self.locks.try_acquire(&lease_key(key)).await
     }
 
     /// Runs `work` while keeping `lease` alive, then releases it (whatever `work` gave). A
     /// caller that gives up (drops this future) releases it in the background, so waiters
     /// elsewhere do not wait for its expiry.
-    pub(super) async fn holding<T>(&self, lease: Lock, work: impl Future<Output = T>) -> T {
+    pub(crate) async fn holding<T>(&self, lease: Lock, work: impl Future<Output = T>) -> T {
         let mut held = Held {
             locks: &self.locks,
             lease: Some(lease.clone()),
@@ -154,7 +154,7 @@ impl<S: Store + 'static> Leases<S> {
     }
 
     /// The pauses of a waiter, until it has waited [`Lease::wait`]: `None` once it has.
-    pub(super) fn waiting(&self) -> Waiting {
+    pub(crate) fn waiting(&self) -> Waiting {
         Waiting {
             until: tokio::time::Instant::now() + self.lease.wait,
             pause: FIRST_PAUSE,
@@ -178,14 +178,14 @@ impl<S: Store + 'static> Drop for Held<'_, S> {
 }
 
 /// A waiter's pauses.
-pub(super) struct Waiting {
+pub(crate) struct Waiting {
     until: tokio::time::Instant,
     pause: Duration,
 }
 
 impl Waiting {
     /// Sleeps the next pause; `false`, without sleeping, once the wait is over.
-    pub(super) async fn pause(&mut self) -> bool {
+    pub(crate) async fn pause(&mut self) -> bool {
         let now = tokio::time::Instant::now();
         if now >= self.until {
             return false;

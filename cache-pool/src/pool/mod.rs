@@ -2,7 +2,7 @@
 
 mod deferred;
 mod lease;
-mod stampede;
+pub(crate) mod stampede;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -23,7 +23,8 @@ use crate::item::{CacheItem, ItemClock};
 use crate::traits::{CacheItemPool, Compute, PoolValues, items_of, values_of_items};
 use deferred::{Items, MAX_FAILED_WRITES, Outcome, Queue, entries_of};
 pub use lease::Lease;
-use lease::{Leases, stale_key};
+pub(crate) use lease::Leases;
+use lease::stale_key;
 use stampede::Flights;
 
 /// A PSR-6 [`CacheItemPool`] over any [`Store`]: the store's namespace is the pool's, and the
@@ -219,6 +220,21 @@ impl<S: Store + 'static> Pool<S> {
         let result = change(&mut queue);
         self.shared.pending.store(queue.len(), Ordering::Release);
         result
+    }
+
+    /// The computations under way in this pool, by key.
+    pub(crate) fn flights(&self) -> &Flights {
+        &self.shared.flights
+    }
+
+    /// Tells this pool apart in the recursion guard of `get`.
+    pub(crate) fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    /// The leases `get` takes, if it takes any.
+    pub(crate) fn leases(&self) -> Option<&Leases<S>> {
+        self.shared.leases.as_ref()
     }
 
     /// How this pool lays out values.

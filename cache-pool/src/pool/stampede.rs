@@ -11,23 +11,23 @@ use cache_store::{OwnedKey, Result};
 use tokio::sync::OnceCell;
 
 /// The result every caller of one computation shares.
-pub(super) type Flight = Arc<OnceCell<Result<Bytes>>>;
+pub(crate) type Flight = Arc<OnceCell<Result<Bytes>>>;
 
 /// The computations under way in one pool, by key.
 #[derive(Debug, Default)]
-pub(super) struct Flights {
+pub(crate) struct Flights {
     by_key: Mutex<HashMap<OwnedKey, Flight>>,
 }
 
 impl Flights {
     /// The flight for `key`, joining the one under way or starting one.
-    pub(super) fn join(&self, key: &OwnedKey) -> Flight {
+    pub(crate) fn join(&self, key: &OwnedKey) -> Flight {
         let mut by_key = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(by_key.entry(key.clone()).or_default())
     }
 
     /// Forgets `flight` once it has landed, unless a newer one took its place.
-    pub(super) fn leave(&self, key: &OwnedKey, flight: &Flight) {
+    pub(crate) fn leave(&self, key: &OwnedKey, flight: &Flight) {
         let mut by_key = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
         if by_key.get(key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
             by_key.remove(key);
@@ -42,7 +42,7 @@ tokio::task_local! {
 }
 
 /// Whether this task is already computing `key` in pool `pool_id`.
-pub(super) fn is_computing(pool_id: u64, key: &OwnedKey) -> bool {
+pub(crate) fn is_computing(pool_id: u64, key: &OwnedKey) -> bool {
     COMPUTING
         .try_with(|computing| computing.iter().any(|(p, k)| *p == pool_id && k == key))
         .unwrap_or(false)
@@ -50,7 +50,7 @@ pub(super) fn is_computing(pool_id: u64, key: &OwnedKey) -> bool {
 
 /// Runs `fut` marked as computing `key` in `pool_id` (on top of what the task already
 /// computes).
-pub(super) async fn computing<F: std::future::Future>(
+pub(crate) async fn computing<F: std::future::Future>(
     pool_id: u64,
     key: &OwnedKey,
     fut: F,

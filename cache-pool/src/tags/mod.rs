@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_store::codec::ValueCodec;
-use cache_store::{Clock, Error, ErrorKind, Key, Result, Stats, Store};
+use cache_store::{Clock, Error, ErrorKind, Key, OwnedKey, Result, Stats, Store};
 use foldhash::fast::RandomState;
 
 use crate::item::CacheItem;
-use crate::pool::Pool;
+use crate::pool::{Leases, Pool, stampede};
 use crate::traits::{CacheItemPool, Compute, PoolValues};
 use values::{TagValues, Version, unreadable};
 
@@ -88,8 +88,9 @@ impl<T: TagAware + ?Sized> TagAware for Arc<T> {
 ///
 /// - A read never writes: PHP creates a missing version when it reads one; here the next save
 ///   of an item with that tag does.
-/// - `get_or_compute` computes once per call (no in-process flight and no lease): use a
-///   [`Pool`] for stampede protection.
+/// - `get` (`get_or_compute`) computes a miss once per process (the pool's flights), and once
+///   across processes when the pool underneath has a [`Lease`](crate::Lease); early
+///   recomputation (`beta`) is not applied to tagged items (only `INFINITY`, which forces it).
 pub struct TagAwarePool<S: Store + 'static> {
     pool: Pool<S>,
     shared: Arc<Shared>,
@@ -405,6 +406,59 @@ impl<S: Store + 'static> TagAwarePool<S> {
         Ok(())
     }
 
+    /// Runs `compute` on a miss of `key` and saves what it gives, with its tags.
+    async fn compute_and_save(&self, key: &OwnedKey, compute: Compute<'_>) -> Result<Bytes> {
+        let miss = self.pool.item_miss(key.as_str())?;
+        let computed = stampede::computing(self.pool.id(), key, compute(miss)).await?;
+        if computed.save {
+            let mut item = self.pool.item_miss(key.as_str())?;
+            item.set(computed.value.clone())
+                .expires(computed.expiration);
+            for tag in &computed.tags {
+                item.tag(tag)?;
+            }
+            self.save(item).await?;
+        }
+        Ok(computed.value)
+    }
+
+    /// Computes `key` under its lease, or waits for the process that holds it (see
+    /// [`Lease`](crate::Lease)).
+    async fn compute_leased(
+        &self,
+        leases: &Leases<S>,
+        key: &OwnedKey,
+        compute: Compute<'_>,
+    ) -> Result<Bytes> {
+        let mut waiting = None;
+        loop {
+            if let Some(lease) = leases.try_take(key.as_str()).await? {
+                return leases
+                    .holding(lease, async {
+                        // Another process may have saved it before this one took the lease.
+                        let again = self.get_item(key.as_str()).await?;
+                        if again.is_hit() {
+                            return Ok(again.into_value().unwrap_or_default());
+                        }
+                        self.compute_and_save(key, compute).await
+                    })
+                    .await;
+            }
+            let waiting = waiting.get_or_insert_with(|| leases.waiting());
+            if !waiting.pause().await {
+                tracing::warn!(
+                    key = key.as_str(),
+                    "waited for another process's computation as long as the lease allows; computing here too"
+                );
+                return self.compute_and_save(key, compute).await;
+            }
+            let again = self.get_item(key.as_str()).await?;
+            if again.is_hit() {
+                return Ok(again.into_value().unwrap_or_default());
+            }
+        }
+    }
+
     /// Commits first if any of `keys` is deferred (as Symfony does before a read).
     async fn commit_if_deferred(&self, keys: &[&str]) -> Result<()> {
         let queued = {
@@ -510,21 +564,36 @@ impl<S: Store + 'static> CacheItemPool for TagAwarePool<S> {
                 format!("beta must be zero or more (INFINITY forces a recomputation); got {beta}"),
             ));
         }
+        let owned = OwnedKey::new(key)?;
+        if stampede::is_computing(self.pool.id(), &owned) {
+            // A nested get of the key this task is computing: compute, do not save.
+            return Ok(compute(self.pool.item_miss(key)?).await?.value);
+        }
+        let forced = beta == f64::INFINITY;
         let item = self.get_item(key).await?;
-        if item.is_hit() && beta != f64::INFINITY {
+        if item.is_hit() && !forced {
             return Ok(item.into_value().unwrap_or_default());
         }
-        let computed = compute(self.pool.item_miss(key)?).await?;
-        if computed.save {
-            let mut item = self.pool.item_miss(key)?;
-            item.set(computed.value.clone())
-                .expires(computed.expiration);
-            for tag in &computed.tags {
-                item.tag(tag)?;
-            }
-            self.save(item).await?;
-        }
-        Ok(computed.value)
+        // One computation per key in this process (the pool's flights), and across processes
+        // under the pool's lease when it has one.
+        let flight = self.pool.flights().join(&owned);
+        let result = flight
+            .get_or_init(|| async {
+                if !forced {
+                    let again = self.get_item(key).await?;
+                    if again.is_hit() {
+                        return Ok(again.into_value().unwrap_or_default());
+                    }
+                }
+                match self.pool.leases() {
+                    Some(leases) if !forced => self.compute_leased(leases, &owned, compute).await,
+                    _ => self.compute_and_save(&owned, compute).await,
+                }
+            })
+            .await
+            .clone();
+        self.pool.flights().leave(&owned, &flight);
+        result
     }
 
     fn clock(&self) -> Arc<dyn Clock> {

@@ -754,3 +754,39 @@ pub async fn an_abandoned_computation_releases_its_lease(f: &dyn StoreFactory) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// A tag-aware pool's `get` computes a cold key once: once per process through the pool's
+/// flights, once across processes under the lease of the pool underneath; the value is saved
+/// with its tags.
+pub async fn a_cold_tagged_key_is_computed_once_across_pools(f: &dyn StoreFactory) {
+    needs_data(f);
+    let pools: Vec<TagAwarePool<Arc<dyn Store>>> = handles(f, 4)
+        .await
+        .into_iter()
+        .map(|store| TagAwarePool::over(leased_pool(store, Lease::new(Duration::from_secs(30)))))
+        .collect();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let callers: Vec<_> = (0..50)
+        .map(|i| {
+            let pool = pools[i % pools.len()].clone();
+            let runs = Arc::clone(&runs);
+            tokio::spawn(async move {
+                pool.get("cold", move |_| async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    Ok(Computed::new("computed").tag("reports"))
+                })
+                .await
+                .expect("get")
+            })
+        })
+        .collect();
+    for caller in callers {
+        assert_eq!(&caller.await.expect("a caller panicked")[..], b"computed");
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "computed more than once");
+    assert_eq!(
+        pools[3].get_item("cold").await.expect("get_item").tags(),
+        ["reports"]
+    );
+}
