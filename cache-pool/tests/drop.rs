@@ -46,3 +46,28 @@ fn dropping_outside_a_runtime_does_not_panic() {
     assert_eq!(pool.pending(), 1);
     drop(pool);
 }
+
+/// A tag-aware pool dropped inside a runtime commits its deferred items in the background,
+/// with their tags.
+#[tokio::test]
+async fn a_dropped_tag_aware_pool_commits_its_deferred_items() {
+    let store = MokaStore::builder().build().unwrap();
+    let pool = cache_pool::TagAwarePool::new(store.clone());
+    let mut item = pool.get_item("k").await.unwrap();
+    item.set("v").tag("t").unwrap();
+    pool.save_deferred(item).unwrap();
+    drop(pool);
+    let reader = cache_pool::TagAwarePool::new(store);
+    let mut found = None;
+    for _ in 0..1_000 {
+        let item = reader.get_item("k").await.unwrap();
+        if item.is_hit() {
+            found = Some(item);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let found = found.expect("the deferred item was committed");
+    assert_eq!(found.value().map(|v| &v[..]), Some(&b"v"[..]));
+    assert_eq!(found.tags(), ["t"]);
+}

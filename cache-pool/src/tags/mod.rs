@@ -93,7 +93,7 @@ impl<T: TagAware + ?Sized> TagAware for Arc<T> {
 ///   recomputation (`beta`) is not applied to tagged items (only `INFINITY`, which forces it).
 pub struct TagAwarePool<S: Store + 'static> {
     pool: Pool<S>,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<S>>,
 }
 
 impl<S: Store + 'static> Clone for TagAwarePool<S> {
@@ -105,7 +105,10 @@ impl<S: Store + 'static> Clone for TagAwarePool<S> {
     }
 }
 
-struct Shared {
+struct Shared<S: Store + 'static> {
+    /// The pool underneath, for the commit of what is still deferred when the last handle
+    /// goes.
+    pool: Pool<S>,
     values: TagValues,
     /// Items saved deferred, by key, in the order they were deferred.
     deferred: Mutex<Vec<CacheItem>>,
@@ -138,6 +141,7 @@ impl<S: Store + 'static> TagAwarePool<S> {
     pub fn over(pool: Pool<S>) -> Self {
         TagAwarePool {
             shared: Arc::new(Shared {
+                pool: pool.clone(),
                 values: TagValues::of(pool.value_codec()),
                 deferred: Mutex::new(Vec::new()),
                 known_tags: Mutex::new(HashMap::new()),
@@ -612,18 +616,37 @@ impl<S: Store + 'static> PoolValues for TagAwarePool<S> {
     }
 }
 
-impl Drop for Shared {
+impl<S: Store + 'static> Drop for Shared<S> {
+    /// Deferred items still queued when the last handle goes are committed on a spawned task
+    /// (with a warning that `commit` was forgotten), as a [`Pool`] does; outside a tokio
+    /// runtime nothing can be awaited, and an error names how many were lost.
     fn drop(&mut self) {
-        let deferred = self
-            .deferred
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !deferred.is_empty() {
-            tracing::error!(
-                count = deferred.len(),
-                "a tag-aware pool was dropped with deferred items never committed; they are lost (call commit)"
-            );
+        let deferred = std::mem::take(
+            self.deferred
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if deferred.is_empty() {
+            return;
         }
+        let count = deferred.len();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::error!(
+                count,
+                "a tag-aware pool was dropped outside a tokio runtime with deferred items never committed; they are lost (call commit)"
+            );
+            return;
+        };
+        tracing::warn!(
+            count,
+            "a tag-aware pool was dropped with deferred items; committing them in the background (call commit)"
+        );
+        let committer = TagAwarePool::over(self.pool.clone());
+        runtime.spawn(async move {
+            if let Err(err) = committer.write(deferred).await {
+                tracing::error!(count, error = %err, "committing a dropped tag-aware pool's deferred items failed");
+            }
+        });
     }
 }
 
