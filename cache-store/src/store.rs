@@ -348,20 +348,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// # Behavior
     ///
     /// `false` for a missing or expired key, and for one holding other bytes (left as it is).
-    /// Every built-in backend checks and deletes in one atomic step (a script on Redis,
-    /// compare-and-swap on memcached, the key's lock in memory). The provided method reads,
-    /// compares and deletes in two steps: a custom store whose backend can do better should
-    /// override it.
+    /// It is [`touch_if_equal`](Store::touch_if_equal) with an expiration already reached,
+    /// so it is atomic wherever that is.
     ///
     /// # Errors
     ///
     /// Backend failures.
     async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
-        if self.get(key).await?.as_deref() != Some(expected) {
-            return Ok(false);
-        }
-        self.delete(key).await?;
-        Ok(true)
+        self.touch_if_equal(key, expected, Expiration::After(Duration::ZERO))
+            .await
     }
 
     /// Gives `key` a new expiration only while it holds exactly `expected`, atomically; says

@@ -1,7 +1,7 @@
 //! Two-level stores (moka in front of another store) through every kit: moka before the
 //! memory backend on the kit's clock, moka before Redis with its invalidations watched, moka
-//! before memcached (one server and two); and coherence across processes: what another
-//! process writes is not served stale from a first level beyond the bound.
+//! before memcached (one server and two; the beyond kit's two-level cases among them); and
+//! over memcached, the bound on what another process's change leaves stale.
 //!
 //! The servers come from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_MEMCACHED_URL` and
 //! `CACHE_TEST_MEMCACHED_URLS` (scripts/test-servers.sh sets them).
@@ -50,59 +50,6 @@ mod before_two_memcached {
 
 fn key(s: &str) -> Key<'_> {
     Key::new(s).expect("a valid key")
-}
-
-/// A copy promoted from a second level that tells deadlines never outlives its value, and
-/// one from a second level that does not (memcached) lives the first level's lifetime: a
-/// change by another writer is seen once that bound has passed, never later.
-#[tokio::test]
-async fn a_copy_lives_its_value_or_the_first_level_lifetime() {
-    let clock = ManualClock::starting_now();
-    let second = MemoryStore::builder().clock(clock.clone()).build().unwrap();
-    let first = MemoryStore::builder().clock(clock.clone()).build().unwrap();
-    let store = TwoLevel::builder(first, second.clone())
-        .first_level_lifetime(Duration::from_secs(60))
-        .build();
-    second
-        .set(
-            key("short"),
-            "v1".into(),
-            Expiration::After(Duration::from_secs(10)),
-        )
-        .await
-        .unwrap();
-    second
-        .set(key("long"), "v1".into(), Expiration::Never)
-        .await
-        .unwrap();
-    for k in ["short", "long"] {
-        assert_eq!(
-            store.get(key(k)).await.unwrap().as_deref(),
-            Some(&b"v1"[..])
-        );
-    }
-    // Another writer changes both behind the first level's back.
-    second
-        .set(key("long"), "v2".into(), Expiration::Never)
-        .await
-        .unwrap();
-    clock.advance(Duration::from_secs(11));
-    assert_eq!(
-        store.get(key("short")).await.unwrap(),
-        None,
-        "a copy outlived its value"
-    );
-    assert_eq!(
-        store.get(key("long")).await.unwrap().as_deref(),
-        Some(&b"v1"[..]),
-        "within the bound, the copy stands"
-    );
-    clock.advance(Duration::from_secs(50));
-    assert_eq!(
-        store.get(key("long")).await.unwrap().as_deref(),
-        Some(&b"v2"[..]),
-        "past the first level's lifetime, the change is seen"
-    );
 }
 
 /// Over memcached (no deadlines, no invalidations), another process's change is seen once

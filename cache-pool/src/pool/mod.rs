@@ -767,12 +767,7 @@ impl<S: Store + 'static> Pool<S> {
 impl<S: Store + 'static> Pool<S> {
     async fn stampede_get(&self, key: &str, beta: f64, compute: Compute<'_>) -> Result<Bytes> {
         let owned = OwnedKey::new(key)?;
-        if beta.is_nan() || beta < 0.0 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!("beta must be zero or more (INFINITY forces a recomputation); got {beta}"),
-            ));
-        }
+        stampede::check_beta(beta)?;
         if stampede::is_computing(self.shared.id, &owned) {
             // A nested get of the key this task is computing: waiting would be waiting for
             // ourselves. Compute directly and do not save (Symfony does the same).
@@ -791,7 +786,8 @@ impl<S: Store + 'static> Pool<S> {
         };
         // A miss is re-read inside the flight: a caller that missed just before another's
         // computation landed must not compute again. A hit being recomputed on purpose is not.
-        let recheck = !item.is_hit();
+        // Under a lease the re-read happens once the lease is taken, not twice.
+        let recheck = !item.is_hit() && (forced || self.shared.leases.is_none());
         let flight = self.shared.flights.join(&owned);
         if let Some(value) = &at_hand
             && Arc::strong_count(&flight) > 2

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use crate::format::Metadata;
 use bytes::Bytes;
-use cache_store::{OwnedKey, Result};
+use cache_store::{Error, ErrorKind, OwnedKey, Result};
 use tokio::sync::OnceCell;
 
 /// The result every caller of one computation shares.
@@ -58,6 +58,17 @@ pub(crate) async fn computing<F: std::future::Future>(
     let mut marks = COMPUTING.try_with(Clone::clone).unwrap_or_default();
     marks.push((pool_id, key.clone()));
     COMPUTING.scope(marks, fut).await
+}
+
+/// Refuses a `beta` that is no factor: negative or NaN (`INFINITY` forces a recomputation).
+pub(crate) fn check_beta(beta: f64) -> Result<()> {
+    if beta.is_nan() || beta < 0.0 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("beta must be zero or more (INFINITY forces a recomputation); got {beta}"),
+        ));
+    }
+    Ok(())
 }
 
 /// XFetch: whether a hit with `metadata` is elected for early recomputation at `now`. The

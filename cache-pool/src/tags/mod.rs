@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_store::codec::ValueCodec;
-use cache_store::{Clock, Error, ErrorKind, Key, OwnedKey, Result, Stats, Store};
+use cache_store::{Clock, Key, OwnedKey, Result, Stats, Store};
 use foldhash::fast::RandomState;
 
 use crate::item::CacheItem;
@@ -254,15 +254,7 @@ impl<S: Store + 'static> TagAwarePool<S> {
             }
         }
         if !missing.is_empty() {
-            let asked: Vec<&str> = missing.iter().map(String::as_str).collect();
-            for item in self.pool.get_items(&asked).await? {
-                let tag = item
-                    .key()
-                    .strip_suffix(TAGS_PREFIX)
-                    .unwrap_or(item.key())
-                    .to_owned();
-                current.insert(tag, self.version_in(Some(&item)));
-            }
+            current.extend(self.versions_of(&missing).await?);
         }
 
         let mut items = Vec::with_capacity(keys.len());
@@ -342,6 +334,22 @@ impl<S: Store + 'static> TagAwarePool<S> {
         Ok((found, entries))
     }
 
+    /// The current version of each tag of `keys` (its version entries' keys), `None` for a
+    /// tag without one.
+    async fn versions_of(&self, keys: &[String]) -> Result<Vec<(String, Option<Version>)>> {
+        let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+        Ok(self
+            .pool
+            .get_items(&asked)
+            .await?
+            .into_iter()
+            .map(|item| {
+                let tag = item.key().strip_suffix(TAGS_PREFIX).unwrap_or(item.key());
+                (tag.to_owned(), self.version_in(Some(&item)))
+            })
+            .collect())
+    }
+
     fn version_in(&self, item: Option<&CacheItem>) -> Option<Version> {
         let item = item.filter(|item| item.is_hit())?;
         self.shared
@@ -366,20 +374,14 @@ impl<S: Store + 'static> TagAwarePool<S> {
         let mut versions: HashMap<String, Version> = HashMap::with_capacity(tags.len());
         if !tags.is_empty() {
             let keys: Vec<String> = tags.iter().map(|t| version_key(t)).collect();
-            let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
             let mut created = None;
-            for item in self.pool.get_items(&asked).await? {
-                let tag = item
-                    .key()
-                    .strip_suffix(TAGS_PREFIX)
-                    .unwrap_or(item.key())
-                    .to_owned();
-                let version = match self.version_in(Some(&item)) {
+            for (tag, version) in self.versions_of(&keys).await? {
+                let version = match version {
                     Some(version) => version,
                     None => {
                         // One new version for every tag created in this commit (as in PHP).
                         let n = *created.get_or_insert_with(|| fastrand::i64(..));
-                        let mut new = CacheItem::new(item.key())?;
+                        let mut new = CacheItem::new(&version_key(&tag))?;
                         new.set(self.shared.values.version(n)?).never_expires();
                         self.pool.save_deferred(new)?;
                         Version::Int(n)
@@ -562,12 +564,7 @@ impl<S: Store + 'static> CacheItemPool for TagAwarePool<S> {
         beta: f64,
         compute: Compute<'a>,
     ) -> Result<Bytes> {
-        if beta.is_nan() || beta < 0.0 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!("beta must be zero or more (INFINITY forces a recomputation); got {beta}"),
-            ));
-        }
+        stampede::check_beta(beta)?;
         let owned = OwnedKey::new(key)?;
         if stampede::is_computing(self.pool.id(), &owned) {
             // A nested get of the key this task is computing: compute, do not save.
@@ -583,7 +580,8 @@ impl<S: Store + 'static> CacheItemPool for TagAwarePool<S> {
         let flight = self.pool.flights().join(&owned);
         let result = flight
             .get_or_init(|| async {
-                if !forced {
+                // A miss is re-read inside the flight, unless a lease will re-read it once taken.
+                if !forced && self.pool.leases().is_none() {
                     let again = self.get_item(key).await?;
                     if again.is_hit() {
                         return Ok(again.into_value().unwrap_or_default());

@@ -660,15 +660,6 @@ impl Store for PhpMemcachedStore {
         }
     }
 
-    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
-        let Some(cas) = self.cas_if_equal(key, expected).await? else {
-            return Ok(false);
-        };
-        // Compare-and-swap: deleted only if nothing wrote the key since it was read.
-        let delete = |id: &[u8], out: &mut Vec<u8>| protocol::meta_delete_binary_if(out, id, cas);
-        cas_applied(self.single(key, &delete).await?)
-    }
-
     async fn touch_if_equal(
         &self,
         key: Key<'_>,

@@ -649,17 +649,6 @@ impl Store for MemcachedStore {
         }
     }
 
-    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
-        let key = self.data_key(key);
-        let Some(cas) = self.cas_if_equal(&key, expected).await? else {
-            return Ok(false);
-        };
-        // Compare-and-swap: deleted only if nothing wrote the key since it was read.
-        let mut payload = Vec::new();
-        protocol::meta_delete_if(&mut payload, &key, cas.cas);
-        self.cas_outcome(&key, &payload).await
-    }
-
     async fn touch_if_equal(
         &self,
         key: Key<'_>,

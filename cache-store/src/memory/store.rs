@@ -175,16 +175,6 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
-        let now = self.shared.clock.now();
-        let lookup = self.lookup_key(key);
-        // The check runs under the shard's lock, so no write slips between it and the removal.
-        let removed = self.shared.map.remove_if(lookup.as_slice(), |stored| {
-            !stored.deadline.is_expired(now) && stored.value[..] == *expected
-        });
-        Ok(removed.is_some())
-    }
-
     async fn touch_if_equal(
         &self,
         key: Key<'_>,

@@ -167,25 +167,6 @@ impl Store for MokaStore {
         Ok(was_live)
     }
 
-    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
-        let mut removed = false;
-        self.shared
-            .cache
-            .entry(self.owned_key(key))
-            .and_compute_with(|current| match current {
-                // Under the key's lock: no write slips between the check and the removal.
-                Some(entry)
-                    if self.is_live(entry.value().deadline)
-                        && entry.value().value[..] == *expected =>
-                {
-                    removed = true;
-                    Op::Remove
-                }
-                _ => Op::Nop,
-            });
-        Ok(removed)
-    }
-
     async fn touch_if_equal(
         &self,
         key: Key<'_>,

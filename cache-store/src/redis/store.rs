@@ -26,11 +26,6 @@ const GET_WITH_PTTL: &str = "local out = {} \
        out[2 * i] = redis.call('PTTL', k) \
      end return out";
 
-/// Deletes `KEYS[1]` if it holds `ARGV[1]` (a script, so the check and the delete are one
-/// atomic step on the server).
-const DELETE_IF_EQUAL: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-     return redis.call('UNLINK', KEYS[1]) else return 0 end";
-
 /// Gives `KEYS[1]` the lifetime `ARGV[2]` (ms; 0: none; -1: already expired) if it holds
 /// `ARGV[1]`.
 const TOUCH_IF_EQUAL: &str = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end \
@@ -434,19 +429,6 @@ impl Store for RedisStore {
                 Ok(set > 0)
             }
         }
-    }
-
-    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(DELETE_IF_EQUAL)
-            .arg(1)
-            .arg(self.redis_key(key))
-            .arg(expected);
-        let deleted: i64 = self
-            .connection
-            .query(&cmd, self.timeouts.call(), "EVAL delete_if_equal")
-            .await?;
-        Ok(deleted > 0)
     }
 
     async fn touch_if_equal(

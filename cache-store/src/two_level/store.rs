@@ -179,12 +179,6 @@ impl<L1: Store + 'static, L2: Store + 'static> Store for TwoLevel<L1, L2> {
         touched
     }
 
-    async fn delete_if_equal(&self, key: Key<'_>, expected: &[u8]) -> Result<bool> {
-        let deleted = self.shared.second.delete_if_equal(key, expected).await;
-        self.shared.drop_copies(&[key]).await;
-        deleted
-    }
-
     async fn touch_if_equal(
         &self,
         key: Key<'_>,

@@ -15,25 +15,13 @@ use cache_store::two_level::TwoLevel;
 use cache_store::{Error, ErrorKind, Expiration, Key, Store};
 
 use crate::env::unique_namespace;
-use crate::store::{Model, StoreFactory};
+use crate::store::StoreFactory;
+use crate::store::cases::{needs_clock, needs_data};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
 fn key(s: &str) -> Key<'_> {
     Key::new(s).expect("the kit uses only valid keys")
-}
-
-/// The case needs a store that keeps data.
-fn needs_data(f: &dyn StoreFactory) {
-    if f.model() != Model::Cache {
-        crate::needs::undeclared(crate::needs::Capability::Data);
-    }
-}
-
-/// The case needs a store that keeps data, on a clock the kit moves.
-fn needs_clock(f: &dyn StoreFactory) -> cache_store::ManualClock {
-    needs_data(f);
-    crate::needs::clock(f.clock())
 }
 
 /// `count` handles on one fresh namespace: separate handles, as separate processes have.
@@ -227,8 +215,10 @@ pub async fn a_cold_key_is_computed_once_across_pools(f: &dyn StoreFactory) {
 pub async fn a_failed_computation_passes_the_lease_on(f: &dyn StoreFactory) {
     needs_data(f);
     let stores = handles(f, 2).await;
-    let owner = leased_pool(Arc::clone(&stores[0]), Lease::new(Duration::from_secs(30)));
-    let waiter = leased_pool(Arc::clone(&stores[1]), Lease::new(Duration::from_secs(30)));
+    // Leases and waits far longer than the case: only the released lease lets the waiter on.
+    let lease = Lease::new(Duration::from_secs(600)).wait(Duration::from_secs(3600));
+    let owner = leased_pool(Arc::clone(&stores[0]), lease);
+    let waiter = leased_pool(Arc::clone(&stores[1]), lease);
     let owner_runs = Arc::new(AtomicUsize::new(0));
     let failing = {
         let runs = Arc::clone(&owner_runs);
@@ -247,12 +237,13 @@ pub async fn a_failed_computation_passes_the_lease_on(f: &dyn StoreFactory) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let runs = Arc::new(AtomicUsize::new(0));
-    let value = waiter
-        .get("k", {
-            let runs = Arc::clone(&runs);
-            move |_| counted(&runs, 0, "recovered")
-        })
+    let recovering = waiter.get("k", {
+        let runs = Arc::clone(&runs);
+        move |_| counted(&runs, 0, "recovered")
+    });
+    let value = tokio::time::timeout(Duration::from_secs(30), recovering)
         .await
+        .expect("the waiter was left waiting: the failed owner kept its lease")
         .expect("the waiter computes once the owner failed");
     assert_eq!(&value[..], b"recovered");
     assert_eq!(runs.load(Ordering::SeqCst), 1);
@@ -287,14 +278,16 @@ pub async fn a_crashed_owners_lease_ends_at_its_lifetime(f: &dyn StoreFactory) {
             clock.advance(Duration::from_secs(1));
         })
     });
-    let pool = leased_pool(store, Lease::new(lease).wait(Duration::from_secs(60)));
+    // The waiter would wait an hour: only the lease's end lets it take over.
+    let pool = leased_pool(store, Lease::new(lease).wait(Duration::from_secs(3600)));
     let runs = Arc::new(AtomicUsize::new(0));
-    let value = pool
-        .get("k", {
-            let runs = Arc::clone(&runs);
-            move |_| counted(&runs, 0, "taken over")
-        })
+    let taking_over = pool.get("k", {
+        let runs = Arc::clone(&runs);
+        move |_| counted(&runs, 0, "taken over")
+    });
+    let value = tokio::time::timeout(Duration::from_secs(30), taking_over)
         .await
+        .expect("the crashed owner's lease outlived its lifetime")
         .expect("get");
     assert_eq!(&value[..], b"taken over");
     assert_eq!(runs.load(Ordering::SeqCst), 1);

@@ -25,15 +25,15 @@ async fn fresh(f: &dyn StoreFactory) -> Arc<dyn Store> {
         .expect("the factory could not create a store")
 }
 
-/// The case needs a store that keeps data.
-fn needs_data(f: &dyn StoreFactory) {
+/// The case needs a store that keeps data (also for the cases of [`beyond`](crate::beyond)).
+pub(crate) fn needs_data(f: &dyn StoreFactory) {
     if f.model() != Model::Cache {
         crate::needs::undeclared(crate::needs::Capability::Data);
     }
 }
 
 /// The case needs a store that keeps data, on a clock the kit moves.
-fn needs_clock(f: &dyn StoreFactory) -> cache_store::ManualClock {
+pub(crate) fn needs_clock(f: &dyn StoreFactory) -> cache_store::ManualClock {
     needs_data(f);
     crate::needs::clock(f.clock())
 }
