@@ -15,6 +15,17 @@ use crate::key::Key;
 use crate::store::{Entry, FailedEntries, Found, Stats, Store};
 
 impl MokaStore {
+    /// The live entry under `key`, counted as a hit or a miss.
+    fn read(&self, key: Key<'_>) -> Option<Stored> {
+        let found = self
+            .shared
+            .cache
+            .get(self.lookup_key(key).as_slice())
+            .filter(|s| self.is_live(s.deadline));
+        self.shared.counts.lookup(found.is_some());
+        found
+    }
+
     fn deadline(&self, expiration: Expiration) -> Deadline {
         expiration.deadline(self.shared.clock.now(), self.shared.default_ttl)
     }
@@ -55,39 +66,25 @@ impl MokaStore {
 #[async_trait]
 impl Store for MokaStore {
     async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for &key in keys {
-            let found = self
-                .shared
-                .cache
-                .get(self.lookup_key(key).as_slice())
-                .filter(|s| self.is_live(s.deadline))
-                .map(|s| s.value);
-            self.shared.counts.lookup(found.is_some());
-            out.push(Ok(found));
-        }
-        Ok(out)
+        Ok(keys
+            .iter()
+            .map(|&key| Ok(self.read(key).map(|s| s.value)))
+            .collect())
     }
 
     async fn get_many_with_deadlines(
         &self,
         keys: &[Key<'_>],
     ) -> Result<Vec<Result<Option<Found>>>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for &key in keys {
-            let found = self
-                .shared
-                .cache
-                .get(self.lookup_key(key).as_slice())
-                .filter(|s| self.is_live(s.deadline))
-                .map(|s| Found {
+        Ok(keys
+            .iter()
+            .map(|&key| {
+                Ok(self.read(key).map(|s| Found {
                     value: s.value,
                     deadline: Some(s.deadline),
-                });
-            self.shared.counts.lookup(found.is_some());
-            out.push(Ok(found));
-        }
-        Ok(out)
+                }))
+            })
+            .collect())
     }
 
     async fn set_many(&self, entries: &[Entry<'_>]) -> Result<FailedEntries> {
