@@ -660,7 +660,7 @@ pub async fn far_lifetimes_are_kept_by_every_write(f: &dyn StoreFactory) {
 }
 
 /// An entry is never a miss before its deadline, on a server's own clock too: every read
-/// that starts before the deadline hits. Past the deadline (plus
+/// answered before the deadline hits. Past the deadline (plus
 /// [`LATE_EXPIRY_SLACK`](crate::lifetimes::LATE_EXPIRY_SLACK) for a clock that counts whole
 /// seconds) it is a miss.
 pub async fn no_entry_is_a_miss_before_its_deadline(f: &dyn StoreFactory) {
@@ -695,11 +695,11 @@ pub async fn no_entry_is_a_miss_before_its_deadline(f: &dyn StoreFactory) {
     loop {
         let mut asked = 0;
         for (k, deadline, lifetime) in &entries {
-            // Each read is judged by its own start: a read that starts at or after the
-            // deadline may miss.
+            // A miss is early only when its answer came before the deadline: the server
+            // read the key at some moment between the request and the answer, and on a
+            // loaded machine the request may reach it long after it was started.
             for via_get_many in [false, true] {
-                let started = std::time::Instant::now();
-                if started >= *deadline {
+                if std::time::Instant::now() >= *deadline {
                     continue;
                 }
                 asked += 1;
@@ -709,12 +709,13 @@ pub async fn no_entry_is_a_miss_before_its_deadline(f: &dyn StoreFactory) {
                 } else {
                     get(&*store, k).await.is_some()
                 };
+                let answered = std::time::Instant::now();
                 let how = if via_get_many { "get_many" } else { "get" };
                 assert!(
-                    hit,
-                    "{how}: an entry with a lifetime of {lifetime:?} was a miss {:?} before \
-                     its deadline",
-                    deadline.saturating_duration_since(started)
+                    hit || answered >= *deadline,
+                    "{how}: an entry with a lifetime of {lifetime:?} was a miss, answered {:?} \
+                     before its deadline",
+                    deadline.saturating_duration_since(answered)
                 );
             }
         }
