@@ -10,8 +10,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cache_store::redis::RedisStore;
-use cache_store::{Entry, ErrorKind, Expiration, Key, Store};
+use cache_store::redis::{Invalidation, RedisStore};
+use cache_store::{Entry, ErrorKind, Expiration, Key, OwnedKey, Store};
 use cache_testkit::redis::RedisFactory;
 use cache_testkit::{PrivateServer, server_url, unique_namespace};
 
@@ -268,6 +268,82 @@ async fn a_handle_survives_a_server_restart() {
         store.get(key("k")).await.unwrap().as_deref(),
         Some(&b"after"[..])
     );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A watch says when it loses the server and when it is back, and reports keys again then;
+/// when its receiver is dropped, it closes its connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_survives_a_server_restart() {
+    let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
+        return;
+    };
+    let (mut server, dir) = private_redis(&binary, "redis-watch-restart", &[]);
+    let url = format!("redis://127.0.0.1:{}/0", server.port());
+    let store = RedisStore::builder(&url)
+        .namespace("watched")
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .reconnect_delays(Duration::from_millis(20), Duration::from_millis(200))
+        .connect()
+        .await
+        .unwrap();
+    let mut watch = store.watch();
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(30), watch.recv())
+            .await
+            .expect("a message within 30 s")
+            .expect("the watch runs")
+    };
+    let written = |name: &str| Invalidation::Keys(vec![OwnedKey::new(name).unwrap()]);
+    assert_eq!(next().await, Invalidation::Resumed);
+    store
+        .set(key("k"), "1".into(), Expiration::Never)
+        .await
+        .unwrap();
+    assert_eq!(next().await, written("k"));
+
+    server.stop();
+    assert_eq!(next().await, Invalidation::Lost);
+    server.restart();
+    assert_eq!(next().await, Invalidation::Resumed);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while let Err(err) = store.set(key("k2"), "2".into(), Expiration::Never).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no service after the restart: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(next().await, written("k2"));
+
+    drop(watch);
+    let mut raw = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut tracking = usize::MAX;
+    for _ in 0..200 {
+        let clients: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        tracking = clients
+            .lines()
+            .filter(|client| {
+                let flags = client.split(' ').find_map(|f| f.strip_prefix("flags="));
+                flags.is_some_and(|flags| flags.contains('t'))
+            })
+            .count();
+        if tracking == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(tracking, 0, "the watch's connection outlived its receiver");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

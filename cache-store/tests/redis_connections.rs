@@ -1,6 +1,7 @@
 //! How the Redis backend connects in production, against real servers: over TLS (every kit,
 //! and client certificates a server requires), as an ACL user, through Sentinel (every kit,
-//! and a failover of the primary mid-run), and within its timeouts when a server freezes.
+//! and a failover of the primary mid-run, followed by the store and by its watch), and within
+//! its timeouts when a server freezes.
 //!
 //! scripts/test-servers.sh starts the TLS server (certificates made for the run, in
 //! `CACHE_TEST_TLS_DIR`), the sentinels with their primary and replica, and names the
@@ -9,8 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cache_store::redis::RedisStore;
-use cache_store::{ErrorKind, Expiration, Key, Store};
+use cache_store::redis::{Invalidation, RedisStore};
+use cache_store::{ErrorKind, Expiration, Key, OwnedKey, Store};
 use cache_testkit::redis::RedisFactory;
 use cache_testkit::{PrivateServer, server_url, unique_namespace};
 
@@ -447,5 +448,52 @@ async fn a_sentinel_failover_is_followed() {
         after_recovery >= 20,
         "no service after the failover ({failed} failed, {succeeded} succeeded)"
     );
+    let _ = std::fs::remove_dir_all(&set.dir);
+}
+
+/// A watch behind Sentinel follows a failover: it says it lost the primary, comes back on
+/// the promoted replica, and reports the keys written there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_follows_a_sentinel_failover() {
+    let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
+        return;
+    };
+    let mut set = sentinel_set(&binary);
+    let store = RedisStore::builder(&set.url)
+        .namespace("watched")
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .reconnect_delays(Duration::from_millis(50), Duration::from_millis(500))
+        .connect()
+        .await
+        .unwrap();
+    let mut watch = store.watch();
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(30), watch.recv())
+            .await
+            .expect("a message within 30 s")
+            .expect("the watch runs")
+    };
+    assert_eq!(next().await, Invalidation::Resumed);
+    store
+        .set(key("before"), "1".into(), Expiration::Never)
+        .await
+        .unwrap();
+    let before = Invalidation::Keys(vec![OwnedKey::new("before").unwrap()]);
+    assert_eq!(next().await, before);
+
+    set.primary.stop();
+    assert_eq!(next().await, Invalidation::Lost);
+    assert_eq!(next().await, Invalidation::Resumed);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Err(err) = store.set(key("after"), "2".into(), Expiration::Never).await {
+        assert!(
+            Instant::now() < deadline,
+            "no service after the failover: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = Invalidation::Keys(vec![OwnedKey::new("after").unwrap()]);
+    assert_eq!(next().await, after);
     let _ = std::fs::remove_dir_all(&set.dir);
 }

@@ -1,10 +1,12 @@
 //! Two-level stores (moka in front of another store) through every kit: moka before the
-//! memory backend on the kit's clock, moka before Redis with its invalidations watched, moka
-//! before memcached (one server and two; the beyond kit's two-level cases among them); and
-//! over memcached, the bound on what another process's change leaves stale.
+//! memory backend on the kit's clock; moka before Redis with its invalidations watched, on one
+//! server, a Cluster and the primary Sentinel names; moka before memcached (one server and
+//! two; the beyond kit's two-level cases among them); and over memcached, the bound on what
+//! another process's change leaves stale.
 //!
-//! The servers come from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_MEMCACHED_URL` and
-//! `CACHE_TEST_MEMCACHED_URLS` (scripts/test-servers.sh sets them).
+//! The servers come from `CACHE_TEST_REDIS_URL`, `CACHE_TEST_REDIS_CLUSTER_URLS`,
+//! `CACHE_TEST_REDIS_SENTINEL_URL`, `CACHE_TEST_MEMCACHED_URL` and `CACHE_TEST_MEMCACHED_URLS`
+//! (scripts/test-servers.sh sets them).
 
 use std::time::Duration;
 
@@ -28,6 +30,22 @@ mod before_redis {
     use super::*;
     cache_testkit::backend_suites!(
         if_configured: TwoLevelFactory::over_watched_redis("CACHE_TEST_REDIS_URL"),
+        without: [clock, foreign_data]
+    );
+}
+
+mod before_sentinel {
+    use super::*;
+    cache_testkit::backend_suites!(
+        if_configured: TwoLevelFactory::over_watched_redis("CACHE_TEST_REDIS_SENTINEL_URL"),
+        without: [clock, foreign_data]
+    );
+}
+
+mod before_cluster {
+    use super::*;
+    cache_testkit::backend_suites!(
+        if_configured: TwoLevelFactory::over_watched_redis("CACHE_TEST_REDIS_CLUSTER_URLS"),
         without: [clock, foreign_data]
     );
 }

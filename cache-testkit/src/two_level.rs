@@ -1,6 +1,6 @@
 //! A [`StoreFactory`] of two-level stores: moka in front of the stores of another factory
-//! (feature `moka`), or of the Redis test server with its invalidations watched (and
-//! feature `redis`).
+//! (feature `moka`), or of a Redis test server (one, a Cluster, or Sentinel's primary) with
+//! its invalidations watched (and feature `redis`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -55,7 +55,8 @@ impl<F: StoreFactory> TwoLevelFactory<F> {
 
 #[cfg(feature = "redis")]
 impl TwoLevelFactory<WatchedRedis> {
-    /// Moka in front of the Redis server whose URL is in `var`, each namespace watched
+    /// Moka in front of the Redis whose URL is in `var` (a server, a Cluster, or Sentinel's
+    /// primary), each namespace watched
     /// (`RedisStore::watch`), or `None` when it is unset (see [`server_url`](crate::server_url)).
     pub fn over_watched_redis(var: &str) -> Option<Self> {
         crate::env::server_url(var).map(|url| TwoLevelFactory {
@@ -110,7 +111,7 @@ impl<F: StoreFactory> TwoLevelFactory<F> {
                     .get_or_try_init(|| cache_store::redis::RedisStore::builder(url).connect())
                     .await?;
                 let second = root.with_namespace(namespace)?;
-                let watch = second.watch()?;
+                let watch = second.watch();
                 Arc::new(
                     TwoLevel::builder(first, second)
                         .first_level_lifetime(self.lifetime)

@@ -1,9 +1,11 @@
 //! Processes sharing one server, each as a tokio runtime with connections of its own: a cold
 //! key computed once by 50 callers across 4 of them (leases), one invalidation seen by every
 //! reader (tags), and a write in one not served stale from another's first level once the
-//! server's invalidation has arrived (two levels, watched Redis), with the delay measured.
+//! server's invalidation has arrived (two levels, watched Redis: one server, a Cluster, the
+//! primary Sentinel names), with the delay measured.
 //!
-//! Runs on `CACHE_TEST_REDIS_URL` and `CACHE_TEST_MEMCACHED_URL` (scripts/test-servers.sh
+//! Runs on `CACHE_TEST_REDIS_URL`, `CACHE_TEST_REDIS_CLUSTER_URLS`,
+//! `CACHE_TEST_REDIS_SENTINEL_URL` and `CACHE_TEST_MEMCACHED_URL` (scripts/test-servers.sh
 //! sets them); skipped without them, failing instead when `CACHE_TEST_REQUIRE_SERVERS` is set.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -139,21 +141,41 @@ fn one_invalidation_drops_tagged_items_for_every_process() {
 
 #[test]
 fn a_write_is_not_served_stale_from_another_process_first_level() {
-    let Some(url) = server_url("CACHE_TEST_REDIS_URL") else {
-        return;
-    };
+    if let Some(url) = server_url("CACHE_TEST_REDIS_URL") {
+        stale_window(&url);
+    }
+}
+
+#[test]
+fn on_a_cluster_a_write_is_not_served_stale_from_another_process_first_level() {
+    if let Some(url) = server_url("CACHE_TEST_REDIS_CLUSTER_URLS") {
+        stale_window(&url);
+    }
+}
+
+#[test]
+fn behind_sentinel_a_write_is_not_served_stale_from_another_process_first_level() {
+    if let Some(url) = server_url("CACHE_TEST_REDIS_SENTINEL_URL") {
+        stale_window(&url);
+    }
+}
+
+/// Over the watched Redis at `url`: after one process writes a key the others hold in their
+/// first level, each drops its copy once the server's invalidation arrives (how long that
+/// takes is printed), then reads the new value.
+fn stale_window(url: &str) {
     let namespace = unique_namespace("coherent");
     let runtimes = processes();
     let stores: Vec<TwoLevel<MokaStore, RedisStore>> = runtimes
         .iter()
         .map(|runtime| {
             runtime.block_on(async {
-                let second = RedisStore::builder(&url)
+                let second = RedisStore::builder(url)
                     .namespace(namespace.as_str())
                     .connect()
                     .await
                     .expect("connect");
-                let watch = second.watch().expect("watch");
+                let watch = second.watch();
                 let store = TwoLevel::builder(MokaStore::builder().build().expect("moka"), second)
                     .first_level_lifetime(Duration::from_secs(3600))
                     .invalidations(watch)
@@ -165,9 +187,11 @@ fn a_write_is_not_served_stale_from_another_process_first_level() {
             })
         })
         .collect();
-    let key = Key::new("k").expect("key");
     let mut delays = Vec::new();
     for round in 0..20 {
+        // A key per round: on a Cluster, keys on every node.
+        let name = format!("k{round}");
+        let key = Key::new(&name).expect("key");
         let old = format!("v{round}");
         let new = format!("v{round}-new");
         runtimes[0].block_on(async {
@@ -231,7 +255,8 @@ fn a_write_is_not_served_stale_from_another_process_first_level() {
     }
     delays.sort();
     eprintln!(
-        "stale window after another process's write (60 samples): median {:?}, p95 {:?}, max {:?}",
+        "{url}: stale window after another process's write (60 samples): median {:?}, p95 {:?}, \
+         max {:?}",
         delays[delays.len() / 2],
         delays[delays.len() * 95 / 100],
         delays[delays.len() - 1]

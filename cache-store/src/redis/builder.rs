@@ -2,6 +2,7 @@
 //! reconnection and TLS.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::AsyncConnectionConfig;
@@ -10,8 +11,10 @@ use redis::cluster::ClusterClient;
 use redis::io::tcp::TcpSettings;
 use redis::{ConnectionInfo, IntoConnectionInfo};
 
+use super::cluster_nodes::ClusterNodes;
 use super::connection::Connection;
 use super::sentinel::{SentinelLink, SentinelUrl};
+use super::tracking::{Watch, WatchedServer};
 use super::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_RECONNECT_MAX_DELAY, DEFAULT_RECONNECT_MIN_DELAY,
     DEFAULT_RESPONSE_TIMEOUT, RedisStore, Timeouts, error, prefix, redact,
@@ -141,8 +144,7 @@ impl RedisStoreBuilder {
         let limit = self.timeouts.call();
         let tcp = TcpSettings::default().set_nodelay(true);
         let tls = self.tls_certificates()?;
-        let mut watch = None;
-        let connection = if let Some(rest) = self.url.strip_prefix("redis+sentinel://") {
+        let (connection, watched) = if let Some(rest) = self.url.strip_prefix("redis+sentinel://") {
             let url = SentinelUrl::parse(rest)?;
             if tls.is_some() {
                 return Err(Error::new(
@@ -150,12 +152,17 @@ impl RedisStoreBuilder {
                     "TLS behind Sentinel is not supported yet",
                 ));
             }
+            let sentinels = url.sentinels(tcp.clone(), redis::ProtocolVersion::RESP2)?;
             let link =
-                SentinelLink::connect(&url, tcp, self.manager_config(), limit, self.reconnect.0)
+                SentinelLink::connect(sentinels, self.manager_config(), limit, self.reconnect.0)
                     .await?;
-            Connection::Sentinel(std::sync::Arc::new(link))
+            let watched = WatchedServer::Sentinel(Arc::new(tokio::sync::Mutex::new(
+                url.sentinels(tcp, redis::ProtocolVersion::RESP3)?,
+            )));
+            (Connection::Sentinel(Arc::new(link)), watched)
         } else if let Some(nodes) = self.url.strip_prefix("redis+cluster://") {
             let nodes = cluster_node_urls(nodes)?;
+            let watched = watched_cluster(&nodes, &tcp)?;
             let (min, max) = self.reconnect;
             let client = ClusterClient::builder(nodes)
                 .connection_timeout(self.timeouts.connect)
@@ -172,7 +179,10 @@ impl RedisStoreBuilder {
             let _ = tls;
             let client = client.build().map_err(invalid_url)?;
             let connecting = client.get_async_connection();
-            Connection::Cluster(bounded(connecting, limit).await?)
+            (
+                Connection::Cluster(bounded(connecting, limit).await?),
+                watched,
+            )
         } else {
             let info = self.connection_info()?.set_tcp_settings(tcp);
             // The watch of invalidations needs RESP3 (push messages), on a client of its own.
@@ -180,11 +190,10 @@ impl RedisStoreBuilder {
                 .redis_settings()
                 .clone()
                 .set_protocol(redis::ProtocolVersion::RESP3);
-            watch = Some(super::tracking::Watch {
-                client: standalone_client(info.clone().set_redis_settings(resp3), tls.clone())?,
-                connect_timeout: self.timeouts.connect,
-                reconnect: self.reconnect,
-            });
+            let watched = WatchedServer::Standalone(Box::new(standalone_client(
+                info.clone().set_redis_settings(resp3),
+                tls.clone(),
+            )?));
             let client = standalone_client(info, tls)?;
             // One plain attempt first: the manager retries a failed first connection until the
             // call's bound, which would report refused credentials or an untrusted
@@ -196,7 +205,10 @@ impl RedisStoreBuilder {
             let probing = client.get_multiplexed_async_connection_with_config(&probe);
             drop(bounded(probing, self.timeouts.connect).await?);
             let connecting = client.get_connection_manager_with_config(self.manager_config());
-            Connection::Standalone(bounded(connecting, limit).await?)
+            (
+                Connection::Standalone(bounded(connecting, limit).await?),
+                watched,
+            )
         };
         Ok(RedisStore {
             connection,
@@ -206,7 +218,11 @@ impl RedisStoreBuilder {
             timeouts: self.timeouts,
             target: redact(&self.url).into(),
             started: Instant::now(),
-            watch,
+            watch: Watch {
+                server: watched,
+                connect_timeout: self.timeouts.connect,
+                reconnect: self.reconnect,
+            },
         })
     }
 
@@ -288,6 +304,39 @@ async fn bounded<T>(
         Ok(connected) => connected.map_err(|e| error::from_redis(e, "connect")),
         Err(_) => Err(error::timed_out("connect", limit)),
     }
+}
+
+/// What the watch of a Cluster connects to: RESP3 clients of the URL's nodes, and of any
+/// other node with the URL's credentials.
+fn watched_cluster(nodes: &[String], tcp: &TcpSettings) -> Result<WatchedServer> {
+    let resp3 = |info: ConnectionInfo| {
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        info.set_redis_settings(settings)
+            .set_tcp_settings(tcp.clone())
+    };
+    let infos = nodes
+        .iter()
+        .map(|url| url.as_str().into_connection_info().map(resp3))
+        .collect::<redis::RedisResult<Vec<_>>>()
+        .map_err(invalid_url)?;
+    let seeds = infos
+        .iter()
+        .map(|info| redis::Client::open(info.clone()))
+        .collect::<redis::RedisResult<Vec<_>>>()
+        .map_err(invalid_url)?;
+    let template = infos.into_iter().next().ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            "redis+cluster:// needs at least one host:port",
+        )
+    })?;
+    Ok(WatchedServer::Cluster(Arc::new(ClusterNodes {
+        seeds,
+        template,
+    })))
 }
 
 /// `[user:password@]a:1,b:2[/db]` into `redis://[user:password@]a:1[/db]`, ….

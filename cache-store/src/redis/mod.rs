@@ -51,6 +51,7 @@
 //! ```
 
 mod builder;
+mod cluster_nodes;
 mod connection;
 mod error;
 mod sentinel;
@@ -93,8 +94,8 @@ pub struct RedisStore {
     timeouts: Timeouts,
     target: Arc<str>,
     started: Instant,
-    /// How to watch the namespace's keys (standalone servers).
-    watch: Option<tracking::Watch>,
+    /// How to watch the namespace's keys.
+    watch: tracking::Watch,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
-use redis::{ConnectionAddr, RedisError};
+use redis::{ConnectionAddr, ProtocolVersion, RedisError};
 use tokio::sync::Mutex;
 
 use super::error;
@@ -103,34 +103,43 @@ impl SentinelUrl {
             db,
         })
     }
-}
 
-impl SentinelLink {
-    /// Asks the sentinels for the primary and connects to it.
-    pub(super) async fn connect(
-        url: &SentinelUrl,
+    /// A client of the sentinels that gives clients of the primary they name, speaking
+    /// `protocol` to it.
+    pub(super) fn sentinels(
+        &self,
         tcp: redis::io::tcp::TcpSettings,
-        config: ConnectionManagerConfig,
-        limit: Duration,
-        spacing: Duration,
-    ) -> Result<SentinelLink> {
-        let addresses = url
+        protocol: ProtocolVersion,
+    ) -> Result<SentinelClient> {
+        let addresses = self
             .sentinels
             .iter()
             .map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port));
         let mut builder =
-            SentinelClientBuilder::new(addresses, &url.primary, SentinelServerType::Master)
+            SentinelClientBuilder::new(addresses, &self.primary, SentinelServerType::Master)
                 .map_err(invalid)?
-                .set_client_to_redis_db(url.db)
+                .set_client_to_redis_db(self.db)
+                .set_client_to_redis_protocol(protocol)
                 .set_client_to_redis_tcp_settings(tcp.clone())
                 .set_client_to_sentinel_tcp_settings(tcp);
-        if let Some((user, password)) = &url.credentials {
+        if let Some((user, password)) = &self.credentials {
             if let Some(user) = user {
                 builder = builder.set_client_to_redis_username(user);
             }
             builder = builder.set_client_to_redis_password(password);
         }
-        let mut sentinels = builder.build().map_err(invalid)?;
+        builder.build().map_err(invalid)
+    }
+}
+
+impl SentinelLink {
+    /// Connects to the primary that `sentinels` name.
+    pub(super) async fn connect(
+        mut sentinels: SentinelClient,
+        config: ConnectionManagerConfig,
+        limit: Duration,
+        spacing: Duration,
+    ) -> Result<SentinelLink> {
         let connection = bounded(primary(&mut sentinels, &config), limit).await?;
         Ok(SentinelLink {
             sentinels: Mutex::new(sentinels),

@@ -5,11 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use redis::aio::MultiplexedConnection;
+use redis::sentinel::SentinelClient;
 use redis::{AsyncConnectionConfig, PushKind, Value};
 use tokio::sync::mpsc;
 
 use super::RedisStore;
-use crate::error::{Error, ErrorKind, Result};
+use super::cluster_nodes::{ClusterNodes, Primaries, ask_primaries, primaries};
 use crate::key::OwnedKey;
 
 /// What the server says changed in a watched namespace.
@@ -26,36 +28,60 @@ pub enum Invalidation {
     Resumed,
 }
 
+/// How often a watch on a Cluster asks which nodes are primaries, to watch a new one (after a
+/// failover, or when the cluster grows) within this delay.
+const TOPOLOGY_CHECK: Duration = Duration::from_secs(1);
+
 /// How the watch connects and reconnects.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(super) struct Watch {
-    /// A RESP3 client for the watch's own connection.
-    pub(super) client: redis::Client,
+    pub(super) server: WatchedServer,
     pub(super) connect_timeout: Duration,
     pub(super) reconnect: (Duration, Duration),
 }
 
+/// The servers the watch connects to, speaking RESP3 (push messages) on connections of its
+/// own.
+#[derive(Clone)]
+pub(super) enum WatchedServer {
+    /// One server.
+    Standalone(Box<redis::Client>),
+    /// The primary the sentinels name at each connection, so that the watch follows a
+    /// failover: the sentinels disconnect the clients of a demoted primary.
+    Sentinel(Arc<tokio::sync::Mutex<SentinelClient>>),
+    /// Every primary of a Cluster, each with its own connection: a key is tracked by the node
+    /// that holds it.
+    Cluster(Arc<ClusterNodes>),
+}
+
+/// The watch's connections, each tracking the namespace, and on a Cluster the primaries
+/// they were opened to.
+struct Tracked {
+    connections: Vec<MultiplexedConnection>,
+    primaries: Option<Primaries>,
+}
+
 impl RedisStore {
-    /// Watches this namespace for changes by any client, on a connection of its own: the
+    /// Watches this namespace for changes by any client, on connections of its own: the
     /// server pushes the keys written, deleted, expired or evicted (`CLIENT TRACKING on BCAST
     /// PREFIX <namespace>:`, Redis 6+). The first message is [`Invalidation::Resumed`] once
     /// the watch is up; after a lost connection, [`Invalidation::Lost`], then `Resumed` when
     /// it is back. The watch ends when the receiver is dropped.
     ///
-    /// # Errors
+    /// Behind Sentinel, the watch follows the primary across failovers. On a Cluster, it
+    /// watches every primary; a change of primaries (a failover, a node added) is seen within
+    /// a second and costs a `Lost`, then a `Resumed` once every new primary is watched.
     ///
-    /// [`ErrorKind::Unsupported`] on a Cluster or behind Sentinel (standalone servers only,
-    /// for now).
-    pub fn watch(&self) -> Result<mpsc::UnboundedReceiver<Invalidation>> {
-        let Some(watch) = self.watch.clone() else {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "watching keys needs a standalone Redis (not a Cluster or Sentinel yet)",
-            ));
-        };
+    /// A server that cannot track keys (Redis before 6) never sends `Resumed`: the watch
+    /// retries, with a warning each time.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime (the watch is a task of its own).
+    pub fn watch(&self) -> mpsc::UnboundedReceiver<Invalidation> {
         let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(run(watch, Arc::clone(&self.prefix), sender));
-        Ok(receiver)
+        tokio::spawn(run(self.watch.clone(), Arc::clone(&self.prefix), sender));
+        receiver
     }
 }
 
@@ -68,30 +94,26 @@ async fn run(watch: Watch, prefix: Arc<[u8]>, sender: mpsc::UnboundedSender<Inva
             .set_connection_timeout(Some(watch.connect_timeout))
             .set_response_timeout(Some(watch.connect_timeout))
             .set_push_sender(pushes);
-        let tracking = async {
-            let mut connection = watch
-                .client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await?;
-            let mut command = redis::cmd("CLIENT");
-            command.arg("TRACKING").arg("ON").arg("BCAST");
-            if !prefix.is_empty() {
-                command.arg("PREFIX").arg(&prefix[..]);
-            }
-            command.query_async::<()>(&mut connection).await?;
-            Ok::<_, redis::RedisError>(connection)
-        };
+        let tracking = track(&watch, &config, &prefix);
         match tokio::time::timeout(watch.connect_timeout * 2, tracking).await {
-            Ok(Ok(connection)) => {
+            Ok(Ok(mut tracked)) => {
                 pause = min;
                 if sender.send(Invalidation::Resumed).is_err() {
                     return;
                 }
-                while let Some(push) = pushed.recv().await {
-                    let message = match push.kind {
-                        PushKind::Invalidate => invalidated(&prefix, push.data),
-                        PushKind::Disconnection => break,
-                        _ => None,
+                loop {
+                    let push = tokio::select! {
+                        push = pushed.recv() => push,
+                        () = moved(&mut tracked) => None,
+                        () = sender.closed() => return,
+                    };
+                    let message = match push {
+                        Some(push) if push.kind == PushKind::Invalidate => {
+                            invalidated(&prefix, push.data)
+                        }
+                        Some(push) if push.kind == PushKind::Disconnection => break,
+                        Some(_) => None,
+                        None => break,
                     };
                     if let Some(message) = message
                         && sender.send(message).is_err()
@@ -99,7 +121,7 @@ async fn run(watch: Watch, prefix: Arc<[u8]>, sender: mpsc::UnboundedSender<Inva
                         return;
                     }
                 }
-                drop(connection);
+                drop(tracked);
                 if sender.send(Invalidation::Lost).is_err() {
                     return;
                 }
@@ -109,11 +131,73 @@ async fn run(watch: Watch, prefix: Arc<[u8]>, sender: mpsc::UnboundedSender<Inva
             }
             Err(_) => tracing::warn!("watching redis keys timed out; retrying"),
         }
-        if sender.is_closed() {
-            return;
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = sender.closed() => return,
         }
-        tokio::time::sleep(pause).await;
         pause = (pause * 2).min(max);
+    }
+}
+
+/// Opens the watch's connections and turns tracking on for the namespace on each.
+async fn track(
+    watch: &Watch,
+    config: &AsyncConnectionConfig,
+    prefix: &[u8],
+) -> redis::RedisResult<Tracked> {
+    let (clients, primaries) = match &watch.server {
+        WatchedServer::Standalone(client) => (vec![(**client).clone()], None),
+        WatchedServer::Sentinel(sentinels) => {
+            (vec![sentinels.lock().await.async_get_client().await?], None)
+        }
+        WatchedServer::Cluster(nodes) => {
+            let primaries = ask_primaries(&nodes.seeds, watch.connect_timeout).await?;
+            let clients = primaries
+                .0
+                .iter()
+                .map(|(host, port)| nodes.node(host, *port))
+                .collect::<redis::RedisResult<_>>()?;
+            (clients, Some(primaries))
+        }
+    };
+    let mut connections = Vec::with_capacity(clients.len());
+    for client in clients {
+        let mut connection = client
+            .get_multiplexed_async_connection_with_config(config)
+            .await?;
+        let mut command = redis::cmd("CLIENT");
+        command.arg("TRACKING").arg("ON").arg("BCAST");
+        if !prefix.is_empty() {
+            command.arg("PREFIX").arg(prefix);
+        }
+        command.query_async::<()>(&mut connection).await?;
+        connections.push(connection);
+    }
+    Ok(Tracked {
+        connections,
+        primaries,
+    })
+}
+
+/// Returns when a Cluster's primaries are no longer those watched (or cannot be asked);
+/// never for one server.
+async fn moved(tracked: &mut Tracked) {
+    let (Some(known), Some(connection)) = (&tracked.primaries, tracked.connections.first_mut())
+    else {
+        return std::future::pending().await;
+    };
+    // The first connection is to the first primary.
+    let host = known
+        .0
+        .first()
+        .map(|(host, _)| host.clone())
+        .unwrap_or_default();
+    loop {
+        tokio::time::sleep(TOPOLOGY_CHECK).await;
+        match primaries(connection, &host).await {
+            Ok(now) if now == *known => {}
+            _ => return,
+        }
     }
 }
 
