@@ -40,7 +40,10 @@
 //! # }
 //! ```
 
+mod epochs;
 mod store;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::sync::Arc;
@@ -51,6 +54,7 @@ use std::time::Duration;
 
 use crate::key::Key;
 use crate::store::Store;
+use epochs::Epochs;
 
 #[cfg(feature = "redis")]
 use crate::redis::Invalidation;
@@ -77,9 +81,9 @@ struct Shared<L1, L2> {
     lifetime: Duration,
     /// Whether the first level may be used: always without a watch; with one, while it is up.
     usable: AtomicBool,
-    /// Bumped by every change that may make a copy stale (an invalidation, a write through
-    /// this store): a promotion that saw it move drops what it copied.
-    epoch: AtomicU64,
+    /// Moved by every change that may make a copy stale (an invalidation, a write through
+    /// this store): a promotion that saw its key's move drops what it copied.
+    epochs: Epochs,
     /// Invalidation messages handled.
     seen: AtomicU64,
 }
@@ -160,7 +164,7 @@ impl<L1: Store + 'static, L2: Store + 'static> TwoLevelBuilder<L1, L2> {
             second: self.second,
             lifetime: self.lifetime,
             usable: AtomicBool::new(!watched),
-            epoch: AtomicU64::new(0),
+            epochs: Epochs::new(),
             seen: AtomicU64::new(0),
         });
         #[cfg(feature = "redis")]
@@ -172,22 +176,14 @@ impl<L1: Store + 'static, L2: Store + 'static> TwoLevelBuilder<L1, L2> {
 }
 
 impl<L1: Store, L2: Store> Shared<L1, L2> {
-    /// Marks a change: promotions under way drop what they copy.
-    fn bump(&self) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-    }
-
-    fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
-    }
-
     fn usable(&self) -> bool {
         self.usable.load(Ordering::Acquire)
     }
 
-    /// Drops the copies of `keys` after a change made elsewhere or here.
+    /// Drops the copies of `keys` after a change made elsewhere or here (promotions of them
+    /// under way drop what they copy).
     async fn drop_copies(&self, keys: &[Key<'_>]) {
-        self.bump();
+        self.epochs.bump(keys);
         if let Err(err) = self.first.delete_many(keys).await {
             self.lose_first_level(&err).await;
         }
@@ -219,7 +215,7 @@ async fn follow<L1: Store + 'static, L2: Store + 'static>(
                 shared.drop_copies(&keys).await;
             }
             Invalidation::All | Invalidation::Resumed => {
-                shared.bump();
+                shared.epochs.bump_all();
                 match shared.first.clear().await {
                     Ok(()) => shared.usable.store(true, Ordering::Release),
                     Err(err) => shared.lose_first_level(&err).await,
@@ -227,7 +223,7 @@ async fn follow<L1: Store + 'static, L2: Store + 'static>(
             }
             Invalidation::Lost => {
                 shared.usable.store(false, Ordering::Release);
-                shared.bump();
+                shared.epochs.bump_all();
             }
         }
         shared.seen.fetch_add(1, Ordering::AcqRel);

@@ -41,22 +41,27 @@ impl<L1: Store, L2: Store> Shared<L1, L2> {
         }
     }
 
-    /// Copies what the second level answered into the first, unless a change came in since
-    /// `epoch` was read (before the second level was asked).
-    async fn promote(&self, keys: &[Key<'_>], found: &[Result<Option<Found>>], epoch: u64) {
-        if !self.usable() || self.epoch() != epoch {
+    /// Copies what the second level answered into the first, but for keys that changed
+    /// since their `epochs` were read (before the second level was asked).
+    async fn promote(&self, keys: &[Key<'_>], found: &[Result<Option<Found>>], epochs: &[u64]) {
+        if !self.usable() {
             return;
         }
         let now = self.second.clock().now();
+        let mut copied = Vec::new();
         let entries: Vec<Entry<'_>> = keys
             .iter()
             .zip(found)
-            .filter_map(|(&key, slot)| match slot {
-                Ok(Some(found)) => Some(Entry::borrowed(
-                    key,
-                    &found.value,
-                    self.copy_expiration(found.deadline, now),
-                )),
+            .zip(epochs)
+            .filter_map(|((&key, slot), &epoch)| match slot {
+                Ok(Some(found)) if self.epochs.of(key) == epoch => {
+                    copied.push(epoch);
+                    Some(Entry::borrowed(
+                        key,
+                        &found.value,
+                        self.copy_expiration(found.deadline, now),
+                    ))
+                }
                 _ => None,
             })
             .collect();
@@ -65,10 +70,20 @@ impl<L1: Store, L2: Store> Shared<L1, L2> {
         }
         // A refused copy (too large for the first level) is simply not kept.
         let _ = self.first.set_many(&entries).await;
-        if self.epoch() != epoch {
-            // A change raced the copy: drop it rather than keep a value that may be stale.
-            let copied: Vec<Key<'_>> = entries.iter().map(|e| e.key).collect();
-            self.drop_copies(&copied).await;
+        self.drop_raced(&entries, &copied).await;
+    }
+
+    /// Drops the copies of `entries` whose keys changed since their `epochs` were read: a
+    /// change raced the copy, which may hold a stale value.
+    async fn drop_raced(&self, entries: &[Entry<'_>], epochs: &[u64]) {
+        let raced: Vec<Key<'_>> = entries
+            .iter()
+            .zip(epochs)
+            .filter(|(entry, epoch)| self.epochs.of(entry.key) != **epoch)
+            .map(|(entry, _)| entry.key)
+            .collect();
+        if !raced.is_empty() {
+            self.drop_copies(&raced).await;
         }
     }
 }
@@ -93,9 +108,9 @@ impl<L1: Store + 'static, L2: Store + 'static> Store for TwoLevel<L1, L2> {
             return Ok(out);
         }
         let asked: Vec<Key<'_>> = missing.iter().map(|&i| keys[i]).collect();
-        let epoch = shared.epoch();
+        let epochs: Vec<u64> = asked.iter().map(|&key| shared.epochs.of(key)).collect();
         let found = shared.second.get_many_with_deadlines(&asked).await?;
-        shared.promote(&asked, &found, epoch).await;
+        shared.promote(&asked, &found, &epochs).await;
         for (index, slot) in missing.into_iter().zip(found) {
             out[index] = slot.map(|found| found.map(|f| f.value));
         }
@@ -144,11 +159,12 @@ impl<L1: Store + 'static, L2: Store + 'static> Store for TwoLevel<L1, L2> {
             }
         }
         if !copies.is_empty() {
-            let epoch = shared.epoch();
-            let refused = shared.first.set_many(&copies).await;
-            if shared.epoch() != epoch || refused.is_err() {
+            let epochs: Vec<u64> = copies.iter().map(|e| shared.epochs.of(e.key)).collect();
+            if shared.first.set_many(&copies).await.is_err() {
                 let copied: Vec<Key<'_>> = copies.iter().map(|e| e.key).collect();
                 shared.drop_copies(&copied).await;
+            } else {
+                shared.drop_raced(&copies, &epochs).await;
             }
         }
         Ok(failed)
@@ -196,7 +212,7 @@ impl<L1: Store + 'static, L2: Store + 'static> Store for TwoLevel<L1, L2> {
 
     async fn clear(&self) -> Result<()> {
         let cleared = self.shared.second.clear().await;
-        self.shared.bump();
+        self.shared.epochs.bump_all();
         if let Err(err) = self.shared.first.clear().await {
             self.shared.lose_first_level(&err).await;
         }
