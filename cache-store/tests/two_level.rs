@@ -112,3 +112,80 @@ async fn over_memcached_the_bound_is_the_first_level_lifetime() {
         Some(&b"v2"[..])
     );
 }
+
+/// `first_level=moka` in a Redis URL: the store `open` gives keeps copies, and another
+/// process's write reaches it through the watch, long before the first level's hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_with_a_first_level_follows_other_processes_on_redis() {
+    for var in [
+        "CACHE_TEST_REDIS_URL",
+        "CACHE_TEST_REDIS_CLUSTER_URLS",
+        "CACHE_TEST_REDIS_SENTINEL_URL",
+    ] {
+        let Some(url) = server_url(var) else {
+            continue;
+        };
+        let url = format!("{url}?namespace={}", unique_namespace("tlurl"));
+        let mine = cache_store::open(&format!(
+            "{url}&first_level=moka&first_level_capacity=8MiB&first_level_lifetime=1h"
+        ))
+        .await
+        .unwrap();
+        let theirs = cache_store::open(&url).await.unwrap();
+        assert_eq!(mine.backend(), "two_level");
+        theirs
+            .set(key("k"), "v1".into(), Expiration::Never)
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        for (wanted, writes) in [("v1", None), ("v2", Some("v2"))] {
+            if let Some(value) = writes {
+                theirs
+                    .set(key("k"), value.into(), Expiration::Never)
+                    .await
+                    .unwrap();
+            }
+            // The watch is up within moments of opening, and the change is reported within
+            // moments of the write; until then an older copy may be served.
+            while mine.get(key("k")).await.unwrap().as_deref() != Some(wanted.as_bytes()) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{var}: never read {wanted}"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
+
+/// `first_level=memory` in a memcached URL: copies are served for at most the first level's
+/// lifetime after another process's write.
+#[tokio::test]
+async fn a_url_with_a_first_level_on_memcached_is_bounded_by_its_lifetime() {
+    let Some(url) = server_url("CACHE_TEST_MEMCACHED_URL") else {
+        return;
+    };
+    let url = format!("{url}?namespace={}", unique_namespace("tlurl"));
+    let mine = cache_store::open(&format!("{url}&first_level=memory&first_level_lifetime=1s"))
+        .await
+        .unwrap();
+    let theirs = cache_store::open(&url).await.unwrap();
+    assert_eq!(mine.backend(), "two_level");
+    theirs
+        .set(key("k"), "v1".into(), Expiration::Never)
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.get(key("k")).await.unwrap().as_deref(),
+        Some(&b"v1"[..])
+    );
+    theirs
+        .set(key("k"), "v2".into(), Expiration::Never)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(
+        mine.get(key("k")).await.unwrap().as_deref(),
+        Some(&b"v2"[..])
+    );
+}

@@ -1,5 +1,7 @@
 //! Opening a store from a URL, so the backend is configuration, not code.
 
+mod first_level;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,6 +9,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::null::NullStore;
 use crate::observe::Observed;
 use crate::store::Store;
+use first_level::FirstLevel;
 
 /// Opens the store a URL names, [`Observed`] (every operation traced, and measured with the
 /// `metrics` feature).
@@ -41,6 +44,13 @@ use crate::store::Store;
 /// passed through. Unknown schemes and unknown
 /// parameters are errors, so a typo never silently falls back to a default.
 ///
+/// On Redis and memcached, `first_level=memory` or `first_level=moka` puts an in-process
+/// store in front of the shared one (a [`TwoLevel`](crate::two_level::TwoLevel)), of
+/// `first_level_capacity` bytes (default 64 MiB), each copy kept at most
+/// `first_level_lifetime` (default 30 s). On Redis the store watches its namespace
+/// ([`RedisStore::watch`](crate::redis::RedisStore::watch)), so another process's change
+/// drops the copy within milliseconds; on memcached the lifetime is the bound.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), cache_store::Error> {
@@ -62,7 +72,13 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
         ))
     })?;
     let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let params = parse_query(query)?;
+    let mut params = parse_query(query)?;
+    let first_level = FirstLevel::take(&mut params)?;
+    if first_level.is_some() && matches!(scheme, "memory" | "moka" | "null") {
+        return Err(invalid(format!(
+            "first_level goes in front of a shared store (redis, memcache), not {scheme}://"
+        )));
+    }
     match scheme {
         "memory" => open_memory(authority, &params),
         "moka" => open_moka(authority, &params),
@@ -74,9 +90,15 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
             )?))
         }
         "redis" | "rediss" | "redis+unix" | "unix" | "redis+cluster" | "redis+sentinel" => {
-            open_redis(url, scheme, authority, &params).await
+            open_redis(scheme, authority, &params, first_level.as_ref()).await
         }
-        "memcache" | "memcached" | "memcaches" => open_memcached(scheme, authority, &params),
+        "memcache" | "memcached" | "memcaches" => {
+            let store = open_memcached(scheme, authority, &params)?;
+            match first_level {
+                Some(first_level) => first_level.in_front_of(store),
+                None => Ok(store),
+            }
+        }
         other => Err(invalid(format!(
             "unknown store scheme {other:?}; known: memory, moka, null, redis, rediss, redis+unix, \
              unix, redis+cluster, redis+sentinel, memcache, memcached, memcaches"
@@ -142,10 +164,10 @@ fn open_moka(_authority: &str, _params: &[(String, String)]) -> Result<Arc<dyn S
 
 #[cfg(feature = "redis")]
 async fn open_redis(
-    _url: &str,
     scheme: &str,
     authority: &str,
     params: &[(String, String)],
+    first_level: Option<&FirstLevel>,
 ) -> Result<Arc<dyn Store>> {
     const OURS: [&str; 9] = [
         "namespace",
@@ -201,19 +223,23 @@ async fn open_redis(
             )));
         }
     }
-    Ok(observed(builder.connect().await?))
+    let store = builder.connect().await?;
+    match first_level {
+        Some(first_level) => first_level.in_front_of_watched(store),
+        None => Ok(observed(store)),
+    }
 }
 
 #[cfg(not(feature = "redis"))]
 async fn open_redis(
-    url: &str,
-    _scheme: &str,
+    scheme: &str,
     _authority: &str,
     _params: &[(String, String)],
+    _first_level: Option<&FirstLevel>,
 ) -> Result<Arc<dyn Store>> {
     Err(Error::new(
         ErrorKind::Unsupported,
-        format!("{url:?} needs the `redis` feature of cache-store"),
+        format!("{scheme}:// needs the `redis` feature of cache-store"),
     ))
 }
 
@@ -607,6 +633,13 @@ mod tests {
             "memory://?capacity=0",
             "memory://?ttl=5s",
             "null://?capacity=1",
+            "moka://?first_level=memory",
+            "memory://?first_level=moka",
+            "null://?first_level=moka",
+            "redis://127.0.0.1:1/0?first_level=disk",
+            "redis://127.0.0.1:1/0?first_level_lifetime=5s",
+            "memcache://127.0.0.1:1?first_level=moka&first_level_capacity=lots",
+            "memcache://127.0.0.1:1?first_level=moka&first_level_lifetime=1d",
         ] {
             let err = open(bad).await.map(|_| ()).unwrap_err();
             assert!(
