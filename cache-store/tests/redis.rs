@@ -348,6 +348,50 @@ async fn a_watch_survives_a_server_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A frozen server sends nothing, which must not pass for "nothing changed": the watch says
+/// it is lost while the server does not answer, and is back once it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_notices_a_frozen_server() {
+    let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
+        return;
+    };
+    let (server, dir) = private_redis(&binary, "redis-watch-freeze", &[]);
+    let store = RedisStore::builder(&format!("redis://127.0.0.1:{}/0", server.port()))
+        .namespace("watched")
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .reconnect_delays(Duration::from_millis(20), Duration::from_millis(200))
+        .connect()
+        .await
+        .unwrap();
+    let mut watch = store.watch();
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(30), watch.recv())
+            .await
+            .expect("a message within 30 s")
+            .expect("the watch runs")
+    };
+    assert_eq!(next().await, Invalidation::Resumed);
+    server.freeze();
+    assert_eq!(next().await, Invalidation::Lost);
+    server.thaw();
+    assert_eq!(next().await, Invalidation::Resumed);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while let Err(err) = store.set(key("k"), "1".into(), Expiration::Never).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no service after the thaw: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        next().await,
+        Invalidation::Keys(vec![OwnedKey::new("k").unwrap()])
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 async fn pttl(raw: &mut redis::aio::MultiplexedConnection, key: String) -> i64 {
     redis::cmd("PTTL")
         .arg(key)

@@ -28,9 +28,9 @@ pub enum Invalidation {
     Resumed,
 }
 
-/// How often a watch on a Cluster asks which nodes are primaries, to watch a new one (after a
-/// failover, or when the cluster grows) within this delay.
-const TOPOLOGY_CHECK: Duration = Duration::from_secs(1);
+/// How often the watch checks that its connections answer, and on a Cluster which nodes are
+/// primaries (to watch a new one, after a failover or when the cluster grows).
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// How the watch connects and reconnects.
 #[derive(Clone)]
@@ -68,9 +68,12 @@ impl RedisStore {
     /// the watch is up; after a lost connection, [`Invalidation::Lost`], then `Resumed` when
     /// it is back. The watch ends when the receiver is dropped.
     ///
-    /// Behind Sentinel, the watch follows the primary across failovers. On a Cluster, it
-    /// watches every primary; a change of primaries (a failover, a node added) is seen within
-    /// a second and costs a `Lost`, then a `Resumed` once every new primary is watched.
+    /// Every second the watch checks that its connections answer a `PING` (within the
+    /// connect timeout), so a frozen server or a connection cut off without closing costs a
+    /// `Lost` too. Behind Sentinel, the watch follows the primary across failovers. On a
+    /// Cluster, it watches every primary; a change of primaries (a failover, a node added) is
+    /// seen within a second and costs a `Lost`, then a `Resumed` once every new primary is
+    /// watched.
     ///
     /// A server that cannot track keys (Redis before 6) never sends `Resumed`: the watch
     /// retries, with a warning each time.
@@ -101,24 +104,31 @@ async fn run(watch: Watch, prefix: Arc<[u8]>, sender: mpsc::UnboundedSender<Inva
                 if sender.send(Invalidation::Resumed).is_err() {
                     return;
                 }
-                loop {
-                    let push = tokio::select! {
-                        push = pushed.recv() => push,
-                        () = moved(&mut tracked) => None,
-                        () = sender.closed() => return,
-                    };
-                    let message = match push {
-                        Some(push) if push.kind == PushKind::Invalidate => {
-                            invalidated(&prefix, push.data)
+                {
+                    // One check for as long as the connections live: its pauses run across
+                    // the messages, which would otherwise postpone it forever on a busy
+                    // namespace.
+                    let check = untrusted(&mut tracked);
+                    tokio::pin!(check);
+                    loop {
+                        let push = tokio::select! {
+                            push = pushed.recv() => push,
+                            () = &mut check => None,
+                            () = sender.closed() => return,
+                        };
+                        let message = match push {
+                            Some(push) if push.kind == PushKind::Invalidate => {
+                                invalidated(&prefix, push.data)
+                            }
+                            Some(push) if push.kind == PushKind::Disconnection => break,
+                            Some(_) => None,
+                            None => break,
+                        };
+                        if let Some(message) = message
+                            && sender.send(message).is_err()
+                        {
+                            return;
                         }
-                        Some(push) if push.kind == PushKind::Disconnection => break,
-                        Some(_) => None,
-                        None => break,
-                    };
-                    if let Some(message) = message
-                        && sender.send(message).is_err()
-                    {
-                        return;
                     }
                 }
                 drop(tracked);
@@ -179,24 +189,36 @@ async fn track(
     })
 }
 
-/// Returns when a Cluster's primaries are no longer those watched (or cannot be asked);
-/// never for one server.
-async fn moved(tracked: &mut Tracked) {
-    let (Some(known), Some(connection)) = (&tracked.primaries, tracked.connections.first_mut())
-    else {
-        return std::future::pending().await;
-    };
-    // The first connection is to the first primary.
-    let host = known
-        .0
-        .first()
+/// Returns when the watch can no longer be trusted: a connection does not answer a `PING`
+/// within its response timeout, or a Cluster's primaries are no longer those watched. A
+/// frozen server, or one cut off without its connection closing, sends nothing, and that
+/// silence must not pass for "nothing changed".
+async fn untrusted(tracked: &mut Tracked) {
+    // On a Cluster, the first connection is to the first primary.
+    let host = tracked
+        .primaries
+        .as_ref()
+        .and_then(|known| known.0.first())
         .map(|(host, _)| host.clone())
         .unwrap_or_default();
     loop {
-        tokio::time::sleep(TOPOLOGY_CHECK).await;
-        match primaries(connection, &host).await {
-            Ok(now) if now == *known => {}
-            _ => return,
+        tokio::time::sleep(CHECK_EVERY).await;
+        for connection in &mut tracked.connections {
+            if redis::cmd("PING")
+                .query_async::<()>(connection)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        if let (Some(known), Some(connection)) =
+            (&tracked.primaries, tracked.connections.first_mut())
+        {
+            match primaries(connection, &host).await {
+                Ok(now) if now == *known => {}
+                _ => return,
+            }
         }
     }
 }
