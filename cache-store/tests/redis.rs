@@ -11,9 +11,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cache_store::redis::{Invalidation, RedisStore};
-use cache_store::{Entry, ErrorKind, Expiration, Key, OwnedKey, Store};
-use cache_testkit::redis::RedisFactory;
+use cache_store::{Entry, ErrorKind, Expiration, Key, Store};
+use cache_testkit::redis::{RedisFactory, next_invalidation, written};
 use cache_testkit::{PrivateServer, server_url, unique_namespace};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 mod standalone {
     use super::*;
@@ -272,6 +273,41 @@ async fn a_handle_survives_a_server_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A private server and a store on it whose calls give up within 300 ms, watched.
+async fn watched_private_redis(
+    binary: &str,
+    name: &str,
+) -> (
+    PrivateServer,
+    PathBuf,
+    RedisStore,
+    UnboundedReceiver<Invalidation>,
+) {
+    let (server, dir) = private_redis(binary, name, &[]);
+    let store = RedisStore::builder(&format!("redis://127.0.0.1:{}/0", server.port()))
+        .namespace("watched")
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .reconnect_delays(Duration::from_millis(20), Duration::from_millis(200))
+        .connect()
+        .await
+        .expect("a store on the private server");
+    let watch = store.watch();
+    (server, dir, store, watch)
+}
+
+/// Sets `k`, retrying while the server comes back (for at most 30 s).
+async fn set_once_back(store: &RedisStore, k: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while let Err(err) = store.set(key(k), "v".into(), Expiration::Never).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no service once the server is back: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A watch says when it loses the server and when it is back, and reports keys again then;
 /// when its receiver is dropped, it closes its connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,47 +315,21 @@ async fn a_watch_survives_a_server_restart() {
     let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
         return;
     };
-    let (mut server, dir) = private_redis(&binary, "redis-watch-restart", &[]);
-    let url = format!("redis://127.0.0.1:{}/0", server.port());
-    let store = RedisStore::builder(&url)
-        .namespace("watched")
-        .connect_timeout(Duration::from_millis(300))
-        .response_timeout(Duration::from_millis(300))
-        .reconnect_delays(Duration::from_millis(20), Duration::from_millis(200))
-        .connect()
-        .await
-        .unwrap();
-    let mut watch = store.watch();
-    let mut next = async || {
-        tokio::time::timeout(Duration::from_secs(30), watch.recv())
-            .await
-            .expect("a message within 30 s")
-            .expect("the watch runs")
-    };
-    let written = |name: &str| Invalidation::Keys(vec![OwnedKey::new(name).unwrap()]);
-    assert_eq!(next().await, Invalidation::Resumed);
-    store
-        .set(key("k"), "1".into(), Expiration::Never)
-        .await
-        .unwrap();
-    assert_eq!(next().await, written("k"));
+    let (mut server, dir, store, mut watch) =
+        watched_private_redis(&binary, "redis-watch-restart").await;
+    assert_eq!(next_invalidation(&mut watch).await, Invalidation::Resumed);
+    set_once_back(&store, "k").await;
+    assert_eq!(next_invalidation(&mut watch).await, written("k"));
 
     server.stop();
-    assert_eq!(next().await, Invalidation::Lost);
+    assert_eq!(next_invalidation(&mut watch).await, Invalidation::Lost);
     server.restart();
-    assert_eq!(next().await, Invalidation::Resumed);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while let Err(err) = store.set(key("k2"), "2".into(), Expiration::Never).await {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no service after the restart: {err}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(next().await, written("k2"));
+    assert_eq!(next_invalidation(&mut watch).await, Invalidation::Resumed);
+    set_once_back(&store, "k2").await;
+    assert_eq!(next_invalidation(&mut watch).await, written("k2"));
 
     drop(watch);
-    let mut raw = redis::Client::open(url.as_str())
+    let mut raw = redis::Client::open(format!("redis://127.0.0.1:{}/0", server.port()))
         .unwrap()
         .get_multiplexed_async_connection()
         .await
@@ -355,39 +365,15 @@ async fn a_watch_notices_a_frozen_server() {
     let Some(binary) = server_url("CACHE_TEST_REDIS_SERVER") else {
         return;
     };
-    let (server, dir) = private_redis(&binary, "redis-watch-freeze", &[]);
-    let store = RedisStore::builder(&format!("redis://127.0.0.1:{}/0", server.port()))
-        .namespace("watched")
-        .connect_timeout(Duration::from_millis(300))
-        .response_timeout(Duration::from_millis(300))
-        .reconnect_delays(Duration::from_millis(20), Duration::from_millis(200))
-        .connect()
-        .await
-        .unwrap();
-    let mut watch = store.watch();
-    let mut next = async || {
-        tokio::time::timeout(Duration::from_secs(30), watch.recv())
-            .await
-            .expect("a message within 30 s")
-            .expect("the watch runs")
-    };
-    assert_eq!(next().await, Invalidation::Resumed);
+    let (server, dir, store, mut watch) =
+        watched_private_redis(&binary, "redis-watch-freeze").await;
+    assert_eq!(next_invalidation(&mut watch).await, Invalidation::Resumed);
     server.freeze();
-    assert_eq!(next().await, Invalidation::Lost);
+    assert_eq!(next_invalidation(&mut watch).await, Invalidation::Lost);
     server.thaw();
-    assert_eq!(next().await, Invalidation::Resumed);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while let Err(err) = store.set(key("k"), "1".into(), Expiration::Never).await {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no service after the thaw: {err}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        next().await,
-        Invalidation::Keys(vec![OwnedKey::new("k").unwrap()])
-    );
+    assert_eq!(next_invalidation(&mut watch).await, Invalidation::Resumed);
+    set_once_back(&store, "k").await;
+    assert_eq!(next_invalidation(&mut watch).await, written("k"));
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use cache_store::redis::{Invalidation, RedisStore};
-use cache_store::{ErrorKind, Expiration, Key, OwnedKey, Store};
-use cache_testkit::redis::RedisFactory;
+use cache_store::{ErrorKind, Expiration, Key, Store};
+use cache_testkit::redis::{RedisFactory, next_invalidation, written};
 use cache_testkit::{PrivateServer, server_url, unique_namespace};
 
 fn key(s: &str) -> Key<'_> {
@@ -402,14 +402,7 @@ async fn a_sentinel_failover_is_followed() {
         return;
     };
     let mut set = sentinel_set(&binary);
-    let store = RedisStore::builder(&set.url)
-        .namespace("failover")
-        .connect_timeout(Duration::from_millis(300))
-        .response_timeout(Duration::from_millis(300))
-        .reconnect_delays(Duration::from_millis(50), Duration::from_millis(500))
-        .connect()
-        .await
-        .unwrap();
+    let store = failover_store(&set, "failover").await;
     store
         .set(key("before"), "1".into(), Expiration::Never)
         .await
@@ -451,6 +444,18 @@ async fn a_sentinel_failover_is_followed() {
     let _ = std::fs::remove_dir_all(&set.dir);
 }
 
+/// A store on `set`'s primary whose calls give up within 300 ms.
+async fn failover_store(set: &SentinelSet, namespace: &str) -> RedisStore {
+    RedisStore::builder(&set.url)
+        .namespace(namespace)
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .reconnect_delays(Duration::from_millis(50), Duration::from_millis(500))
+        .connect()
+        .await
+        .expect("a store on the sentinels' primary")
+}
+
 /// A watch behind Sentinel follows a failover: it says it lost the primary, comes back on
 /// the promoted replica, and reports the keys written there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -459,32 +464,18 @@ async fn a_watch_follows_a_sentinel_failover() {
         return;
     };
     let mut set = sentinel_set(&binary);
-    let store = RedisStore::builder(&set.url)
-        .namespace("watched")
-        .connect_timeout(Duration::from_millis(300))
-        .response_timeout(Duration::from_millis(300))
-        .reconnect_delays(Duration::from_millis(50), Duration::from_millis(500))
-        .connect()
-        .await
-        .unwrap();
+    let store = failover_store(&set, "watched").await;
     let mut watch = store.watch();
-    let mut next = async || {
-        tokio::time::timeout(Duration::from_secs(30), watch.recv())
-            .await
-            .expect("a message within 30 s")
-            .expect("the watch runs")
-    };
-    assert_eq!(next().await, Invalidation::Resumed);
+    assert_eq!(next_invalidation(&mut watch).await, Invalidation::Resumed);
     store
         .set(key("before"), "1".into(), Expiration::Never)
         .await
         .unwrap();
-    let before = Invalidation::Keys(vec![OwnedKey::new("before").unwrap()]);
-    assert_eq!(next().await, before);
+    assert_eq!(next_invalidation(&mut watch).await, written("before"));
 
     set.primary.stop();
-    assert_eq!(next().await, Invalidation::Lost);
-    assert_eq!(next().await, Invalidation::Resumed);
+    assert_eq!(next_invalidation(&mut watch).await, Invalidation::Lost);
+    assert_eq!(next_invalidation(&mut watch).await, Invalidation::Resumed);
     let deadline = Instant::now() + Duration::from_secs(30);
     while let Err(err) = store.set(key("after"), "2".into(), Expiration::Never).await {
         assert!(
@@ -493,7 +484,6 @@ async fn a_watch_follows_a_sentinel_failover() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let after = Invalidation::Keys(vec![OwnedKey::new("after").unwrap()]);
-    assert_eq!(next().await, after);
+    assert_eq!(next_invalidation(&mut watch).await, written("after"));
     let _ = std::fs::remove_dir_all(&set.dir);
 }

@@ -84,3 +84,28 @@ impl StoreFactory for RedisFactory {
         Ok(true)
     }
 }
+
+/// The next message of a [`RedisStore::watch`], waiting at most 30 s.
+///
+/// # Panics
+///
+/// When none comes within 30 s, or the watch ended.
+pub async fn next_invalidation(
+    watch: &mut tokio::sync::mpsc::UnboundedReceiver<cache_store::redis::Invalidation>,
+) -> cache_store::redis::Invalidation {
+    tokio::time::timeout(std::time::Duration::from_secs(30), watch.recv())
+        .await
+        .expect("a message within 30 s")
+        .expect("the watch runs")
+}
+
+/// [`Invalidation::Keys`](cache_store::redis::Invalidation::Keys) of one key.
+///
+/// # Panics
+///
+/// When `key` is not a valid key.
+pub fn written(key: &str) -> cache_store::redis::Invalidation {
+    cache_store::redis::Invalidation::Keys(vec![
+        cache_store::OwnedKey::new(key).expect("a valid key"),
+    ])
+}
