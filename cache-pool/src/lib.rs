@@ -59,6 +59,7 @@
 //!   [`envelope`]).
 #![deny(missing_docs)]
 
+mod dropped;
 pub mod envelope;
 mod format;
 mod item;

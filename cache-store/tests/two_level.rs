@@ -70,6 +70,22 @@ fn key(s: &str) -> Key<'_> {
     Key::new(s).expect("a valid key")
 }
 
+/// `theirs` writes `k = v1`, `mine` reads it (and keeps a copy), then `theirs` writes `v2`.
+async fn read_then_overwritten(mine: &dyn Store, theirs: &dyn Store) {
+    theirs
+        .set(key("k"), "v1".into(), Expiration::Never)
+        .await
+        .expect("set");
+    assert_eq!(
+        mine.get(key("k")).await.expect("get").as_deref(),
+        Some(&b"v1"[..])
+    );
+    theirs
+        .set(key("k"), "v2".into(), Expiration::Never)
+        .await
+        .expect("set");
+}
+
 /// Over memcached (no deadlines, no invalidations), another process's change is seen once
 /// the first level's lifetime has passed: the documented bound.
 #[tokio::test]
@@ -90,18 +106,7 @@ async fn over_memcached_the_bound_is_the_first_level_lifetime() {
     )
     .first_level_lifetime(Duration::from_secs(5))
     .build();
-    theirs
-        .set(key("k"), "v1".into(), Expiration::Never)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.get(key("k")).await.unwrap().as_deref(),
-        Some(&b"v1"[..])
-    );
-    theirs
-        .set(key("k"), "v2".into(), Expiration::Never)
-        .await
-        .unwrap();
+    read_then_overwritten(&store, &*theirs).await;
     assert_eq!(
         store.get(key("k")).await.unwrap().as_deref(),
         Some(&b"v1"[..])
@@ -171,18 +176,7 @@ async fn a_url_with_a_first_level_on_memcached_is_bounded_by_its_lifetime() {
         .unwrap();
     let theirs = cache_store::open(&url).await.unwrap();
     assert_eq!(mine.backend(), "two_level");
-    theirs
-        .set(key("k"), "v1".into(), Expiration::Never)
-        .await
-        .unwrap();
-    assert_eq!(
-        mine.get(key("k")).await.unwrap().as_deref(),
-        Some(&b"v1"[..])
-    );
-    theirs
-        .set(key("k"), "v2".into(), Expiration::Never)
-        .await
-        .unwrap();
+    read_then_overwritten(&*mine, &*theirs).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_eq!(
         mine.get(key("k")).await.unwrap().as_deref(),

@@ -819,25 +819,13 @@ impl<S: Store + 'static> Pool<S> {
     }
 
     /// The item of `key` for `get`, and its stale copy when the item misses and the pool
-    /// keeps copies: one read of both.
+    /// keeps copies. The copy is read only after a miss: reading it with every item would
+    /// carry a second value over the wire on every hit, to spare a round trip on misses alone.
     async fn read_for_get(&self, key: &str) -> Result<(CacheItem, Option<Bytes>)> {
-        if self.shared.stale_window.is_none() || self.pending() > 0 {
-            let item = self.get_item(key).await?;
-            let stale = match self.shared.stale_window {
-                Some(_) if !item.is_hit() => self.get_item(&stale_key(key)).await?.into_value(),
-                _ => None,
-            };
-            return Ok((item, stale));
-        }
-        let stale = stale_key(key);
-        let keys = [Key::new(key)?, Key::new(&stale)?];
-        let mut found = self.shared.store.get_many(&keys).await?.into_iter();
-        let item = self.item_from_store(keys[0], found.next().unwrap_or(Ok(None)));
-        let copy = self.item_from_store(keys[1], found.next().unwrap_or(Ok(None)));
-        let stale = if item.is_hit() {
-            None
-        } else {
-            copy.into_value()
+        let item = self.get_item(key).await?;
+        let stale = match self.shared.stale_window {
+            Some(_) if !item.is_hit() => self.get_item(&stale_key(key)).await?.into_value(),
+            _ => None,
         };
         Ok((item, stale))
     }
@@ -977,37 +965,12 @@ impl<S: Store + 'static> Drop for Shared<S> {
             return;
         }
         let count = pending.len();
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::error!(
-                count,
-                namespace = self.store.namespace(),
-                "a cache pool was dropped outside a tokio runtime with deferred items not \
-                 committed; they are lost (call commit() before dropping the pool)"
-            );
-            return;
-        };
-        tracing::warn!(
-            count,
-            namespace = self.store.namespace(),
-            "a cache pool was dropped with deferred items not committed; committing them in \
-             the background (call commit() before dropping the pool)"
-        );
         let store = Arc::clone(&self.store);
         let format = self.format;
-        runtime.spawn(async move {
+        let commit = async move {
             let entries = entries_of(&pending, format);
-            match store.set_many(&entries).await {
-                Ok(failed) if failed.is_empty() => {}
-                Ok(failed) => tracing::error!(
-                    count = failed.len(),
-                    "deferred items of a dropped pool were refused by the store"
-                ),
-                Err(err) => tracing::error!(
-                    count,
-                    error = %err,
-                    "committing the deferred items of a dropped pool failed; they are lost"
-                ),
-            }
-        });
+            store.set_many(&entries).await?.into_result()
+        };
+        crate::dropped::commit_in_background("a cache pool", self.store.namespace(), count, commit);
     }
 }

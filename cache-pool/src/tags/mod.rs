@@ -628,23 +628,14 @@ impl<S: Store + 'static> Drop for Shared<S> {
             return;
         }
         let count = deferred.len();
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::error!(
-                count,
-                "a tag-aware pool was dropped outside a tokio runtime with deferred items never committed; they are lost (call commit)"
-            );
-            return;
-        };
-        tracing::warn!(
-            count,
-            "a tag-aware pool was dropped with deferred items; committing them in the background (call commit)"
-        );
         let committer = TagAwarePool::over(self.pool.clone());
-        runtime.spawn(async move {
-            if let Err(err) = committer.write(deferred).await {
-                tracing::error!(count, error = %err, "committing a dropped tag-aware pool's deferred items failed");
-            }
-        });
+        let commit = async move { committer.write(deferred).await };
+        crate::dropped::commit_in_background(
+            "a tag-aware pool",
+            self.pool.store().namespace(),
+            count,
+            commit,
+        );
     }
 }
 

@@ -3,6 +3,7 @@
 //! the promotions of the others (on a namespace written thousands of times a second, a single
 //! counter would move during most promotions), and one counter for changes to every key.
 
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::key::Key;
@@ -44,15 +45,10 @@ impl Epochs {
     }
 }
 
-/// The stripe of `key`: FNV-1a of its bytes (keys are short, and the spread need not resist
-/// an adversary: a collision only cancels a promotion).
+/// The stripe of `key` (a fixed hash: the spread need not resist an adversary, since a
+/// collision only cancels a promotion).
 pub(super) fn stripe(key: Key<'_>) -> usize {
-    let hash = key
-        .as_bytes()
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+    let hash = foldhash::fast::FixedState::default().hash_one(key.as_bytes());
     // The remainder is below STRIPES, so it fits a usize.
     (hash % STRIPES as u64) as usize
 }

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use foldhash::HashSetExt;
 
 use super::{Shared, TwoLevel};
 use crate::clock::Clock;
@@ -39,6 +40,17 @@ impl<L1: Store, L2: Store> Shared<L1, L2> {
             Expiration::After(ttl) => Some(Expiration::After(ttl.min(self.lifetime))),
             Expiration::At(at) => Some(self.copy_expiration(Some(Deadline::At(at)), now)),
         }
+    }
+
+    /// Reads `keys` from the second level, and copies what it has into the first.
+    async fn read_through(&self, keys: &[Key<'_>]) -> Result<Vec<Result<Option<Bytes>>>> {
+        let epochs: Vec<u64> = keys.iter().map(|&key| self.epochs.of(key)).collect();
+        let found = self.second.get_many_with_deadlines(keys).await?;
+        self.promote(keys, &found, &epochs).await;
+        Ok(found
+            .into_iter()
+            .map(|slot| slot.map(|found| found.map(|f| f.value)))
+            .collect())
     }
 
     /// Copies what the second level answered into the first, but for keys that changed
@@ -108,11 +120,9 @@ impl<L1: Store + 'static, L2: Store + 'static> Store for TwoLevel<L1, L2> {
             return Ok(out);
         }
         let asked: Vec<Key<'_>> = missing.iter().map(|&i| keys[i]).collect();
-        let epochs: Vec<u64> = asked.iter().map(|&key| shared.epochs.of(key)).collect();
-        let found = shared.second.get_many_with_deadlines(&asked).await?;
-        shared.promote(&asked, &found, &epochs).await;
+        let found = shared.read_through(&asked).await?;
         for (index, slot) in missing.into_iter().zip(found) {
-            out[index] = slot.map(|found| found.map(|f| f.value));
+            out[index] = slot;
         }
         Ok(out)
     }
@@ -124,7 +134,8 @@ impl<L1: Store + 'static, L2: Store + 'static> Store for TwoLevel<L1, L2> {
         {
             return Ok(Some(value));
         }
-        let mut values = self.get_many(std::slice::from_ref(&key)).await?;
+        // The first level missed: straight to the second, without asking the first again.
+        let mut values = shared.read_through(std::slice::from_ref(&key)).await?;
         values.pop().unwrap_or(Ok(None))
     }
 
@@ -145,13 +156,12 @@ impl<L1: Store + 'static, L2: Store + 'static> Store for TwoLevel<L1, L2> {
             return Ok(failed);
         }
         let now = shared.second.clock().now();
-        // The last entry of a key is the one that stands (as in the second level).
+        // The last entry of a key is the one that stands (as in the second level): walking
+        // back, a key's first entry seen is its last.
+        let mut seen = foldhash::HashSet::with_capacity(entries.len());
         let mut copies: Vec<Entry<'_>> = Vec::with_capacity(entries.len());
-        for (index, entry) in entries.iter().enumerate() {
-            let last = !entries[index + 1..]
-                .iter()
-                .any(|later| later.key == entry.key);
-            if !last || failed.iter().any(|(i, _)| *i == index) {
+        for (index, entry) in entries.iter().enumerate().rev() {
+            if !seen.insert(entry.key) || failed.iter().any(|(i, _)| *i == index) {
                 continue;
             }
             if let Some(expiration) = shared.write_expiration(entry.expiration, now) {

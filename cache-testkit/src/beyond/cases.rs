@@ -414,6 +414,12 @@ async fn hits(pool: &TagAwarePool<Arc<dyn Store>>, keys: &[&str]) -> Vec<bool> {
         .collect()
 }
 
+/// Whether `key` is still a hit once `tag` is invalidated.
+async fn hit_after_invalidating(pool: &TagAwarePool<Arc<dyn Store>>, tag: &str, key: &str) -> bool {
+    pool.invalidate_tags(&[tag]).await.expect("invalidate");
+    pool.get_item(key).await.expect("get_item").is_hit()
+}
+
 /// Invalidating a tag drops exactly the items saved with it, for every pool on the store
 /// (Symfony's `testInvalidateTags`), and reads see it at once.
 pub async fn invalidating_a_tag_drops_its_items_for_every_pool(f: &dyn StoreFactory) {
@@ -459,18 +465,13 @@ pub async fn an_item_keeps_only_its_latest_tags(f: &dyn StoreFactory) {
     let pool = tag_pools(f, 1).await.remove(0);
     save_tagged(&pool, "k", "v", &["foo"]).await;
     save_tagged(&pool, "k", "v", &["bar"]).await;
-    pool.invalidate_tags(&["foo"]).await.expect("invalidate");
-    assert!(
-        pool.get_item("k").await.expect("get_item").is_hit(),
-        "re-tagged"
-    );
+    assert!(hit_after_invalidating(&pool, "foo", "k").await, "re-tagged");
 
     save_tagged(&pool, "d", "v", &["foo"]).await;
     pool.delete_item("d").await.expect("delete");
     save_tagged(&pool, "d", "v", &[]).await;
-    pool.invalidate_tags(&["foo"]).await.expect("invalidate");
     assert!(
-        pool.get_item("d").await.expect("get_item").is_hit(),
+        hit_after_invalidating(&pool, "foo", "d").await,
         "deleted then untagged"
     );
 }
@@ -483,14 +484,15 @@ pub async fn deferred_items_survive_an_invalidation(f: &dyn StoreFactory) {
     let mut item = pool.get_item("k").await.expect("get_item");
     item.set("v").tag("t").expect("tag");
     pool.save_deferred(item).expect("save_deferred");
-    pool.invalidate_tags(&["t"]).await.expect("invalidate");
-    assert!(pool.get_item("k").await.expect("get_item").is_hit());
+    assert!(
+        hit_after_invalidating(&pool, "t", "k").await,
+        "deferred, then invalidated"
+    );
 
     pool.clear().await.expect("clear");
     save_tagged(&pool, "k", "v", &[]).await;
-    pool.invalidate_tags(&["t"]).await.expect("invalidate");
     assert!(
-        pool.get_item("k").await.expect("get_item").is_hit(),
+        hit_after_invalidating(&pool, "t", "k").await,
         "cleared then untagged"
     );
 }
