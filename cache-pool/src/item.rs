@@ -44,7 +44,12 @@ pub struct CacheItem {
     value: Option<Bytes>,
     hit: bool,
     expiration: Expiration,
+    /// The metadata the value was read with.
     metadata: Option<Metadata>,
+    /// The metadata a save writes: only a value the pool's `get` computed has any (Symfony's
+    /// `newMetadata`). A hit saved again is written without the metadata it was read with,
+    /// whose expiry would no longer be the value's.
+    new_metadata: Option<Metadata>,
     /// Tags, only on items of a [`TagAwarePool`](crate::TagAwarePool) (boxed: most items
     /// have none, and carry one pointer for them).
     tags: Option<Box<ItemTags>>,
@@ -109,6 +114,7 @@ impl CacheItem {
             hit: false,
             expiration: Expiration::Default,
             metadata: None,
+            new_metadata: None,
             tags: None,
             clock,
             codec,
@@ -128,6 +134,7 @@ impl CacheItem {
             hit: true,
             expiration: Expiration::Default,
             metadata,
+            new_metadata: None,
             tags: None,
             clock,
             codec,
@@ -156,13 +163,14 @@ impl CacheItem {
         self.value
     }
 
-    /// Key, value (empty when unset), expiration and metadata, without copying the key.
+    /// Key, value (empty when unset), expiration and the metadata to write, without copying
+    /// the key.
     pub(crate) fn into_parts(self) -> (OwnedKey, Bytes, Expiration, Option<Metadata>) {
         (
             self.key,
             self.value.unwrap_or_default(),
             self.expiration,
-            self.metadata,
+            self.new_metadata,
         )
     }
 
@@ -278,13 +286,15 @@ impl CacheItem {
 
     /// The stampede-protection metadata the value was saved with, if it was computed through
     /// [`get`](crate::CacheItemPoolExt::get) with an expiry: when it expires and how long it
-    /// took to compute.
+    /// took to compute. Saving the item again writes it without them, as PHP does: the expiry
+    /// they record would no longer be the value's.
     pub fn metadata(&self) -> Option<Metadata> {
         self.metadata
     }
 
-    pub(crate) fn set_metadata(&mut self, metadata: Option<Metadata>) {
-        self.metadata = metadata;
+    /// Sets the metadata a save writes (for a value `get` computed).
+    pub(crate) fn set_new_metadata(&mut self, metadata: Option<Metadata>) {
+        self.new_metadata = metadata;
     }
 
     /// Tags the item: saved through a [`TagAwarePool`](crate::TagAwarePool), it is dropped
@@ -330,6 +340,7 @@ impl fmt::Debug for CacheItem {
             .field("value", &self.value)
             .field("expiration", &self.expiration)
             .field("metadata", &self.metadata)
+            .field("new_metadata", &self.new_metadata)
             .field("tags", &self.tags)
             .finish()
     }
@@ -344,6 +355,7 @@ impl PartialEq for CacheItem {
             && self.hit == other.hit
             && self.expiration == other.expiration
             && self.metadata == other.metadata
+            && self.new_metadata == other.new_metadata
             && self.tags == other.tags
     }
 }

@@ -1,16 +1,19 @@
 //! Tags shared with PHP: Symfony 5.4's `TagAwareAdapter` (Debian's, over phpredis and
 //! php-memcached) and a Rust `TagAwarePool` over a pool in Symfony's format read each other's
 //! tagged items, and a tag invalidated on one side is invalidated on the other, with either
-//! marshaller.
+//! marshaller; a tagged value computed on either side carries its expiry and computation
+//! time to the other (early recomputation works across them).
 //!
 //! Runs on `CACHE_TEST_REDIS_URL`, `CACHE_TEST_REDIS_CLUSTER_URLS`, `CACHE_TEST_MEMCACHED_URL`
 //! and `CACHE_TEST_MEMCACHED_URLS` with `CACHE_TEST_PHP` (scripts/test-servers.sh sets them);
 //! skipped without them, failing instead when `CACHE_TEST_REQUIRE_SERVERS` is set (as in CI).
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use cache_pool::{CacheItemPool, Pool, TagAware, TagAwarePool};
+use cache_pool::{CacheItemPool, CacheItemPoolExt, Computed, Pool, TagAware, TagAwarePool};
 use cache_store::Store;
+use cache_store::codec::{Codec, Php};
 use cache_testkit::{server_url, unique_namespace};
 use php_marshal::Format;
 use serde_json::{Value as Json, json};
@@ -183,6 +186,85 @@ async fn symfony_reads_and_invalidates_rusts_tags() {
             hits,
             [true, false, true],
             "PHP's invalidation of green, seen by Rust: {marshaller:?} on {url}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tagged_values_computed_on_either_side_carry_their_metadata() {
+    let Some(php) = server_url("CACHE_TEST_PHP") else {
+        return;
+    };
+    for (url, marshaller, igbinary) in servers_and_marshallers() {
+        let namespace = unique_namespace("tg");
+        let printed = symfony_tags(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            r#"
+            $tags->get('php', function (ItemInterface $item) {
+                $item->expiresAfter(600)->tag('red');
+                usleep(30000);
+                return 'from php';
+            });
+            echo json_encode($tags->getItem('php')->getMetadata());
+            "#,
+        );
+        let php_metadata: Json = serde_json::from_str(&printed).expect("PHP's metadata");
+        let pool = rust_tags(&url, &namespace, marshaller).await;
+        let codec = match marshaller {
+            Format::Serialize => Php::SERIALIZE,
+            Format::Igbinary => Php::IGBINARY,
+        };
+        let from_php = pool.get_item("php").await.expect("get_item");
+        assert_eq!(
+            read(&from_php),
+            json!({"value": "from php", "tags": ["red"]})
+        );
+        let meta = from_php
+            .metadata()
+            .expect("PHP's computed value carries metadata");
+        assert_eq!(
+            json!({"expiry": meta.expiry_ms / 1000, "ctime": meta.ctime_ms, "tags": {"red": "red"}}),
+            php_metadata,
+            "{marshaller:?} on {url}"
+        );
+
+        let value = codec.encode("from rust").expect("a PHP string");
+        pool.get("rust", |_| async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            Ok(Computed::new(value)
+                .expires_after(Duration::from_secs(600))
+                .tag("red"))
+        })
+        .await
+        .expect("get");
+        let meta = pool
+            .get_item("rust")
+            .await
+            .expect("get_item")
+            .metadata()
+            .expect("a computed tagged value carries metadata");
+        let printed = symfony_tags(
+            &php,
+            &url,
+            &namespace,
+            igbinary,
+            r#"
+            $item = $tags->getItem('rust');
+            echo json_encode([$item->isHit(), $item->get(), $item->getMetadata()]);
+            "#,
+        );
+        let read_by_php: Json = serde_json::from_str(&printed).expect("PHP's reading");
+        assert_eq!(
+            read_by_php,
+            json!([
+                true,
+                "from rust",
+                {"expiry": meta.expiry_ms / 1000, "ctime": meta.ctime_ms, "tags": {"red": "red"}}
+            ]),
+            "{marshaller:?} on {url}"
         );
     }
 }

@@ -259,8 +259,37 @@ impl<S: Store + 'static> Pool<S> {
         )
     }
 
-    fn now(&self) -> SystemTime {
+    /// Now, by the pool's clock.
+    pub(crate) fn now(&self) -> SystemTime {
         self.shared.clock.now()
+    }
+
+    /// The expiration of a value whose computation began at `started` and asked for
+    /// `expiration`, as an instant, and the metadata early recomputation reads back (the
+    /// expiry and how long the computation took; only for values that expire, as in PHP).
+    pub(crate) fn computed_expiration(
+        &self,
+        expiration: Expiration,
+        started: Instant,
+    ) -> (Expiration, Option<Metadata>) {
+        let expiration = match self.resolve(expiration) {
+            Expiration::After(ttl) => self
+                .now()
+                .checked_add(ttl)
+                .map_or(Expiration::Never, Expiration::At),
+            other => other,
+        };
+        let metadata = match expiration {
+            Expiration::At(at) => Some(Metadata {
+                expiry_ms: at
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                ctime_ms: u32::try_from(started.elapsed().as_micros().div_ceil(1000))
+                    .unwrap_or(u32::MAX),
+            }),
+            _ => None,
+        };
+        (expiration, metadata)
     }
 
     /// The expiration to queue and write: `Default` becomes the pool's default lifetime if it
@@ -790,10 +819,12 @@ impl<S: Store + 'static> Pool<S> {
         let recheck = !item.is_hit() && (forced || self.shared.leases.is_none());
         let flight = self.shared.flights.join(&owned);
         if let Some(value) = &at_hand
+            && !forced
             && Arc::strong_count(&flight) > 2
         {
             // Another caller of this process recomputes it already (the map and this caller
-            // hold the other two counts): serve what is at hand meanwhile.
+            // hold the other two counts): serve what is at hand meanwhile. A forced caller
+            // waits for the new value instead.
             return Ok(value.clone());
         }
         let result = flight
@@ -886,25 +917,7 @@ impl<S: Store + 'static> Pool<S> {
         if !computed.save {
             return Ok(computed.value);
         }
-        // An instant, for the metadata: early recomputation needs to know the expiry.
-        let expiration = match self.resolve(computed.expiration) {
-            Expiration::After(ttl) => self
-                .now()
-                .checked_add(ttl)
-                .map_or(Expiration::Never, Expiration::At),
-            other => other,
-        };
-        // Metadata only for values that expire.
-        let metadata = match expiration {
-            Expiration::At(at) => Some(Metadata {
-                expiry_ms: at
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-                ctime_ms: u32::try_from(started.elapsed().as_micros().div_ceil(1000))
-                    .unwrap_or(u32::MAX),
-            }),
-            _ => None,
-        };
+        let (expiration, metadata) = self.computed_expiration(computed.expiration, started);
         if let (Some(window), Expiration::At(at)) = (self.shared.stale_window, expiration) {
             self.save_with_stale_copy(key, &computed.value, at, window, metadata)
                 .await?;
@@ -913,7 +926,7 @@ impl<S: Store + 'static> Pool<S> {
         let mut to_save = self.miss(key);
         to_save.set(computed.value.clone());
         to_save.expires(expiration);
-        to_save.set_metadata(metadata);
+        to_save.set_new_metadata(metadata);
         self.save(to_save).await?;
         Ok(computed.value)
     }

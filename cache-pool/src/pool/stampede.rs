@@ -74,7 +74,7 @@ pub(crate) fn check_beta(beta: f64) -> Result<()> {
 /// XFetch: whether a hit with `metadata` is elected for early recomputation at `now`. The
 /// chance grows as the expiry nears and with the time the value took to compute; `beta`
 /// scales it (0: never).
-pub(super) fn elected_early(metadata: Option<Metadata>, beta: f64, now: SystemTime) -> bool {
+pub(crate) fn elected_early(metadata: Option<Metadata>, beta: f64, now: SystemTime) -> bool {
     let Some(meta) = metadata else {
         return false;
     };

@@ -5,6 +5,7 @@ mod values;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -89,8 +90,10 @@ impl<T: TagAware + ?Sized> TagAware for Arc<T> {
 /// - A read never writes: PHP creates a missing version when it reads one; here the next save
 ///   of an item with that tag does.
 /// - `get` (`get_or_compute`) computes a miss once per process (the pool's flights), and once
-///   across processes when the pool underneath has a [`Lease`](crate::Lease); early
-///   recomputation (`beta`) is not applied to tagged items (only `INFINITY`, which forces it).
+///   across processes when the pool underneath has a [`Lease`](crate::Lease). A value it
+///   computes carries its expiry and how long it took, so that early recomputation (`beta`,
+///   XFetch) applies to tagged items as it does in PHP: one caller recomputes a hit elected
+///   early while the others are served it.
 pub struct TagAwarePool<S: Store + 'static> {
     pool: Pool<S>,
     shared: Arc<Shared<S>>,
@@ -415,11 +418,14 @@ impl<S: Store + 'static> TagAwarePool<S> {
     /// Runs `compute` on a miss of `key` and saves what it gives, with its tags.
     async fn compute_and_save(&self, key: &OwnedKey, compute: Compute<'_>) -> Result<Bytes> {
         let miss = self.pool.item_miss(key.as_str())?;
+        let started = Instant::now();
         let computed = stampede::computing(self.pool.id(), key, compute(miss)).await?;
         if computed.save {
+            let (expiration, metadata) =
+                self.pool.computed_expiration(computed.expiration, started);
             let mut item = self.pool.item_miss(key.as_str())?;
-            item.set(computed.value.clone())
-                .expires(computed.expiration);
+            item.set(computed.value.clone()).expires(expiration);
+            item.set_new_metadata(metadata);
             for tag in &computed.tags {
                 item.tag(tag)?;
             }
@@ -429,11 +435,13 @@ impl<S: Store + 'static> TagAwarePool<S> {
     }
 
     /// Computes `key` under its lease, or waits for the process that holds it (see
-    /// [`Lease`](crate::Lease)).
+    /// [`Lease`](crate::Lease)); a hit elected for early recomputation (`at_hand`) is served
+    /// instead of waiting.
     async fn compute_leased(
         &self,
         leases: &Leases<S>,
         key: &OwnedKey,
+        at_hand: Option<Bytes>,
         compute: Compute<'_>,
     ) -> Result<Bytes> {
         let mut waiting = None;
@@ -441,14 +449,20 @@ impl<S: Store + 'static> TagAwarePool<S> {
             if let Some(lease) = leases.try_take(key.as_str()).await? {
                 return leases
                     .holding(lease, async {
-                        // Another process may have saved it before this one took the lease.
-                        let again = self.get_item(key.as_str()).await?;
-                        if again.is_hit() {
-                            return Ok(again.into_value().unwrap_or_default());
+                        // Another process may have saved a miss before this one took the lease.
+                        if at_hand.is_none() {
+                            let again = self.get_item(key.as_str()).await?;
+                            if again.is_hit() {
+                                return Ok(again.into_value().unwrap_or_default());
+                            }
                         }
                         self.compute_and_save(key, compute).await
                     })
                     .await;
+            }
+            // Another process computes it.
+            if let Some(value) = at_hand {
+                return Ok(value);
             }
             let waiting = waiting.get_or_insert_with(|| leases.waiting());
             if !waiting.pause().await {
@@ -572,23 +586,44 @@ impl<S: Store + 'static> CacheItemPool for TagAwarePool<S> {
         }
         let forced = beta == f64::INFINITY;
         let item = self.get_item(key).await?;
-        if item.is_hit() && !forced {
+        if item.is_hit()
+            && !forced
+            && !stampede::elected_early(item.metadata(), beta, self.pool.now())
+        {
             return Ok(item.into_value().unwrap_or_default());
+        }
+        // A hit elected for early recomputation is what other callers get meanwhile.
+        let at_hand = if item.is_hit() {
+            item.into_value()
+        } else {
+            None
+        };
+        let flight = self.pool.flights().join(&owned);
+        if let Some(value) = &at_hand
+            && !forced
+            && Arc::strong_count(&flight) > 2
+        {
+            // Another caller of this process recomputes it already (the map and this caller
+            // hold the other two counts): serve what is at hand meanwhile. A forced caller
+            // waits for the new value instead.
+            return Ok(value.clone());
         }
         // One computation per key in this process (the pool's flights), and across processes
         // under the pool's lease when it has one.
-        let flight = self.pool.flights().join(&owned);
         let result = flight
             .get_or_init(|| async {
                 // A miss is re-read inside the flight, unless a lease will re-read it once taken.
-                if !forced && self.pool.leases().is_none() {
+                if at_hand.is_none() && !forced && self.pool.leases().is_none() {
                     let again = self.get_item(key).await?;
                     if again.is_hit() {
                         return Ok(again.into_value().unwrap_or_default());
                     }
                 }
                 match self.pool.leases() {
-                    Some(leases) if !forced => self.compute_leased(leases, &owned, compute).await,
+                    Some(leases) if !forced => {
+                        self.compute_leased(leases, &owned, at_hand.clone(), compute)
+                            .await
+                    }
                     _ => self.compute_and_save(&owned, compute).await,
                 }
             })

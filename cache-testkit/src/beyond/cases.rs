@@ -570,6 +570,57 @@ pub async fn computed_values_carry_their_tags(f: &dyn StoreFactory) {
     );
 }
 
+/// Early recomputation (XFetch) applies to tagged values as to untagged ones: a computed
+/// value carries its expiry and how long it took; `beta` 0 never recomputes a hit, a
+/// `beta` large enough always does, and the value it gives is saved with its tags.
+pub async fn tagged_values_are_recomputed_early(f: &dyn StoreFactory) {
+    needs_data(f);
+    let pool = tag_pools(f, 1).await.remove(0);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let compute = |value: &'static str| {
+        let runs = Arc::clone(&runs);
+        // Long enough that the computation's time is at least a millisecond.
+        move |_| async move { Ok(counted(&runs, 2, value).await?.tag("reports")) }
+    };
+    pool.get("report", compute("first")).await.expect("get");
+    let metadata = pool
+        .get_item("report")
+        .await
+        .expect("get_item")
+        .metadata()
+        .expect("a computed tagged value carries its expiry and computation time");
+    assert!(
+        metadata.ctime_ms >= 1,
+        "a 2 ms computation recorded as {} ms",
+        metadata.ctime_ms
+    );
+    let never = pool
+        .get_with_beta("report", 0.0, compute("never"))
+        .await
+        .expect("get");
+    assert_eq!(
+        (&never[..], runs.load(Ordering::SeqCst)),
+        (&b"first"[..], 1)
+    );
+    // A head start of a million hours: elected whatever the draw.
+    let early = pool
+        .get_with_beta("report", 1e9, compute("early"))
+        .await
+        .expect("get");
+    assert_eq!(
+        (&early[..], runs.load(Ordering::SeqCst)),
+        (&b"early"[..], 2),
+        "a tagged hit elected early was not recomputed"
+    );
+    let item = pool.get_item("report").await.expect("get_item");
+    assert_eq!(item.value().map(|v| &v[..]), Some(&b"early"[..]));
+    assert_eq!(
+        item.tags(),
+        ["reports"],
+        "the recomputed value lost its tags"
+    );
+}
+
 /// A two-level store over this backend: a memory first level (on the kit's clock, when the
 /// backend has one) in front of `second`.
 fn two_level(

@@ -741,6 +741,71 @@ pub async fn get_computes_once_and_honours_beta(f: &dyn PoolFactory) {
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
 }
 
+/// A computed value carries its expiry and computation time (for early recomputation); a hit
+/// saved again is written without them, as in PHP (`newMetadata`): the expiry it was read
+/// with would no longer be its own, and a stale expiry in the past would elect every later
+/// `get` for recomputation.
+pub async fn a_resaved_hit_drops_its_computed_metadata(f: &dyn PoolFactory) {
+    let pool = fresh(f).await;
+    pool.get("foo", |_| async {
+        Ok(Computed::new("computed").expires_after(Duration::from_secs(60)))
+    })
+    .await
+    .expect("get");
+    let mut item = pool.get_item("foo").await.expect("get_item");
+    assert!(
+        item.metadata().is_some(),
+        "a value computed with an expiry lost its metadata"
+    );
+    item.set(&b"saved"[..])
+        .expires_after(Some(Duration::from_secs(3600)));
+    pool.save(item).await.expect("save");
+    let item = pool.get_item("foo").await.expect("get_item");
+    assert_eq!(item.value().map(|v| &v[..]), Some(&b"saved"[..]));
+    assert_eq!(
+        item.metadata(),
+        None,
+        "a re-saved hit kept the expiry it was computed with"
+    );
+}
+
+/// A forced `get` (`beta` INFINITY) while another caller recomputes the key early never
+/// answers with the old value: it waits for the new one (or computes its own).
+pub async fn a_forced_get_never_answers_the_old_value(f: &dyn PoolFactory) {
+    let pool = fresh(f).await;
+    pool.get("foo", |_| async {
+        // Long enough that the computation's time is at least a millisecond.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        Ok(Computed::new("old").expires_after(Duration::from_secs(60)))
+    })
+    .await
+    .expect("get");
+    let (started, has_started) = tokio::sync::oneshot::channel();
+    let early = tokio::spawn({
+        let pool = Arc::clone(&pool);
+        async move {
+            // A head start of a million hours: elected whatever the draw.
+            pool.get_with_beta("foo", 1e9, move |_| async move {
+                let _ = started.send(());
+                // Long enough that the forced caller arrives while this runs.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok(Computed::new("early").expires_after(Duration::from_secs(60)))
+            })
+            .await
+        }
+    });
+    has_started.await.expect("the early recomputation started");
+    let forced = pool
+        .get_with_beta("foo", f64::INFINITY, |_| async {
+            Ok(Computed::new("forced").expires_after(Duration::from_secs(60)))
+        })
+        .await
+        .expect("get");
+    assert_ne!(&forced[..], b"old", "a forced get answered the old value");
+    let early = early.await.expect("task panicked").expect("get");
+    assert_eq!(&early[..], b"early");
+}
+
 /// 100 concurrent gets of one key run the computation once and all get its value.
 pub async fn concurrent_gets_compute_once(f: &dyn PoolFactory) {
     let pool = fresh(f).await;
