@@ -47,13 +47,31 @@ pub const DEFAULT_RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
 /// The longest pause between dials when none is configured.
 pub const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
 
-/// A request waiting for its replies: how many, where they go, and its number on the
-/// connection.
+/// A request waiting for its replies: how many, where they go, its number on the
+/// connection, and whether the last of them answers a wake-up no-op of the client's own
+/// (see [`WAKE_UP_AFTER`]), not the caller's.
 struct Slot {
     replies: usize,
     respond: Respond,
     number: u64,
+    woken: bool,
 }
+
+/// Over TLS, a request longer than this is followed by a no-op (`mn`) in a TLS record of its
+/// own, whose reply the caller never sees.
+///
+/// memcached before 1.6.39 (Debian 12 ships 1.6.18) can stall on pipelined sets over TLS: a
+/// set's data read straight from the connection makes OpenSSL decrypt a whole record, the
+/// rest of which (the next commands) waits in OpenSSL's buffer while the server sleeps until
+/// the socket has more bytes (fixed upstream by memcached commit 96e05b75f, "tls: fix
+/// potential hang when pipelining sets"). Bytes arriving after the request's last record
+/// wake it. A request within one record has its data read from memcached's 16 KiB read
+/// buffer, never straight, so only longer ones need the wake-up (this bound leaves room for
+/// a record split).
+const WAKE_UP_AFTER: usize = 4096;
+
+/// memcached's no-op, sent to wake a server up (see [`WAKE_UP_AFTER`]).
+const NO_OP: &[u8] = b"mn\r\n";
 
 /// The write side of a live connection: the socket and the number of the last request
 /// written.
@@ -253,19 +271,20 @@ impl Connection {
         }
         writer.numbered += 1;
         let number = writer.numbered;
+        let woken = payload.len() > WAKE_UP_AFTER && writer.socket.is_tls();
         live.queued().push_back(Slot {
-            replies,
+            replies: replies + usize::from(woken),
             respond,
             number,
+            woken,
         });
         let write = async move {
             let interrupted = BreakUnlessDone(Some(&live.broken));
-            // Flushed too: TLS may hold the tail of a large request in its record buffer (a
-            // no-op on plain TCP).
-            let written = match writer.socket.write_all(payload).await {
-                Ok(()) => writer.socket.flush().await,
-                Err(e) => Err(e),
-            };
+            // Flushed too, so that the wake-up is a record of its own (a no-op on plain TCP).
+            let mut written = write_flushed(&mut writer.socket, payload).await;
+            if woken && written.is_ok() {
+                written = write_flushed(&mut writer.socket, NO_OP).await;
+            }
             if written.is_ok() {
                 interrupted.done();
             } else {
@@ -378,11 +397,12 @@ impl Connection {
                     if current.counted == current.slot.replies
                         && let Some(done) = answering.take()
                     {
-                        if done.slot.number == number {
-                            return Ok(done.replies);
+                        let (slot, replies) = self.callers_replies(done);
+                        if slot.number == number {
+                            return replies;
                         }
                         // A caller that gave up dropped its receiver: nothing to do.
-                        let _ = done.slot.respond.send(Ok(done.replies));
+                        let _ = slot.respond.send(replies);
                     }
                 }
                 Ok(None) => match socket.read_buf(buf).await {
@@ -424,6 +444,26 @@ impl Connection {
             Ok(answer) => answer,
             Err(_) => Err(err),
         }
+    }
+
+    /// A request's slot and its caller's replies: without the wake-up's, which must be the
+    /// no-op's answer.
+    fn callers_replies(&self, done: Answering) -> (Slot, Result<Vec<Reply>>) {
+        let Answering {
+            slot, mut replies, ..
+        } = done;
+        if slot.woken && replies.pop() != Some(Reply::NoOp) {
+            let err = Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "memcached {} did not answer the no-op that ended a request",
+                    self.address
+                ),
+            )
+            .with_retryable(false);
+            return (slot, Err(err));
+        }
+        (slot, Ok(replies))
     }
 
     /// Marks the connection failed, and tells why: a timeout when the watchdog ended it.
@@ -571,4 +611,10 @@ fn closed(address: &str) -> Error {
 /// large, which it reads and drops) leaves the stream in step.
 fn loses_the_stream(line: &str) -> bool {
     line == "ERROR" || line.starts_with("ERROR ") || line.starts_with("CLIENT_ERROR")
+}
+
+/// Writes `bytes` whole, and flushes them (TLS may hold the tail in its record buffer).
+async fn write_flushed(socket: &mut WriteSide, bytes: &[u8]) -> std::io::Result<()> {
+    socket.write_all(bytes).await?;
+    socket.flush().await
 }

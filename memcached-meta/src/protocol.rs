@@ -57,6 +57,8 @@ pub enum Reply {
     },
     /// `END`: the end of a classic `get` or of a `stats` reply.
     End,
+    /// `MN`: the answer to the no-op `mn`.
+    NoOp,
 }
 
 /// The return flags this client asks for: client flags (`f`) and CAS (`c`).
@@ -386,6 +388,7 @@ pub fn parse(buf: &mut BytesMut) -> Result<Option<Reply>, String> {
             flags: parse_flags(words),
         },
         b"EN" => Reply::Miss,
+        b"MN" => Reply::NoOp,
         b"NS" => Reply::NotStored,
         b"EX" => Reply::Exists,
         b"NF" => Reply::NotFound,
@@ -590,6 +593,8 @@ mod tests {
             })
         );
         assert_eq!(parse(&mut classic).unwrap(), Some(Reply::End));
+        let mut no_op = BytesMut::from(&b"MN\r\n"[..]);
+        assert_eq!(parse(&mut no_op).unwrap(), Some(Reply::NoOp));
         for bad in [
             &b"WAT\r\n"[..],
             b"VA x f1\r\n",

@@ -25,6 +25,17 @@ pub(crate) enum WriteSide {
     Tls(tokio::io::WriteHalf<TlsStream>),
 }
 
+impl WriteSide {
+    /// Whether the connection speaks TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        match self {
+            WriteSide::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            WriteSide::Tls(_) => true,
+        }
+    }
+}
+
 impl AsyncRead for ReadSide {
     fn poll_read(
         self: Pin<&mut Self>,
