@@ -137,6 +137,43 @@ async fn pipelined_sets_over_tls_are_all_answered() {
     }
 }
 
+/// An entry larger than the server takes is refused (`TooLarge`) over TLS as over TCP, and
+/// the rest of its batch is written: memcached reads and drops its data, and the no-op that
+/// follows a long request wakes a server that would then sleep on what came after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_the_server_refuses_over_tls_leaves_its_batch_written() {
+    let (Some(url), Some(dir)) = (server_url("CACHE_TEST_MEMCACHED_TLS_URL"), tls_dir()) else {
+        return;
+    };
+    let ns = unique_namespace("tls-refused");
+    let store = cache_store::open(&format!(
+        "{url}?namespace={ns}&tls_ca={}",
+        dir.join("ca.crt").display()
+    ))
+    .await
+    .unwrap();
+    // Over the test server's item size (memcached's default, 1 MiB).
+    let big = vec![7u8; 2 * 1024 * 1024];
+    for round in 0..10 {
+        let small = format!("round {round}");
+        let failed = store
+            .set_many(&[
+                cache_store::Entry::new(key("big"), big.clone(), Expiration::Never),
+                cache_store::Entry::new(key("small"), small.clone(), Expiration::Never),
+            ])
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let failed: Vec<_> = failed.into_iter().collect();
+        assert_eq!(failed.len(), 1, "round {round}");
+        assert_eq!((failed[0].0, failed[0].1.kind()), (0, ErrorKind::TooLarge));
+        assert_eq!(
+            store.get(key("small")).await.unwrap().as_deref(),
+            Some(small.as_bytes()),
+            "round {round}"
+        );
+    }
+}
+
 fn key(s: &str) -> Key<'_> {
     Key::new(s).expect("a valid key")
 }

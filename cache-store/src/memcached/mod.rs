@@ -194,10 +194,6 @@ pub struct MemcachedStoreBuilder {
     max_item: Option<usize>,
 }
 
-/// The largest key and value sent over TLS when no other limit is set: memcached's default
-/// item size (1 MiB, `-I`) less room for its item header.
-const TLS_MAX_ITEM_BYTES: usize = 1024 * 1024 - 512;
-
 /// PEM files for `memcaches://`: the authority to trust instead of the system's, and a client
 /// certificate.
 #[derive(Debug, Default)]
@@ -425,12 +421,9 @@ impl MemcachedStoreBuilder {
 
     /// Refuses, with [`ErrorKind::TooLarge`] and without sending it, an entry whose key and
     /// value together exceed `bytes` (URL parameter `max_item_bytes`). Without it the server
-    /// decides (memcached refuses items over its `-I` size, 1 MiB by default), except over
-    /// TLS, where the default is 1 MiB less 512 bytes: memcached 1.6 cannot skip the data of
-    /// an item it refuses on a TLS connection (the connection stalls until the request
-    /// timeout), so such items must never reach it. Set it to the server's `-I` less 512
-    /// bytes when that is larger. Applies to [`build`](Self::build)'s store (PHP's layouts
-    /// are never over TLS).
+    /// decides, over TCP and TLS alike: memcached refuses items over its `-I` size (1 MiB by
+    /// default) with an answer the store turns into `TooLarge`, and the rest of the batch is
+    /// written. Applies to [`build`](Self::build)'s store (PHP's layouts are never over TLS).
     pub fn max_item_bytes(mut self, bytes: usize) -> Self {
         self.max_item = Some(bytes);
         self
@@ -579,7 +572,7 @@ impl MemcachedStoreBuilder {
                 .collect(),
             tokens: Mutex::new(HashMap::new()),
             token_refresh: self.token_refresh,
-            max_item: self.max_item.or(tls.as_ref().map(|_| TLS_MAX_ITEM_BYTES)),
+            max_item: self.max_item,
         });
         Ok(MemcachedStore::in_namespace(shared, &self.namespace))
     }

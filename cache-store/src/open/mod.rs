@@ -34,7 +34,7 @@ use first_level::FirstLevel;
 /// feature) and `keys=php` (PHP's plain `<namespace><key>`) for Redis;
 /// `connect_timeout`, `request_timeout`, `reconnect_min`, `reconnect_max` and `token_refresh`
 /// (durations; see `MemcachedStoreBuilder::token_refresh`), `max_item_bytes` (entries over it
-/// refused before sending; 1 MiB less 512 B over TLS) and `tls_ca`, `tls_cert`, `tls_key`
+/// refused before sending) and `tls_ca`, `tls_cert`, `tls_key`
 /// (`memcaches://`) for memcached,
 /// or instead `symfony` (`serialize` or `igbinary`: Symfony's layout with that marshaller)
 /// and `long_ids` (`md5`, the default, as Symfony up to 6.2, or `xxh128`, as 6.3 and later),
