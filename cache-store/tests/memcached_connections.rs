@@ -95,22 +95,28 @@ async fn tls_checks_the_server_and_shows_a_client_certificate() {
     );
 }
 
+/// A store on the TLS server (a fresh namespace starting with `label`), trusting the run's
+/// authority; `None` when the run has no TLS server.
+async fn over_tls(label: &str) -> Option<std::sync::Arc<dyn cache_store::Store>> {
+    let (url, dir) = (server_url("CACHE_TEST_MEMCACHED_TLS_URL")?, tls_dir()?);
+    let ns = unique_namespace(label);
+    let ca = dir.join("ca.crt");
+    Some(
+        cache_store::open(&format!("{url}?namespace={ns}&tls_ca={}", ca.display()))
+            .await
+            .expect("a store over TLS"),
+    )
+}
+
 /// Large pipelines of sets over TLS are answered: memcached before 1.6.39 could leave the
 /// tail of such a pipeline unread in OpenSSL's buffer and sleep (a quarter of 1,001-set
 /// commits timed out here before the client woke it up). Values of varied lengths, so that
 /// sets straddle TLS records at varied places.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_sets_over_tls_are_all_answered() {
-    let (Some(url), Some(dir)) = (server_url("CACHE_TEST_MEMCACHED_TLS_URL"), tls_dir()) else {
+    let Some(store) = over_tls("tls-pipeline").await else {
         return;
     };
-    let ns = unique_namespace("tls-pipeline");
-    let store = cache_store::open(&format!(
-        "{url}?namespace={ns}&tls_ca={}",
-        dir.join("ca.crt").display()
-    ))
-    .await
-    .unwrap();
     let names: Vec<String> = (0..1001).map(|i| i.to_string()).collect();
     let keys: Vec<Key<'_>> = names.iter().map(|n| key(n)).collect();
     for round in 0..20 {
@@ -142,16 +148,9 @@ async fn pipelined_sets_over_tls_are_all_answered() {
 /// follows a long request wakes a server that would then sleep on what came after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entry_the_server_refuses_over_tls_leaves_its_batch_written() {
-    let (Some(url), Some(dir)) = (server_url("CACHE_TEST_MEMCACHED_TLS_URL"), tls_dir()) else {
+    let Some(store) = over_tls("tls-refused").await else {
         return;
     };
-    let ns = unique_namespace("tls-refused");
-    let store = cache_store::open(&format!(
-        "{url}?namespace={ns}&tls_ca={}",
-        dir.join("ca.crt").display()
-    ))
-    .await
-    .unwrap();
     // Over the test server's item size (memcached's default, 1 MiB).
     let big = vec![7u8; 2 * 1024 * 1024];
     for round in 0..10 {
