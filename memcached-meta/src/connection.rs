@@ -234,6 +234,11 @@ impl Connection {
     }
 
     /// Speaks TLS to the server (memcached started with `-Z`), within the connect timeout.
+    ///
+    /// A request longer than 4 KiB is then followed by memcached's no-op (`mn`) in a TLS
+    /// record of its own, answered and dropped by the connection: it wakes servers before
+    /// 1.6.39, which can otherwise leave the tail of pipelined sets unread in OpenSSL's buffer
+    /// until the request times out.
     #[cfg(feature = "tls")]
     pub fn with_tls(mut self, tls: Tls) -> Self {
         self.tls = Some(tls);
