@@ -308,6 +308,26 @@ async fn set_once_back(store: &RedisStore, k: &str) {
     }
 }
 
+/// A watch asked for outside a Tokio runtime cannot start: its receiver ends at once, with
+/// nothing sent, instead of the call panicking.
+#[test]
+fn a_watch_outside_a_runtime_ends_at_once() {
+    let Some(url) = server_url("CACHE_TEST_REDIS_URL") else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(async {
+        RedisStore::builder(&url)
+            .namespace(unique_namespace("watch-outside"))
+            .connect()
+            .await
+            .unwrap()
+    });
+    // A thread of its own: no runtime there.
+    let mut watch = std::thread::scope(|s| s.spawn(|| store.watch()).join().unwrap());
+    assert_eq!(watch.blocking_recv(), None);
+}
+
 /// A watch says when it loses the server and when it is back, and reports keys again then;
 /// when its receiver is dropped, it closes its connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

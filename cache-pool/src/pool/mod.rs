@@ -803,10 +803,10 @@ impl<S: Store + 'static> Pool<S> {
             return Ok(compute(self.miss(owned)).await?.value);
         }
         let (item, stale) = self.read_for_get(key).await?;
-        let forced = beta == f64::INFINITY;
-        if item.is_hit() && !forced && !stampede::elected_early(item.metadata(), beta, self.now()) {
+        if stampede::answers_as_is(&item, beta, self.now()) {
             return Ok(item.into_value().unwrap_or_default());
         }
+        let forced = beta == f64::INFINITY;
         // What callers get while another recomputes: the hit elected early, or the stale copy.
         let at_hand = if item.is_hit() {
             item.value().cloned()
@@ -818,14 +818,8 @@ impl<S: Store + 'static> Pool<S> {
         // Under a lease the re-read happens once the lease is taken, not twice.
         let recheck = !item.is_hit() && (forced || self.shared.leases.is_none());
         let flight = self.shared.flights.join(&owned);
-        if let Some(value) = &at_hand
-            && !forced
-            && Arc::strong_count(&flight) > 2
-        {
-            // Another caller of this process recomputes it already (the map and this caller
-            // hold the other two counts): serve what is at hand meanwhile. A forced caller
-            // waits for the new value instead.
-            return Ok(value.clone());
+        if let Some(value) = stampede::served_meanwhile(&flight, at_hand.as_ref(), forced) {
+            return Ok(value);
         }
         let result = flight
             .get_or_init(|| async {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::format::Metadata;
+use crate::item::CacheItem;
 use bytes::Bytes;
 use cache_store::{Error, ErrorKind, OwnedKey, Result};
 use tokio::sync::OnceCell;
@@ -71,10 +72,30 @@ pub(crate) fn check_beta(beta: f64) -> Result<()> {
     Ok(())
 }
 
+/// Whether `get` answers with `item` as it is: a hit, not forced (`beta` INFINITY) and not
+/// elected for early recomputation.
+pub(crate) fn answers_as_is(item: &CacheItem, beta: f64, now: SystemTime) -> bool {
+    item.is_hit() && beta != f64::INFINITY && !elected_early(item.metadata(), beta, now)
+}
+
+/// What a caller with a value `at_hand` (a hit elected early, or a stale copy) is served
+/// instead of joining `flight`: that value, while another caller of this process recomputes
+/// the key (the map and this caller hold the other two counts of the flight). A forced
+/// caller waits for the new value instead.
+pub(crate) fn served_meanwhile(
+    flight: &Flight,
+    at_hand: Option<&Bytes>,
+    forced: bool,
+) -> Option<Bytes> {
+    at_hand
+        .filter(|_| !forced && Arc::strong_count(flight) > 2)
+        .cloned()
+}
+
 /// XFetch: whether a hit with `metadata` is elected for early recomputation at `now`. The
 /// chance grows as the expiry nears and with the time the value took to compute; `beta`
 /// scales it (0: never).
-pub(crate) fn elected_early(metadata: Option<Metadata>, beta: f64, now: SystemTime) -> bool {
+fn elected_early(metadata: Option<Metadata>, beta: f64, now: SystemTime) -> bool {
     let Some(meta) = metadata else {
         return false;
     };

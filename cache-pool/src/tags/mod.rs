@@ -584,14 +584,11 @@ impl<S: Store + 'static> CacheItemPool for TagAwarePool<S> {
             // A nested get of the key this task is computing: compute, do not save.
             return Ok(compute(self.pool.item_miss(key)?).await?.value);
         }
-        let forced = beta == f64::INFINITY;
         let item = self.get_item(key).await?;
-        if item.is_hit()
-            && !forced
-            && !stampede::elected_early(item.metadata(), beta, self.pool.now())
-        {
+        if stampede::answers_as_is(&item, beta, self.pool.now()) {
             return Ok(item.into_value().unwrap_or_default());
         }
+        let forced = beta == f64::INFINITY;
         // A hit elected for early recomputation is what other callers get meanwhile.
         let at_hand = if item.is_hit() {
             item.into_value()
@@ -599,14 +596,8 @@ impl<S: Store + 'static> CacheItemPool for TagAwarePool<S> {
             None
         };
         let flight = self.pool.flights().join(&owned);
-        if let Some(value) = &at_hand
-            && !forced
-            && Arc::strong_count(&flight) > 2
-        {
-            // Another caller of this process recomputes it already (the map and this caller
-            // hold the other two counts): serve what is at hand meanwhile. A forced caller
-            // waits for the new value instead.
-            return Ok(value.clone());
+        if let Some(value) = stampede::served_meanwhile(&flight, at_hand.as_ref(), forced) {
+            return Ok(value);
         }
         // One computation per key in this process (the pool's flights), and across processes
         // under the pool's lease when it has one.

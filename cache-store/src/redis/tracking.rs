@@ -78,12 +78,19 @@ impl RedisStore {
     /// A server that cannot track keys (Redis before 6) never sends `Resumed`: the watch
     /// retries, with a warning each time.
     ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime (the watch is a task of its own).
+    /// The watch is a task of its own: called outside a Tokio runtime, it cannot start, and
+    /// the receiver ends at once with nothing sent (an error is logged), so a first level
+    /// that follows it is never used.
     pub fn watch(&self) -> mpsc::UnboundedReceiver<Invalidation> {
         let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(run(self.watch.clone(), Arc::clone(&self.prefix), sender));
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(run(self.watch.clone(), Arc::clone(&self.prefix), sender));
+            }
+            Err(_) => tracing::error!(
+                "RedisStore::watch was called outside a Tokio runtime; nothing is watched"
+            ),
+        }
         receiver
     }
 }
